@@ -1,0 +1,311 @@
+"""The service policy: every threshold of NORMS.md, loaded from TOML and checked strictly.
+
+Each section is a frozen dataclass; each field carries its unit and the norm it comes
+from (`doc`). A wrong key, type or value fails at load with the file, the key and why.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+
+
+class PolicyError(ValueError):
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        super().__init__(f"{source}: {key}: {reason}")
+        self.source, self.key, self.reason = source, key, reason
+
+
+def doc(default: Any, text: str, *, lo: float | None = None, hi: float | None = None,
+        choices: tuple[str, ...] | None = None) -> Any:
+    """A policy field: default, one-line doc with unit and source, and its valid range."""
+    meta = {"doc": text, "lo": lo, "hi": hi, "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Answer:
+    enabled: bool = doc(True, "Raise answer_late (N1)")
+    max_rings: int = doc(3, "Rings allowed before off-hook (count); 12333: 2, hotline: 3",
+                         lo=1, hi=20)
+
+
+@dataclass(frozen=True)
+class Greeting:
+    enabled: bool = doc(True, "Raise greeting_missing (N2)")
+    within_s: float = doc(5.0, "Greeting must start within this time of off-hook (s)",
+                          lo=1, hi=60)
+    keywords: list[str] = doc(["您好"], "Any of these opens the greeting (keyword labels)")
+
+
+@dataclass(frozen=True)
+class Polite:
+    keywords: list[str] = doc(["您好", "请问", "帮您", "请稍等", "谢谢", "对不起", "再见", "久等"],
+                              "Polite words counted on the scorecard (N3)")
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    enabled: bool = doc(True, "Raise forbidden_phrase (N4)")
+    keywords: list[str] = doc(["不知道", "没办法", "没关系"], "Service taboo phrases (N4)")
+
+
+@dataclass(frozen=True)
+class SpeechRate:
+    enabled: bool = doc(True, "Raise speech_rate_high / speech_rate_low (N5)")
+    low_cpm: float = doc(100.0, "Below this rate is too slow (characters per minute)",
+                         lo=20, hi=400)
+    high_cpm: float = doc(150.0, "Above this rate is too fast (characters per minute)",
+                          lo=20, hi=400)
+    window_s: float = doc(15.0, "Agent speech (not wall time) one estimate covers (s)",
+                          lo=3, hi=120)
+    cooldown_s: float = doc(30.0, "Minimum time between two rate events in one call (s)",
+                            lo=0, hi=600)
+
+
+@dataclass(frozen=True)
+class Volume:
+    enabled: bool = doc(True, "Raise agent_volume_high / agent_volume_low (N6)")
+    high_dbfs: float = doc(-8.0, "Agent speech level above this is too loud (dBFS, RMS)",
+                           lo=-80, hi=0)
+    low_dbfs: float = doc(-42.0, "Agent speech level below this is too quiet (dBFS, RMS)",
+                          lo=-90, hi=0)
+    min_speech_s: float = doc(2.0, "Speech time the level must persist over (s)", lo=0.1,
+                              hi=60)
+    cooldown_s: float = doc(30.0, "Minimum time between two volume events in one call (s)",
+                            lo=0, hi=600)
+
+
+@dataclass(frozen=True)
+class Hold:
+    enabled: bool = doc(True, "Raise hold_checkin_missed (N7)")
+    start_keywords: list[str] = doc(["请稍等"], "Keywords that put the caller on hold")
+    checkin_keywords: list[str] = doc(["请稍等", "久等", "对不起"],
+                                      "Keywords that count as a hold check-in")
+    checkin_interval_s: float = doc(15.0, "Check in with the waiting caller every (s)",
+                                    lo=5, hi=120)
+    notice_by_s: float = doc(30.0, "A lookup longer than this must be announced (s)",
+                             lo=5, hi=300)
+    reminder_lead_s: float = doc(3.0, "LED reminder this long before a check-in is due (s)",
+                                 lo=0, hi=30)
+
+
+@dataclass(frozen=True)
+class Overtalk:
+    enabled: bool = doc(True, "Raise overtalk when the agent talks over the caller (N8)")
+    min_overlap_s: float = doc(0.5, "Overlap started by the agent at least this long (s)",
+                               lo=0.1, hi=10)
+
+
+@dataclass(frozen=True)
+class DeadAir:
+    enabled: bool = doc(True, "Raise dead_air (N9)")
+    min_silence_s: float = doc(8.0, "Both sides silent outside a hold for (s)", lo=1, hi=120)
+
+
+@dataclass(frozen=True)
+class CallLength:
+    enabled: bool = doc(True, "Raise call_too_long (N10)")
+    soft_limit_s: float = doc(180.0, "Off-hook duration target (s)", lo=10, hi=7200)
+
+
+@dataclass(frozen=True)
+class Closing:
+    enabled: bool = doc(True, "Raise closing_missing (N11)")
+    window_s: float = doc(20.0, "Closing must occur in this last part of the call (s)",
+                          lo=2, hi=120)
+    keywords: list[str] = doc(["还有什么", "谢谢", "再见"], "Any of these counts as a closing")
+
+
+@dataclass(frozen=True)
+class Hangup:
+    enabled: bool = doc(True, "Raise agent_hung_up_first (N12)")
+    busy_tone_hz: float = doc(450.0, "Busy tone frequency on the earpiece (Hz)", lo=300, hi=1000)
+    busy_on_s: float = doc(0.35, "Busy tone cadence, on time (s)", lo=0.1, hi=2)
+    busy_off_s: float = doc(0.35, "Busy tone cadence, off time (s)", lo=0.1, hi=2)
+
+
+@dataclass(frozen=True)
+class Tone:
+    enabled: bool = doc(False, "Raise agent_tone_strained (N13, stretch; off by default)")
+
+
+@dataclass(frozen=True)
+class Vad:
+    speech_dbfs: float = doc(-50.0, "Frames above this RMS level may be speech (dBFS)",
+                             lo=-90, hi=0)
+    hangover_s: float = doc(0.3, "Speech state held after the level drops (s)", lo=0, hi=2)
+    min_speech_s: float = doc(0.1, "Shortest burst counted as speech (s)", lo=0, hi=2)
+
+
+@dataclass(frozen=True)
+class Hearing:
+    enabled: bool = doc(True, "Track earpiece exposure and acoustic shock")
+    standard: str = doc("niosh", "Dose rule: niosh (85 dB(A), 3 dB exchange) or eu",
+                        choices=("niosh", "eu"))
+    criterion_dba: float = doc(85.0, "Level allowed for the reference duration (dB(A))",
+                               lo=70, hi=100)
+    exchange_db: float = doc(3.0, "Level increase that halves the allowed time (dB)",
+                             lo=1, hi=10)
+    reference_h: float = doc(8.0, "Reference duration of the criterion level (h)", lo=1, hi=24)
+    shock_limit_db_spl: float = doc(118.0, "Earpiece peak above this is an acoustic shock "
+                                    "(dB SPL; Australian G616)", lo=80, hi=140)
+    headset: str = doc("generic", "Calibration profile in hardware/calibration/ (name)")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    enabled: bool = doc(True, "Send LED feedback to the agent's device")
+    min_interval_s: float = doc(20.0, "Minimum time between two LED nudges (s)", lo=0, hi=600)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Points a call loses per violation; the score is 100 minus the sum, floored at 0."""
+    weights: dict[str, float] = doc(
+        {"answer_late": 10, "greeting_missing": 15, "forbidden_phrase": 20,
+         "speech_rate_high": 5, "speech_rate_low": 5, "agent_volume_high": 5,
+         "agent_volume_low": 5, "hold_checkin_missed": 10, "overtalk": 5, "dead_air": 5,
+         "call_too_long": 5, "closing_missing": 10, "agent_hung_up_first": 10},
+        "Points deducted per violation, by event type")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = doc("default", "Policy name shown in scorecards")
+    answer: Answer = field(default_factory=Answer)
+    greeting: Greeting = field(default_factory=Greeting)
+    polite: Polite = field(default_factory=Polite)
+    forbidden: Forbidden = field(default_factory=Forbidden)
+    speech_rate: SpeechRate = field(default_factory=SpeechRate)
+    volume: Volume = field(default_factory=Volume)
+    hold: Hold = field(default_factory=Hold)
+    overtalk: Overtalk = field(default_factory=Overtalk)
+    dead_air: DeadAir = field(default_factory=DeadAir)
+    call_length: CallLength = field(default_factory=CallLength)
+    closing: Closing = field(default_factory=Closing)
+    hangup: Hangup = field(default_factory=Hangup)
+    tone: Tone = field(default_factory=Tone)
+    vad: Vad = field(default_factory=Vad)
+    hearing: Hearing = field(default_factory=Hearing)
+    feedback: Feedback = field(default_factory=Feedback)
+    score: Score = field(default_factory=Score)
+
+
+def _convert(value: Any, hint: Any, meta: dict[str, Any], source: str, key: str) -> Any:
+    def fail(reason: str) -> PolicyError:
+        return PolicyError(source, key, reason)
+
+    origin = get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise fail(f"expected true or false, got {value!r}")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"expected a number, got {value!r}")
+        if hint is int and not isinstance(value, int):
+            raise fail(f"expected a whole number, got {value!r}")
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise fail(f"{value!r} is outside the allowed range {lo}..{hi}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise fail(f"expected a string, got {value!r}")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise fail(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise fail("expected a list of non-empty strings")
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise fail("expected a table")
+        _, value_type = get_args(hint)
+        return {k: _convert(v, value_type, {"lo": 0, "hi": 100}, source, f"{key}.{k}")
+                for k, v in value.items()}
+    raise fail(f"unsupported field type {hint!r}")  # a programming error in this module
+
+
+def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
+    if not isinstance(table, dict):
+        raise PolicyError(source, prefix or "(top)", "expected a table")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            where = f"{prefix}.{key}" if prefix else key
+            raise PolicyError(source, where, f"unknown key (known: {', '.join(known)})")
+    kwargs: dict[str, Any] = {}
+    for name, fld in known.items():
+        if name not in table:
+            continue
+        key = f"{prefix}.{name}" if prefix else name
+        hint = hints[name]
+        if is_dataclass(hint):
+            kwargs[name] = _build(hint, table[name], source, key)  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _convert(table[name], hint, dict(fld.metadata), source, key)
+    return cls(**kwargs)
+
+
+def _cross_checks(policy: Policy, source: str) -> None:
+    if policy.speech_rate.low_cpm >= policy.speech_rate.high_cpm:
+        raise PolicyError(source, "speech_rate.low_cpm", "must be below speech_rate.high_cpm")
+    if policy.volume.low_dbfs >= policy.volume.high_dbfs:
+        raise PolicyError(source, "volume.low_dbfs", "must be below volume.high_dbfs")
+    if policy.hold.checkin_interval_s > policy.hold.notice_by_s:
+        raise PolicyError(source, "hold.checkin_interval_s", "must not exceed hold.notice_by_s")
+    if policy.hold.reminder_lead_s >= policy.hold.checkin_interval_s:
+        raise PolicyError(source, "hold.reminder_lead_s",
+                          "must be shorter than hold.checkin_interval_s")
+    from edge.events import EVENT_TYPES
+
+    for event_type in policy.score.weights:
+        if event_type not in EVENT_TYPES:
+            raise PolicyError(source, f"score.weights.{event_type}", "unknown event type")
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, "(syntax)", str(exc)) from None
+    policy: Policy = _build(Policy, table, source, "")
+    _cross_checks(policy, source)
+    return policy
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load a policy file; None means the shipped default policy."""
+    file = Path(path) if path is not None else POLICY_DIR / "default.toml"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(str(file), "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(str(file), "(file)", f"cannot read: {exc}") from None
+    return parse_policy(text, str(file))
+
+
+def describe(cls: type = Policy, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(key, default, doc) for every policy field: used to write docs/policy.md."""
+    rows: list[tuple[str, Any, str]] = []
+    hints = get_type_hints(cls)
+    for fld in fields(cls):
+        key = f"{prefix}.{fld.name}" if prefix else fld.name
+        if is_dataclass(hints[fld.name]):
+            rows.extend(describe(hints[fld.name], key))  # type: ignore[arg-type]
+            continue
+        default = fld.default if fld.default is not MISSING else fld.default_factory()  # type: ignore[misc]
+        rows.append((key, default, fld.metadata.get("doc", "")))
+    return rows
