@@ -1,0 +1,75 @@
+# seatwatch — two commands on a fresh machine: `make demo` and `make test`.
+# Everything they need is installed here: a virtualenv (.venv) with the Python
+# packages, and Debian's mosquitto / espeak-ng / sox when missing and we are root.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# tflite-runtime 2.14 ships wheels up to CPython 3.11, so prefer it.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && echo $$p && break; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+DEBIAN_PKGS := mosquitto espeak-ng sox tmux
+PYTEST_ARGS ?=
+
+.PHONY: help demo test lint bench chaos system-deps venv clean
+
+help:
+	@echo "make demo   run a simulated call-center floor and the supervisors' console"
+	@echo "make test   install everything needed and run the test suite"
+	@echo "make lint   ruff + mypy (edge/, host_console/)"
+	@echo "make bench  benchmarks -> bench/report.json"
+	@echo "make chaos  fault-injection suite (broker restarts, serial yanks, kill -9, ...)"
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "seatwatch needs Python >= 3.11 (python3.11 preferred)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP)
+
+venv: $(DEV_STAMP)
+
+# Debian packages: installed when missing and root, otherwise a clear message.
+system-deps:
+	@missing=""; for cmd in mosquitto espeak-ng sox tmux; do \
+		command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$cmd"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PKGS) >/dev/null; \
+		else \
+			echo "missing system packages:$$missing"; \
+			echo "install them with: sudo apt-get install $(DEBIAN_PKGS)"; exit 1; \
+		fi; \
+	fi
+
+demo: $(RUNTIME_STAMP)
+	$(VENV)/bin/seatwatch demo
+
+test: system-deps $(DEV_STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check edge host_console models tests bench
+	$(VENV)/bin/mypy edge host_console
+
+bench: system-deps $(DEV_STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+chaos: system-deps $(DEV_STAMP)
+	$(PY) -m tests.chaos.run $(CHAOS_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
