@@ -306,6 +306,6 @@ def describe(cls: type = Policy, prefix: str = "") -> list[tuple[str, Any, str]]
         if is_dataclass(hints[fld.name]):
             rows.extend(describe(hints[fld.name], key))  # type: ignore[arg-type]
             continue
-        default = fld.default if fld.default is not MISSING else fld.default_factory()  # type: ignore[misc]
+        default = fld.default if fld.default is not MISSING else fld.default_factory()  # type: ignore[misc,operator]
         rows.append((key, default, fld.metadata.get("doc", "")))
     return rows
