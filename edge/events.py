@@ -47,6 +47,13 @@ EVENT_TYPES: dict[str, str] = {
 # Types that are facts about a call rather than something a supervisor must act on.
 LIFECYCLE_TYPES = frozenset({"call_started", "call_ended"})
 
+# Breaches of a service norm by the agent (N1-N13): these count against the call's score.
+NORM_TYPES = frozenset({
+    "answer_late", "greeting_missing", "forbidden_phrase", "speech_rate_high",
+    "speech_rate_low", "agent_volume_high", "agent_volume_low", "hold_checkin_missed",
+    "overtalk", "dead_air", "call_too_long", "closing_missing", "agent_hung_up_first",
+    "agent_tone_strained"})
+
 # Site, seat and device identifiers: safe as MQTT topic levels, never starting with "_"
 # (that prefix is reserved for shared subtrees such as the consoles' acknowledgements).
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")

@@ -1,7 +1,6 @@
 """One seat's streaming pipeline: source items in, schema-v1 events out.
 
-    source -> levels / VAD / features (once per channel) -> models -> conversation
-    dynamics -> call state -> rules -> emit(Event), led(pattern)
+    source -> levels / VAD per channel -> call state -> rules -> emit(Event), led(pattern)
 
 Pure: no sockets, no threads, no wall clock. Time is the source's sample clock, so a
 replayed file and a live device give the same events. The daemon, `analyze` and the
@@ -10,12 +9,31 @@ demo all drive this same class.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from edge.events import Event
+import numpy as np
+
+from edge.dsp.levels import frame_levels
+from edge.dsp.vad import EnergyVad
+from edge.events import NORM_TYPES, Event
 from edge.policy import Policy
-from edge.sources.base import PIPELINE_RATE, AudioBlock, ControlEvent, SourceGap, SourceItem
+from edge.rules.base import Frame, Rule
+from edge.rules.calls import CallFacts, CallRules
+from edge.rules.silence import DeadAirRule
+from edge.rules.volume import VolumeRule
+from edge.sources.base import (
+    EAR,
+    FRAME_SAMPLES,
+    MIC,
+    PIPELINE_RATE,
+    AudioBlock,
+    ControlEvent,
+    SourceGap,
+    SourceItem,
+)
 
 Emit = Callable[[Event], None]
 Led = Callable[[str], None]
@@ -29,6 +47,7 @@ class SeatContext:
     agent: str | None = None        # agent id, for per-agent hearing dose and reports
     headset: str = "generic"        # calibration profile name
     file_times: bool = False        # add `t` (seconds from stream start) to events (analyze)
+    hook_known: bool = True         # hook signals are real (False: a recording without control)
 
 
 class SeatPipeline:
@@ -36,50 +55,109 @@ class SeatPipeline:
                  led: Led | None = None) -> None:
         self.ctx, self.policy, self._emit = ctx, policy, emit
         self._led = led or (lambda pattern: None)
-        self.clock = 0                   # samples seen so far (sample clock)
-        self.call_id: str | None = None
-        self.off_hook_at: int | None = None
-        self._calls = 0
+        self.clock = 0                              # samples consumed (sample clock)
+        self._carry = np.zeros((0, 2), np.int16)    # partial frame kept for the next block
+        vad = policy.vad
+        self._vads = [EnergyVad(vad.speech_dbfs, vad.hangover_s, vad.min_speech_s)
+                      for _ in (MIC, EAR)]
+        self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
+        self.rules: list[Rule] = [VolumeRule(self._report, policy.volume),
+                                  DeadAirRule(self._report, policy.dead_air)]
+        self._violations: Counter[str] = Counter()
+        self._talk = [0, 0]                         # speech frames per channel in the call
+        self.last_levels = (-120.0, -120.0)
+        self.last_led: str | None = None
 
     # --- input ---------------------------------------------------------------------------
     def feed(self, item: SourceItem) -> None:
         if isinstance(item, AudioBlock):
-            self.clock = item.sample + len(item.pcm)
+            self._audio(item)
         elif isinstance(item, ControlEvent):
             self._control(item)
         elif isinstance(item, SourceGap):
-            self.emit("device_fault", item.sample, {"kind": "audio_lost",
-                                                    "lost_s": item.samples / PIPELINE_RATE,
-                                                    "reason": item.reason})
+            self._report("device_fault", item.sample,
+                         {"kind": "audio_lost", "lost_s": round(item.samples / PIPELINE_RATE, 3),
+                          "reason": item.reason[:200]})
 
     def finish(self) -> None:
         """End of stream: close an open call as if the agent hung up."""
-        if self.call_id is not None:
+        if self.calls.in_call:
             self._control(ControlEvent(self.clock, "on_hook"))
 
+    def snapshot(self) -> dict[str, Any]:
+        """Live state for the metrics topic."""
+        facts = self.calls.facts
+        return {"call_state": self.calls.state, "call": facts.call_id if facts else None,
+                "t_call": (round((self.clock - facts.off_hook) / PIPELINE_RATE, 1)
+                           if facts and facts.off_hook is not None else None),
+                "rings": self.calls.rings, "mic_dbfs": round(self.last_levels[MIC], 1),
+                "led": self.last_led}
+
+    # --- processing ----------------------------------------------------------------------
+    def _audio(self, block: AudioBlock) -> None:
+        pcm = block.pcm if not len(self._carry) else np.concatenate([self._carry, block.pcm])
+        start = block.sample - len(self._carry)
+        rms, _peak = frame_levels(pcm)
+        used = len(rms) * FRAME_SAMPLES
+        self._carry = pcm[used:]
+        in_call = self.calls.in_call
+        for index in range(len(rms)):
+            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
+            mic_speech = self._vads[MIC].update(mic_db)
+            ear_speech = self._vads[EAR].update(ear_db)
+            frame = Frame(start + (index + 1) * FRAME_SAMPLES, mic_db, ear_db, mic_speech,
+                          ear_speech, in_call)
+            if in_call:
+                self._talk[MIC] += mic_speech
+                self._talk[EAR] += ear_speech
+                for rule in self.rules:
+                    rule.frame(frame)
+                self.calls.frame(frame)
+        if len(rms):
+            self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
+        self.clock = block.sample + len(block.pcm)
+
+    def _control(self, event: ControlEvent) -> None:
+        self.clock = max(self.clock, event.sample)
+        started = self.calls.control(event)
+        if started:
+            self._violations.clear()
+            self._talk = [0, 0]
+            for rule in self.rules:
+                rule.call_started(event.sample)
+        elif event.kind == "on_hook" and self.calls.ended is not None:
+            self._end_call(event.sample, self.calls.ended)
+
+    def _end_call(self, sample: int, facts: CallFacts) -> None:
+        scorecard: dict[str, Any] = {}
+        self.calls.call_ended(sample, scorecard)
+        for rule in self.rules:
+            rule.call_ended(sample, scorecard)
+        talk, listen = self._talk[MIC], self._talk[EAR]
+        scorecard["talk_listen_ratio"] = round(talk / listen, 2) if listen else None
+        scorecard["violations"] = dict(sorted(self._violations.items()))
+        deducted = sum(self.policy.score.weights.get(kind, 0.0) * count
+                       for kind, count in self._violations.items())
+        scorecard["score"] = round(max(0.0, 100.0 - deducted), 1)
+        scorecard["policy"] = self.policy.name
+        self._report("call_ended", sample, {"scorecard": scorecard}, facts=facts)
+        self.calls.forget_ended()
+
     # --- output --------------------------------------------------------------------------
-    def emit(self, type_: str, sample: int, data: dict[str, object],
-             severity: str | None = None) -> Event:
+    def _report(self, type_: str, sample: int, data: dict[str, Any],
+                facts: CallFacts | None = None) -> None:
+        facts = facts or self.calls.facts
+        if facts is not None and type_ in NORM_TYPES:
+            self._violations[type_] += 1
+        call_id = facts.call_id if facts else None
         t_call = None
-        if self.off_hook_at is not None and self.call_id is not None:
-            t_call = max(0.0, (sample - self.off_hook_at) / PIPELINE_RATE)
+        if facts is not None and facts.off_hook is not None:
+            t_call = max(0.0, (sample - facts.off_hook) / PIPELINE_RATE)
         event = Event.new(type_, site=self.ctx.site, seat=self.ctx.seat, device=self.ctx.device,
-                          call=self.call_id, t_call=t_call, data=data, severity=severity,
+                          call=call_id, t_call=t_call, data=data,
                           t=sample / PIPELINE_RATE if self.ctx.file_times else None)
         self._emit(event)
-        return event
 
-    # --- call state (deepened by the rule engine) ----------------------------------------
-    def _control(self, event: ControlEvent) -> None:
-        if event.kind == "off_hook" and self.call_id is None:
-            self._calls += 1
-            self.call_id = f"{self.ctx.seat}-{event.sample // PIPELINE_RATE}-{self._calls}"
-            self.off_hook_at = event.sample
-            self.emit("call_started", event.sample, {})
-        elif event.kind == "on_hook" and self.call_id is not None:
-            assert self.off_hook_at is not None
-            duration = (event.sample - self.off_hook_at) / PIPELINE_RATE
-            self.emit("call_ended", event.sample, {"scorecard": {"duration_s": round(duration, 2)}})
-            self.call_id, self.off_hook_at = None, None
-        elif event.kind == "button":
-            self.emit("assist_requested", event.sample, {})
+    def led(self, pattern: str) -> None:
+        self.last_led = pattern
+        self._led(pattern)

@@ -1,0 +1,55 @@
+"""`seatwatch analyze`: run the seat pipeline over a recorded call and print its events.
+
+The contract (docs/analyze.md) is used by acceptance checks: keep it stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge.events import Event, valid_ident
+from edge.pipeline import SeatContext, SeatPipeline
+from edge.policy import PolicyError, load_policy
+from edge.sources.control import ControlFileError
+from edge.sources.wavfile import AudioFileError, WavSource
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", type=Path, help="stereo WAV/FLAC: ch0 agent mic, ch1 earpiece")
+    parser.add_argument("--control", type=Path, help="JSON call-control signals (docs/analyze.md)")
+    parser.add_argument("--policy", type=Path, help="policy TOML (default: policies/default.toml)")
+    parser.add_argument("--seat", default="S1", help="seat id put on the events")
+    parser.add_argument("--site", default="local", help="site id put on the events")
+
+
+def analyze(audio: Path, control: Path | None, policy_path: Path | None, seat: str,
+            site: str = "local") -> list[Event]:
+    """The events of one recording, in order. Raises the input errors for the CLI to print."""
+    policy = load_policy(policy_path)
+    source = WavSource(audio, control)
+    ctx = SeatContext(site=site, seat=seat, device="replay", file_times=True,
+                      hook_known=control is not None)
+    events: list[Event] = []
+    pipeline = SeatPipeline(ctx, policy, events.append)
+    for item in source.items():
+        pipeline.feed(item)
+    pipeline.finish()
+    return events
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("seat", "site"):
+        if not valid_ident(getattr(args, name)):
+            print(f"seatwatch analyze: --{name} {getattr(args, name)!r} is not a valid id "
+                  "(letters, digits, '.', '-')", file=sys.stderr)
+            return 2
+    try:
+        events = analyze(args.audio, args.control, args.policy, args.seat, args.site)
+    except (AudioFileError, ControlFileError, PolicyError) as exc:
+        print(f"seatwatch analyze: {exc}", file=sys.stderr)
+        return 2
+    for event in events:
+        print(event.to_json())
+    return 0

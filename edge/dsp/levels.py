@@ -1,0 +1,23 @@
+"""Per-channel levels of 10 ms frames: RMS and peak in dBFS (full scale = int16 max)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge.sources.base import FRAME_SAMPLES
+
+FLOOR_DBFS = -120.0  # digital silence is reported as this, not -inf
+
+
+def frame_levels(pcm: np.ndarray, frame: int = FRAME_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """RMS and peak dBFS per whole frame and channel of int16 (n, ch) audio.
+
+    Returns two float arrays of shape (n // frame, ch); a trailing partial frame is ignored
+    (the caller carries it over to the next block).
+    """
+    count = len(pcm) // frame
+    frames = pcm[: count * frame].astype(np.float32).reshape(count, frame, -1) / 32768.0
+    power = np.einsum("fsc,fsc->fc", frames, frames) / frame
+    rms = 10.0 * np.log10(np.maximum(power, 10 ** (FLOOR_DBFS / 10)))
+    peak = 20.0 * np.log10(np.maximum(np.abs(frames).max(axis=1), 10 ** (FLOOR_DBFS / 20)))
+    return rms, peak

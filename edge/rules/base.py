@@ -1,0 +1,37 @@
+"""What every rule sees: one 10 ms frame of derived signals, and the call's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# report(type, sample, data) -> None: raise an event at that sample-clock time
+Report = Callable[[str, int, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Frame:
+    sample: int             # sample-clock index of the frame's end (when it is known)
+    mic_dbfs: float         # agent microphone RMS level
+    ear_dbfs: float         # earpiece RMS level
+    mic_speech: bool        # agent speaking (VAD)
+    ear_speech: bool        # caller speaking (VAD)
+    in_call: bool
+    on_hold: bool = False
+
+
+class Rule:
+    """Base for rules: every hook is optional; rules call `report` to raise events."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def call_started(self, sample: int) -> None:
+        pass
+
+    def frame(self, f: Frame) -> None:
+        pass
+
+    def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
+        """Add this rule's figures to the call's scorecard."""
