@@ -1,0 +1,23 @@
+"""Source specs (`wav:FILE`, `serial:PORT`, `alsa:DEVICE`) to AudioSource objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.sources.base import AudioSource
+from edge.sources.wavfile import WavSource
+
+
+class SourceError(ValueError):
+    pass
+
+
+def open_source(spec: str, *, control: str | None = None, loop: bool = False,
+                realtime: bool = True, seat: str = "S1") -> AudioSource:
+    kind, _, target = spec.partition(":")
+    if not target:
+        raise SourceError(f"source {spec!r}: expected serial:PORT, wav:FILE or alsa:DEVICE")
+    if kind == "wav":
+        return WavSource(Path(target), control, realtime=realtime, loop=loop,
+                         device=f"replay-{seat}")
+    raise SourceError(f"source {spec!r}: unknown kind {kind!r} (expected wav, serial or alsa)")
