@@ -1,0 +1,203 @@
+"""The supervisors' console: a live floor view, an alert feed, seat detail, help.
+
+The UI redraws from `FloorState` on a timer; MQTT ingestion runs on paho's thread and
+only fills a queue (ingest.py), so a burst of events never blocks rendering.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from edge import payloads, topics
+from host_console.ingest import Ingest
+from host_console.screens.help import HelpScreen
+from host_console.screens.seat import SeatScreen
+from host_console.state import SEVERITY_RANK, AlertGroup, FloorState, SeatView
+
+SEVERITY_STYLE = {None: "", "info": "cyan", "warn": "yellow", "alert": "bold red"}
+STATE_ORDER = {"ringing": 0, "in_call": 1, "hold": 2, "idle": 3, "offline": 4}
+SORTS = ("seat", "severity", "state")
+FILTERS = ("info", "warn", "alert")
+
+
+def meter(value: float | None, lo: float, hi: float, width: int = 8) -> str:
+    if value is None:
+        return " " * width
+    filled = round(max(0.0, min(1.0, (value - lo) / (hi - lo))) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def mmss(seconds: float | None) -> str:
+    return "" if seconds is None else f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
+
+
+class ConsoleApp(App[None]):
+    TITLE = "seatwatch"
+    CSS_PATH = "console.tcss"
+    BINDINGS = [
+        Binding("a", "ack", "Ack"),
+        Binding("r", "resolve", "Resolve"),
+        Binding("enter", "open_seat", "Seat detail", show=True),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("f", "cycle_filter", "Severity filter"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("t", "toggle_dark", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, state: FloorState | None = None, ingest: Ingest | None = None, *,
+                 site: str = "+", user: str = "supervisor", read_only: bool = False,
+                 refresh_s: float = 0.5, clock: Any = time.time) -> None:
+        super().__init__()
+        self.state = state or FloorState()
+        self.ingest, self.site, self.user = ingest, site, user
+        self.read_only, self.refresh_s, self.clock = read_only, refresh_s, clock
+        self.sort, self.min_severity = "seat", "info"
+        self._drawn_version = -1
+        self._seat_keys: list[tuple[str, str]] = []
+        self._alert_keys: list[AlertGroup] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True)
+        yield DataTable(id="floor", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="feed", cursor_type="row")
+        yield Static(id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        floor = self.query_one("#floor", DataTable)
+        floor.add_columns("Seat", "Agent", "State", "Call", "Rate cpm", "Level", "Alerts")
+        floor.border_title = "Floor"
+        feed = self.query_one("#feed", DataTable)
+        feed.add_columns("Time", "Seat", "Call", "Event", "Severity", "×", "Status")
+        feed.border_title = "Alerts (newest first)"
+        self.set_interval(self.refresh_s, self.tick)
+        self.tick()
+
+    # --- data ----------------------------------------------------------------------------
+    def tick(self) -> None:
+        now = self.clock()
+        if self.ingest is not None:
+            for topic, payload, received in self.ingest.drain():
+                self.state.handle(topic, payload, received)
+        self.state.mark_stale(now)
+        if self.state.version != self._drawn_version:
+            self._drawn_version = self.state.version
+            self.redraw()
+        self.update_status()
+
+    def update_status(self) -> None:
+        link = "no broker" if self.ingest is None else self.ingest.state
+        counters = self.state.counters
+        bad = sum(v for k, v in counters.items() if k.startswith("malformed") or k == "unknown_topic")
+        mode = " · read-only" if self.read_only else ""
+        self.sub_title = f"broker: {link}{mode}"
+        self.query_one("#status-line", Static).update(
+            f"broker {link} · seats {len(self.state.seats)} · events {counters['events']} · "
+            f"bad messages {bad} · sort {self.sort} · severity ≥ {self.min_severity}{mode}")
+
+    def sorted_seats(self) -> list[SeatView]:
+        views = list(self.state.seats.values())
+        if self.sort == "severity":
+            views.sort(key=lambda v: (-SEVERITY_RANK.get(v.worst or "", -1), v.seat))
+        elif self.sort == "state":
+            views.sort(key=lambda v: (STATE_ORDER.get(v.state, 9), v.seat))
+        else:
+            views.sort(key=lambda v: (v.site, v.seat))
+        return views
+
+    def redraw(self) -> None:
+        floor = self.query_one("#floor", DataTable)
+        row = floor.cursor_row
+        floor.clear()
+        self._seat_keys = []
+        for view in self.sorted_seats():
+            style = SEVERITY_STYLE[view.worst]
+            badges = len([a for a in view.open_alerts.values() if a.status == "open"])
+            floor.add_row(Text(view.seat, style=style), view.agent or "", Text(view.state, style=(
+                "dim" if view.state == "offline" else "")), mmss(view.t_call),
+                f"{meter(view.rate_cpm, 60, 240)} {'' if view.rate_cpm is None else round(view.rate_cpm)}",
+                meter(view.mic_dbfs, -60, 0), Text(f"{badges or ''}", style=style))
+            self._seat_keys.append((view.site, view.seat))
+        if self._seat_keys:
+            floor.move_cursor(row=min(row, len(self._seat_keys) - 1))
+        feed = self.query_one("#feed", DataTable)
+        row = feed.cursor_row
+        feed.clear()
+        self._alert_keys = self.state.alerts(self.min_severity)[:500]
+        for group in self._alert_keys:
+            event = group.last
+            feed.add_row(event.ts[11:19], event.seat, event.call or "", event.type,
+                         Text(event.severity, style=SEVERITY_STYLE[event.severity]),
+                         str(group.count), group.status if not group.by else f"{group.status} ({group.by})")
+        if self._alert_keys:
+            feed.move_cursor(row=min(row, len(self._alert_keys) - 1))
+
+    # --- actions -------------------------------------------------------------------------
+    def selected_alert(self) -> AlertGroup | None:
+        feed = self.query_one("#feed", DataTable)
+        if not self._alert_keys or feed.cursor_row < 0:
+            return None
+        return self._alert_keys[min(feed.cursor_row, len(self._alert_keys) - 1)]
+
+    def _act(self, action: str) -> None:
+        group = self.selected_alert()
+        if group is None:
+            return
+        if self.read_only:
+            self.notify("read-only console: acknowledgements are disabled", severity="warning")
+            return
+        site, seat = group.key[0], group.key[1]
+        body = payloads.ack(group.last.id, seat=seat, action=action, by=self.user)
+        # Apply locally at once; the broker echo from other consoles is idempotent.
+        self.state.apply_ack(site, body)
+        self.state.version += 1
+        if self.ingest is not None and not self.ingest.publish(topics.acks_topic(site), body):
+            self.notify("broker unreachable: acknowledgement shown here only", severity="warning")
+        self.tick()
+
+    def action_ack(self) -> None:
+        self._act("ack")
+
+    def action_resolve(self) -> None:
+        self._act("resolve")
+
+    def action_open_seat(self) -> None:
+        floor = self.query_one("#floor", DataTable)
+        if self.focused is floor and self._seat_keys:
+            key = self._seat_keys[min(floor.cursor_row, len(self._seat_keys) - 1)]
+            self.push_screen(SeatScreen(self.state, key))
+        elif self.focused is self.query_one("#feed", DataTable):
+            group = self.selected_alert()
+            if group is not None:
+                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1])))
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        self.action_open_seat()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.redraw()
+        self.update_status()
+
+    def action_cycle_filter(self) -> None:
+        self.min_severity = FILTERS[(FILTERS.index(self.min_severity) + 1) % len(FILTERS)]
+        self.redraw()
+        self.update_status()
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def on_unmount(self) -> None:
+        if self.ingest is not None:
+            self.ingest.stop()

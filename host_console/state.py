@@ -1,0 +1,223 @@
+"""The floor model: everything the console shows, built from MQTT messages. Pure.
+
+No Textual and no MQTT here: `FloorState.handle(topic, payload, now)` is the single
+entry point, so the model is tested directly, fuzzed, and fed by the ingest worker.
+Memory is bounded: per-seat history and the alert feed are capped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge import payloads, topics
+from edge.events import LIFECYCLE_TYPES, Event, EventError, decode
+
+SEVERITY_RANK = {"info": 0, "warn": 1, "alert": 2}
+HISTORY_POINTS = 300          # per seat: ~5 minutes of 1 s metrics
+SCORECARDS_KEPT = 20          # per seat
+FEED_LIMIT = 5_000            # alert groups kept in the feed
+SEEN_IDS = 200_000            # event ids remembered for de-duplication
+STALE_AFTER_S = 30.0          # no status/metrics/event for this long: shown offline
+
+
+@dataclass
+class AlertGroup:
+    """Repeated alerts of one kind on one call, shown once with a count."""
+    key: tuple[str, str, str | None, str]       # site, seat, call, type
+    first: Event
+    last: Event
+    count: int = 1
+    status: str = "open"                        # open | acked | resolved
+    by: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return self.last.severity
+
+    @property
+    def ids(self) -> tuple[str, str]:
+        return self.first.id, self.last.id
+
+
+@dataclass
+class SeatView:
+    site: str
+    seat: str
+    agent: str | None = None
+    team: str | None = None
+    online: bool = False
+    call_state: str = "idle"                    # idle | ringing | in_call | hold
+    call: str | None = None
+    t_call: float | None = None
+    rings: int = 0
+    rate_cpm: float | None = None
+    mic_dbfs: float | None = None
+    ear_dba: float | None = None
+    dose_pct: float | None = None
+    led: str | None = None
+    device: str | None = None
+    firmware: str | None = None
+    edge: str | None = None
+    link: str | None = None
+    queue_depth: int | None = None
+    last_seen: float = 0.0
+    level_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    rate_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    timeline: deque[tuple[float | None, str]] = field(default_factory=lambda: deque(maxlen=50))
+    scorecards: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=SCORECARDS_KEPT))
+    open_alerts: dict[tuple[str, str, str | None, str], AlertGroup] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return self.call_state if self.online else "offline"
+
+    @property
+    def worst(self) -> str | None:
+        ranks = [SEVERITY_RANK[a.severity] for a in self.open_alerts.values() if a.status == "open"]
+        return None if not ranks else next(k for k, v in SEVERITY_RANK.items() if v == max(ranks))
+
+
+class FloorState:
+    def __init__(self, roster: dict[str, dict[str, str]] | None = None) -> None:
+        self.seats: dict[tuple[str, str], SeatView] = {}
+        self.feed: OrderedDict[tuple[str, str, str | None, str], AlertGroup] = OrderedDict()
+        self.counters: Counter[str] = Counter()
+        self.roster = roster or {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._ack_of: dict[str, tuple[str, str, str | None, str]] = {}   # event id -> group key
+        self.version = 0                                                  # bumps on every change
+
+    # --- entry point ---------------------------------------------------------------------
+    def handle(self, topic: str, payload: bytes, now: float) -> bool:
+        """Apply one MQTT message; never raises. Returns True when the model changed."""
+        try:
+            where = topics.parse_topic(topic)
+        except topics.TopicError:
+            self.counters["unknown_topic"] += 1
+            return False
+        try:
+            if where.kind == "events":
+                changed = self.apply_event(decode(payload), now)
+            elif where.kind == "status":
+                changed = self.apply_status(payloads.check_status(payload), now)
+            elif where.kind == "metrics":
+                assert where.seat is not None
+                changed = self.apply_metrics(where.site, payloads.check_metrics(payload), now)
+            elif where.kind == "acks":
+                changed = self.apply_ack(where.site, payloads.check_ack(payload))
+            else:
+                self.counters["ignored"] += 1
+                return False
+        except (EventError, payloads.PayloadError) as exc:
+            self.counters[f"malformed_{where.kind}"] += 1
+            self.last_error = str(exc)
+            return False
+        if changed:
+            self.version += 1
+        return changed
+
+    # --- seats ---------------------------------------------------------------------------
+    def seat(self, site: str, seat: str) -> SeatView:
+        view = self.seats.get((site, seat))
+        if view is None:
+            info = self.roster.get(seat, {})
+            view = SeatView(site, seat, agent=info.get("agent"), team=info.get("team"))
+            self.seats[(site, seat)] = view
+        return view
+
+    def apply_status(self, status: dict[str, Any], now: float) -> bool:
+        view = self.seat(status["site"], status["seat"])
+        view.online = status["state"] == "online"
+        view.device, view.firmware = status["device"], status.get("firmware")
+        view.edge = status.get("edge")
+        view.agent = status.get("agent") or view.agent
+        view.last_seen = now
+        self.counters["status"] += 1
+        return True
+
+    def apply_metrics(self, site: str, metrics: dict[str, Any], now: float) -> bool:
+        view = self.seat(site, metrics["seat"])
+        view.online, view.last_seen = True, now
+        for name in ("call_state", "call", "t_call", "rings", "rate_cpm", "mic_dbfs", "ear_dba",
+                     "dose_pct", "led", "link", "queue_depth"):
+            if name in metrics:
+                setattr(view, name, metrics[name])
+        if metrics.get("mic_dbfs") is not None:
+            view.level_history.append(float(metrics["mic_dbfs"]))
+        if metrics.get("rate_cpm") is not None:
+            view.rate_history.append(float(metrics["rate_cpm"]))
+        self.counters["metrics"] += 1
+        return True
+
+    def mark_stale(self, now: float, after_s: float = STALE_AFTER_S) -> bool:
+        changed = False
+        for view in self.seats.values():
+            if view.online and now - view.last_seen > after_s:
+                view.online, changed = False, True
+        if changed:
+            self.version += 1
+        return changed
+
+    # --- events and alerts ---------------------------------------------------------------
+    def apply_event(self, event: Event, now: float) -> bool:
+        if event.id in self._seen:
+            self.counters["duplicate"] += 1
+            return False
+        self._seen[event.id] = None
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        self.counters["events"] += 1
+        view = self.seat(event.site, event.seat)
+        view.last_seen, view.online = now, True
+        view.timeline.append((event.t_call, event.type))
+        if event.type == "call_started":
+            view.call_state, view.call, view.t_call = "in_call", event.call, 0.0
+            view.timeline.clear()
+            view.timeline.append((0.0, event.type))
+        elif event.type == "call_ended":
+            view.call_state, view.call = "idle", None
+            card = dict(event.data.get("scorecard", {}))
+            card["call"], card["ts"], card["agent"] = event.call, event.ts, view.agent
+            view.scorecards.append(card)
+        if event.type in LIFECYCLE_TYPES:
+            return True
+        key = (event.site, event.seat, event.call, event.type)
+        group = self.feed.get(key)
+        if group is None or group.status == "resolved":
+            group = AlertGroup(key, event, event)
+        else:
+            group.count += 1
+            group.last = event
+            if group.status == "acked" and SEVERITY_RANK[event.severity] >= 2:
+                group.status = "open"  # a new alert reopens an acknowledged group
+        self.feed[key] = group
+        self.feed.move_to_end(key, last=False)  # newest first
+        self._ack_of[event.id] = key
+        if group.status != "resolved":
+            view.open_alerts[key] = group
+        while len(self.feed) > FEED_LIMIT:
+            old_key, old = self.feed.popitem(last=True)
+            self.seat(old_key[0], old_key[1]).open_alerts.pop(old_key, None)
+        return True
+
+    def apply_ack(self, site: str, ack: dict[str, Any]) -> bool:
+        key = self._ack_of.get(ack["event"])
+        group = self.feed.get(key) if key else None
+        if key is None or group is None:
+            self.counters["ack_unknown_event"] += 1
+            return False
+        if ack["action"] == "resolve":
+            group.status = "resolved"
+            self.seat(key[0], key[1]).open_alerts.pop(key, None)
+        elif group.status == "open":
+            group.status = "acked"
+        group.by = ack["by"]
+        self.counters["acks"] += 1
+        return True
+
+    def alerts(self, min_severity: str = "info", include_resolved: bool = False) -> list[AlertGroup]:
+        floor = SEVERITY_RANK[min_severity]
+        return [g for g in self.feed.values()
+                if SEVERITY_RANK[g.severity] >= floor and (include_resolved or g.status != "resolved")]
