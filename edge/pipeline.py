@@ -22,6 +22,7 @@ from edge.events import NORM_TYPES, Event
 from edge.policy import Policy
 from edge.rules.base import Frame, Rule
 from edge.rules.calls import CallFacts, CallRules
+from edge.rules.overtalk import OvertalkRule
 from edge.rules.silence import DeadAirRule
 from edge.rules.volume import VolumeRule
 from edge.sources.base import (
@@ -62,7 +63,8 @@ class SeatPipeline:
                       for _ in (MIC, EAR)]
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.rules: list[Rule] = [VolumeRule(self._report, policy.volume),
-                                  DeadAirRule(self._report, policy.dead_air)]
+                                  DeadAirRule(self._report, policy.dead_air),
+                                  OvertalkRule(self._report, policy.overtalk)]
         self._violations: Counter[str] = Counter()
         self._talk = [0, 0]                         # speech frames per channel in the call
         self.last_levels = (-120.0, -120.0)

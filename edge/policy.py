@@ -72,9 +72,9 @@ class SpeechRate:
 @dataclass(frozen=True)
 class Volume:
     enabled: bool = doc(True, "Raise agent_volume_high / agent_volume_low (N6)")
-    high_dbfs: float = doc(-8.0, "Agent speech level above this is too loud (dBFS, RMS)",
+    high_dbfs: float = doc(-12.0, "Agent speech level above this is too loud (dBFS, RMS)",
                            lo=-80, hi=0)
-    low_dbfs: float = doc(-42.0, "Agent speech level below this is too quiet (dBFS, RMS)",
+    low_dbfs: float = doc(-38.0, "Agent speech level below this is too quiet (dBFS, RMS)",
                           lo=-90, hi=0)
     min_speech_s: float = doc(2.0, "Speech time the level must persist over (s)", lo=0.1,
                               hi=60)

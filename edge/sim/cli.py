@@ -25,13 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rend.add_argument("names", nargs="*", help="scenario names (default: all)")
     rend.add_argument("--dir", type=Path, default=SCENARIO_DIR, help="scenario folder")
     rend.add_argument("--out", type=Path, default=RENDERED_DIR, help="output folder")
+    rend.add_argument("--lossless", action="store_true", help="FLAC instead of Ogg Vorbis")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         for path in list_scenarios():
             scenario = load_scenario(path)
-            done = (RENDERED_DIR / f"{path.stem}.flac").exists()
+            done = any(RENDERED_DIR.glob(f"{path.stem}.*"))
             print(f"{path.stem:20} {'rendered' if done else 'not rendered':12} "
                   f"expect: {', '.join(scenario.expect) or '(compliant)'}")
         return 0
@@ -52,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
         except ScenarioError as exc:
             print(f"seatwatch: {exc}", file=sys.stderr)
             return 2
-        audio, _ = write_rendered(rendered, args.out)
+        audio, _ = write_rendered(rendered, args.out, lossless=args.lossless)
         print(f"{path.stem:20} {rendered.duration_s:6.1f} s  {audio.stat().st_size / 1e3:7.0f} kB")
     return 0

@@ -34,7 +34,7 @@ class Playlist:
 
 def load_rendered(directory: Path = RENDERED_DIR, names: list[str] | None = None) -> list[RenderedCall]:
     calls = []
-    for audio in sorted(directory.glob("*.flac")):
+    for audio in sorted([*directory.glob("*.ogg"), *directory.glob("*.flac")]):
         if names and audio.stem not in names:
             continue
         meta = json.loads(audio.with_suffix(".json").read_text(encoding="utf-8"))
@@ -48,7 +48,7 @@ def load_rendered(directory: Path = RENDERED_DIR, names: list[str] | None = None
 
 
 def build_playlist(calls: list[RenderedCall], seat_index: int, *, idle_s: float = 4.0,
-                   stagger_s: float = 3.0, noise_dbfs: float = -68.0) -> Playlist:
+                   stagger_s: float = 3.0, noise_dbfs: float = -80.0) -> Playlist:
     """Seat `seat_index` starts at call `seat_index` after `stagger_s * seat_index` idle."""
     rng = np.random.default_rng(seat_index)
     order = [calls[(seat_index + k) % len(calls)] for k in range(len(calls))]
