@@ -53,7 +53,7 @@ def test_loud_section_and_silence_yield_exactly_those_events(tmp_path: Path) -> 
     assert started.t == 0.0 and ended.t == pytest.approx(30.0, abs=0.05)
     # the verdict is the energy mean of the last 2 s of agent speech (policy.volume
     # .min_speech_s): it fires once most of that window is the loud section (onset 8 s)
-    assert 8.5 <= loud.t <= 10.5 and loud.data["dbfs"] >= -8.0
+    assert 8.5 <= loud.t <= 10.5 and loud.data["dbfs"] >= loud.data["limit_dbfs"]
     # dead air is raised once both sides have been silent for 8 s: 14.5 s + 8 s
     assert silence.t == pytest.approx(22.5, abs=0.5) and silence.data["silence_s"] >= 8.0
     assert loud.t_call == loud.t  # off-hook at 0 without a control file
