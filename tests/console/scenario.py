@@ -1,0 +1,43 @@
+"""Shared floor scenarios for console tests: real schema-v1 payloads on real topics."""
+
+from __future__ import annotations
+
+from edge import payloads, topics
+from edge.events import Event
+from host_console.state import FloorState
+
+NOW = 1_780_000_000.0
+
+
+def event(kind: str, seat: str, call: str | None = "c1", t_call: float | None = 10.0,
+          site: str = "hq", **data: object) -> tuple[str, bytes]:
+    ev = Event.new(kind, site=site, seat=seat, device=f"dev-{seat}", call=call, t_call=t_call,
+                   data=dict(data), now=NOW)
+    return topics.events_topic(site, seat), ev.to_json().encode()
+
+
+def status(seat: str, state: str = "online", site: str = "hq") -> tuple[str, bytes]:
+    body = payloads.status(state, site=site, seat=seat, device=f"dev-{seat}", firmware="1.0.0")
+    return topics.status_topic(site, seat), payloads.encode(body)
+
+
+def metrics(seat: str, site: str = "hq", **fields: object) -> tuple[str, bytes]:
+    body = {"schema": 1, "ts": "2026-11-25T08:00:00Z", "seat": seat, **fields}
+    return topics.metrics_topic(site, seat), payloads.encode(body)
+
+
+def busy_floor() -> FloorState:
+    state = FloorState(roster={"A01": {"agent": "王芳", "team": "pension"},
+                               "A02": {"agent": "李强", "team": "medical"}})
+    messages = [status("A01"), status("A02"), status("A03"),
+                event("call_started", "A01", t_call=0.0),
+                metrics("A01", call_state="in_call", rate_cpm=131.0, mic_dbfs=-24.0, t_call=42.0),
+                event("forbidden_phrase", "A01", keyword="不知道", score=0.93),
+                event("overtalk", "A01", overlap_s=0.8),
+                event("overtalk", "A01", overlap_s=1.1),
+                event("call_started", "A02", call="c7", t_call=0.0),
+                event("dead_air", "A02", call="c7", silence_s=8.0),
+                status("A03", "offline")]
+    for topic, payload in messages:
+        state.handle(topic, payload, NOW)
+    return state

@@ -1,0 +1,71 @@
+"""Pilot tests: the console a supervisor drives with the keyboard."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from host_console.app import ConsoleApp
+from host_console.screens.help import HelpScreen
+from host_console.screens.seat import SeatScreen
+from tests.console.scenario import NOW, busy_floor
+
+
+def app_for_test(**kwargs: object) -> ConsoleApp:
+    return ConsoleApp(busy_floor(), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_floor_lists_seats_with_states_and_worst_severity() -> None:
+    app = app_for_test()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        floor = app.query_one("#floor", DataTable)
+        rows = [[str(cell) for cell in floor.get_row_at(i)] for i in range(floor.row_count)]
+        assert [r[0] for r in rows] == ["A01", "A02", "A03"]
+        assert rows[0][1] == "王芳" and rows[0][2] == "in_call" and rows[0][3] == "00:42"
+        assert rows[2][2] == "offline"
+        assert rows[0][6] == "2"              # forbidden phrase + grouped overtalk
+        await pilot.press("s")                # sort by severity: the alert seat first
+        assert str(floor.get_row_at(0)[0]) == "A01" and app.sort == "severity"
+
+
+async def test_feed_groups_repeats_and_ack_resolve_from_keyboard() -> None:
+    app = app_for_test()
+    async with app.run_test(size=(140, 40)) as pilot:
+        feed = app.query_one("#feed", DataTable)
+        await pilot.press("tab")
+        assert app.focused is feed
+        top = [str(c) for c in feed.get_row_at(0)]
+        assert top[3] == "dead_air" and top[1] == "A02"       # newest first
+        overtalk = [str(c) for c in feed.get_row_at(1)]
+        assert overtalk[3] == "overtalk" and overtalk[5] == "2"  # grouped with a count
+        await pilot.press("a")
+        assert [str(c) for c in feed.get_row_at(0)][6].startswith("acked")
+        await pilot.press("r")
+        await pilot.pause()
+        assert feed.row_count == 2                            # resolved leaves the feed
+        assert not app.state.seats[("hq", "A02")].open_alerts
+
+
+async def test_severity_filter_and_read_only() -> None:
+    app = app_for_test(read_only=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        feed = app.query_one("#feed", DataTable)
+        await pilot.press("f")     # warn and above: all three groups are warn/alert
+        assert feed.row_count == 3
+        await pilot.press("f")     # alert only: the forbidden phrase
+        assert feed.row_count == 1 and str(feed.get_row_at(0)[3]) == "forbidden_phrase"
+        await pilot.press("tab", "a")
+        assert str(feed.get_row_at(0)[6]) == "open"  # read-only: no acknowledgement
+
+
+async def test_seat_detail_and_help_screens() -> None:
+    app = app_for_test()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("enter")
+        assert isinstance(app.screen, SeatScreen) and app.screen.key == ("hq", "A01")
+        await pilot.pause()
+        assert "王芳" in str(app.screen.query_one("#info").render())
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, (HelpScreen, SeatScreen))
