@@ -41,6 +41,7 @@ class SeatConfig:
     control: str | None = None       # control JSON for wav sources
     loop: bool = False               # replay a wav source forever
     realtime: bool = True            # pace a wav source like a live device
+    offset_s: float = 0.0            # start a wav source this far in, wrapping around (s)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class EdgeConfig:
 
 _TOP = {"site", "edge", "broker", "password_file", "tls_ca", "tls_cert", "tls_key",
         "state_dir", "policy", "metrics_interval_s", "outbox_max_events", "seat"}
-_SEAT = {"id", "source", "agent", "headset", "control", "loop", "realtime"}
+_SEAT = {"id", "source", "agent", "headset", "control", "loop", "realtime", "offset_s"}
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
@@ -123,7 +124,9 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
             headset=_expect(raw.get("headset", "generic"), str, f"{where}.headset", "a name"),
             control=_expect(raw["control"], str, f"{where}.control", "a path") if "control" in raw else None,
             loop=_expect(raw.get("loop", False), bool, f"{where}.loop", "true or false"),
-            realtime=_expect(raw.get("realtime", True), bool, f"{where}.realtime", "true or false")))
+            realtime=_expect(raw.get("realtime", True), bool, f"{where}.realtime", "true or false"),
+            offset_s=float(_expect(raw.get("offset_s", 0.0), (int, float), f"{where}.offset_s",
+                                   "seconds"))))
     ids = [s.id for s in seats]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{source}: seat: duplicate seat id")

@@ -37,7 +37,7 @@ class SeatRunner:
         self.config, self.seat = config, seat
         self.source: AudioSource = open_source(seat.source, control=seat.control,
                                                loop=seat.loop, realtime=seat.realtime,
-                                               seat=seat.id)
+                                               seat=seat.id, offset_s=seat.offset_s)
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(config.state_dir / f"outbox-{seat.id}.db", config.outbox_max_events)
         info = self.source.info

@@ -47,6 +47,9 @@ class EmbeddedBroker:
         from amqtt.broker import Broker
 
         loop = asyncio.new_event_loop()
+        # amqtt logs a traceback for every client that hangs up mid-handshake (paho
+        # probing MQTT 5, a port scan); those are not the demo's errors.
+        loop.set_exception_handler(lambda loop, context: log.debug("amqtt: %s", context))
         self._loop = loop
         asyncio.set_event_loop(loop)
 
@@ -67,7 +70,7 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         # amqtt logs every connection at INFO; the demo's console owns the terminal.
-        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        logging.getLogger("amqtt").setLevel(logging.ERROR)
         self._thread = threading.Thread(target=self._serve, name="amqtt", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):

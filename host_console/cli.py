@@ -7,7 +7,7 @@ import getpass
 import socket
 import sys
 
-from edge.publish.mqtt import BrokerUrl, BrokerUrlError, TlsFiles
+from edge.publish.session import BrokerUrl, BrokerUrlError, TlsFiles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,11 +13,11 @@ class SourceError(ValueError):
 
 
 def open_source(spec: str, *, control: str | None = None, loop: bool = False,
-                realtime: bool = True, seat: str = "S1") -> AudioSource:
+                realtime: bool = True, seat: str = "S1", offset_s: float = 0.0) -> AudioSource:
     kind, _, target = spec.partition(":")
     if not target:
         raise SourceError(f"source {spec!r}: expected serial:PORT, wav:FILE or alsa:DEVICE")
     if kind == "wav":
         return WavSource(Path(target), control, realtime=realtime, loop=loop,
-                         device=f"replay-{seat}")
+                         device=f"replay-{seat}", offset_s=offset_s)
     raise SourceError(f"source {spec!r}: unknown kind {kind!r} (expected wav, serial or alsa)")

@@ -50,12 +50,20 @@ class WavSource:
 
     def __init__(self, path: str | Path, control: str | Path | None = None, *,
                  realtime: bool = False, loop: bool = False, block: int = FRAME_SAMPLES * 10,
-                 device: str = "replay") -> None:
+                 device: str = "replay", offset_s: float = 0.0) -> None:
         self.path = Path(path)
         self.pcm = read_stereo(self.path)
+        if offset_s:
+            # Start part-way in and wrap around (simulated seats share one recording).
+            shift = int(offset_s * PIPELINE_RATE) % max(1, len(self.pcm))
+            self.pcm = np.concatenate([self.pcm[shift:], self.pcm[:shift]])
         self.duration_s = len(self.pcm) / PIPELINE_RATE
         self.controls = (load_control(control, self.duration_s, PIPELINE_RATE) if control
                          else whole_file_call(self.duration_s, PIPELINE_RATE))
+        if offset_s:
+            n = len(self.pcm)
+            self.controls = sorted((ControlEvent((c.sample - shift) % n, c.kind)
+                                    for c in self.controls), key=lambda c: c.sample)
         self.realtime, self.loop, self.block = realtime, loop, block
         self.info = DeviceInfo(device=device)
         self.leds: list[tuple[int, str]] = []

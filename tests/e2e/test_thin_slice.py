@@ -31,7 +31,7 @@ def test_recorded_call_reaches_the_console_model(tmp_path: Path, mosquitto: Mosq
     state = FloorState()
     ingest = Ingest(BrokerUrl.parse(mosquitto.url), "console-test").start()
     try:
-        assert ingest.connected.wait(10)
+        assert ingest.is_connected.wait(10)
         edge = subprocess.run(
             [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{audio}", "--fast",
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01",

@@ -1,0 +1,146 @@
+"""`seatwatch demo`: a simulated call-center floor on this machine, nothing to install.
+
+    embedded MQTT broker (amqtt) <- edge daemon process (N seats replaying scripted calls
+    in real time) -> the supervisors' console in this terminal
+
+The calls are the shipped scenario renders (scenarios/rendered/), strung into one
+"day" that every seat replays from a different call, so the floor is never in lock
+step. `--headless` runs without the console for a while and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import soundfile as sf
+
+from edge.embedded_broker import EmbeddedBroker
+from edge.publish.mqtt import BrokerUrl
+from edge.sim.playlist import build_playlist, load_rendered
+from edge.sim.scenario import RATE
+
+SITE = "demo"
+AGENTS = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐涛", "孙丽"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seats", type=int, default=8, help="simulated seats (default 8)")
+    parser.add_argument("--headless", action="store_true", help="no console: run, then summarise")
+    parser.add_argument("--duration", type=float, default=60.0,
+                        help="headless run time in seconds (default 60)")
+    parser.add_argument("--broker", help="use this broker instead of the embedded one")
+    parser.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
+
+
+def build_day(workdir: Path) -> tuple[Path, Path, list[tuple[str, float]]]:
+    """One recording of every scenario back to back, its control file, and call starts."""
+    calls = load_rendered()
+    day = build_playlist(calls, 0, idle_s=4.0, stagger_s=0.0)
+    audio, control = workdir / "day.flac", workdir / "day.json"
+    sf.write(str(audio), day.pcm, RATE, subtype="PCM_16")
+    control.write_text(json.dumps({"events": [{"t": c.sample / RATE, "type": c.kind}
+                                              for c in day.controls]}))
+    return audio, control, [(name, start / RATE) for name, start in day.calls]
+
+
+def write_edge_config(workdir: Path, broker: str, seats: int, audio: Path, control: Path,
+                      starts: list[tuple[str, float]]) -> Path:
+    lines = [f'site = "{SITE}"', 'edge = "demo-edge"', f'broker = "{broker}"',
+             f'state_dir = "{workdir / "state"}"', "metrics_interval_s = 1.0", ""]
+    for index in range(seats):
+        # Seat i starts just before call i (mod the library), offset by whole idle gaps.
+        _, start = starts[index % len(starts)]
+        offset = max(0.0, start - 1.0 - 2.5 * (index // len(starts)))
+        lines += ["[[seat]]", f'id = "A{index + 1:02d}"', f'source = "wav:{audio}"',
+                  f'control = "{control}"', f'agent = "{AGENTS[index % len(AGENTS)]}"',
+                  "loop = true", f"offset_s = {offset:.2f}", ""]
+    config = workdir / "edge.toml"
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return config
+
+
+def start_edge(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    log = open(workdir / "edge.log", "wb")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
+                             str(config)], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)   # the daemon flushes its outboxes on SIGTERM
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def headless(url: BrokerUrl, duration: float, seats: int) -> int:
+    from host_console.ingest import Ingest
+    from host_console.state import FloorState
+
+    state = FloorState()
+    ingest = Ingest(url, f"demo-summary-{os.getpid()}", site=SITE).start()
+    began = time.monotonic()
+    try:
+        while time.monotonic() - began < duration:
+            for topic, payload, received in ingest.drain():
+                state.handle(topic, payload, received)
+            time.sleep(0.2)
+        for topic, payload, received in ingest.drain():
+            state.handle(topic, payload, received)
+    finally:
+        ingest.stop()
+    kinds: Counter[str] = Counter()
+    for group in state.feed.values():
+        kinds[group.key[3]] += group.count
+    cards = [card for view in state.seats.values() for card in view.scorecards]
+    online = sum(view.online for view in state.seats.values())
+    print(f"seatwatch demo: {duration:.0f} s, {seats} seats ({online} online at the end)")
+    print(f"  events received {state.counters['events']}, duplicates {state.counters['duplicate']}, "
+          f"malformed {sum(v for k, v in state.counters.items() if k.startswith('malformed'))}")
+    print(f"  calls ended {len(cards)}, mean score "
+          f"{(sum(c.get('score', 0) for c in cards) / len(cards)) if cards else 0:.1f}")
+    for kind, count in kinds.most_common():
+        print(f"  {kind:22} {count}")
+    return 0 if state.counters["events"] > 0 else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seats < 1:
+        print("seatwatch demo: --seats must be at least 1", file=sys.stderr)
+        return 2
+    broker = None if args.broker else EmbeddedBroker().start()
+    url = BrokerUrl.parse(args.broker) if args.broker else BrokerUrl(broker.host, broker.port)  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory(prefix="seatwatch-demo-") as tmp:
+        workdir = Path(tmp)
+        try:
+            audio, control, starts = build_day(workdir)
+        except FileNotFoundError as exc:
+            print(f"seatwatch demo: {exc}", file=sys.stderr)
+            return 2
+        edge = start_edge(write_edge_config(workdir, str(url), args.seats, audio, control,
+                                            starts), workdir)
+        try:
+            if args.headless:
+                return headless(url, args.duration, args.seats)
+            from host_console.app import ConsoleApp
+            from host_console.ingest import Ingest
+
+            ingest = Ingest(url, f"demo-console-{os.getpid()}", site=SITE).start()
+            ConsoleApp(ingest=ingest, site=SITE, user="demo").run()
+            return 0
+        finally:
+            stop_process(edge)
+            if broker is not None:
+                broker.stop()

@@ -1,0 +1,191 @@
+"""An MQTT client session that speaks 5 where the broker does and 3.1.1 otherwise.
+
+Shared by the edge's publisher and the console's ingest. paho runs the network thread
+and reconnects by itself; this class owns the version fallback: a broker that answers
+a v5 CONNECT with "unsupported protocol" or drops it before any CONNACK (amqtt does
+both) gets 3.1.1 from then on. Nothing else may depend on the version.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any, Self
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_PROTOCOL = (1, 132)  # MQTT 3.1.1 CONNACK code 1; MQTT 5 reason 0x84
+
+
+class BrokerUrlError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerUrl:
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise BrokerUrlError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise BrokerUrlError(f"broker URL {url!r}: no host")
+        tls = parts.scheme == "mqtts"
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError:
+            raise BrokerUrlError(f"broker URL {url!r}: bad port") from None
+        return cls(parts.hostname, port, tls,
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None)
+
+    def __str__(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: str | None = None        # CA bundle that signed the broker's certificate
+    cert: str | None = None      # client certificate (optional, mutual TLS)
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+
+
+class Session:
+    """Subclasses override `connected(client)` and `message(msg)`."""
+
+    def __init__(self, url: BrokerUrl, client_id: str, *, tls: TlsFiles | None = None,
+                 will: Will | None = None, persistent: bool = False,
+                 session_expiry_s: int = 7 * 24 * 3600, keepalive: int = 15,
+                 max_inflight: int = 50) -> None:
+        self.url, self.client_id, self.tls, self.will = url, client_id, tls, will
+        self.persistent, self.session_expiry_s = persistent, session_expiry_s
+        self.keepalive, self.max_inflight = keepalive, max_inflight
+        self.protocol = mqtt.MQTTv5
+        self.state = "connecting"            # connecting | connected | reconnecting | refused
+        self.is_connected = threading.Event()
+        self.reconnects = 0
+        self._v5_confirmed = False
+        self._stopping = False
+        self._lock = threading.Lock()
+        self.client = self._new_client()
+
+    # --- for subclasses ------------------------------------------------------------------
+    def connected(self, client: mqtt.Client) -> None:
+        """Called on every (re)connection, on paho's network thread."""
+
+    def disconnected(self) -> None:
+        """Called when the connection is lost, on paho's network thread."""
+
+    def message(self, msg: mqtt.MQTTMessage) -> None:
+        """Called for every received message, on paho's network thread."""
+
+    def published(self, mid: int) -> None:
+        """The broker acknowledged message `mid` (QoS 1 PUBACK)."""
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def _new_client(self) -> mqtt.Client:
+        v5 = self.protocol == mqtt.MQTTv5
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             protocol=self.protocol,
+                             clean_session=None if v5 else not self.persistent)
+        if self.url.username:
+            client.username_pw_set(self.url.username, self.url.password)
+        if self.url.tls:
+            tls = self.tls or TlsFiles()
+            client.tls_set(ca_certs=tls.ca, certfile=tls.cert, keyfile=tls.key,
+                           cert_reqs=ssl.CERT_REQUIRED)
+        if self.will is not None:
+            client.will_set(self.will.topic, self.will.payload, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        client.max_inflight_messages_set(self.max_inflight)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = lambda c, u, msg: self.message(msg)
+        client.on_publish = lambda c, u, mid, *rest: self.published(mid)
+        return client
+
+    def start(self) -> Self:
+        kwargs: dict[str, Any] = {}
+        if self.protocol == mqtt.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)
+            if self.persistent:
+                props.SessionExpiryInterval = self.session_expiry_s
+            kwargs = {"clean_start": not self.persistent, "properties": props}
+        self.client.connect_async(self.url.host, self.url.port, keepalive=self.keepalive,
+                                  **kwargs)
+        self.client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _downgrade(self) -> None:
+        """Restart on MQTT 3.1.1 (off paho's thread: loop_stop joins it)."""
+        def restart() -> None:
+            with self._lock:
+                if self.protocol != mqtt.MQTTv5 or self._stopping:
+                    return
+                log.info("%s: broker does not speak MQTT 5, using 3.1.1", self.url)
+                self.client.loop_stop()
+                self.protocol = mqtt.MQTTv311
+                self.client = self._new_client()
+                self.start()
+        threading.Thread(target=restart, name="mqtt-downgrade", daemon=True).start()
+
+    # --- paho callbacks ------------------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                    properties: Any = None) -> None:
+        code = getattr(reason, "value", reason)
+        if code in UNSUPPORTED_PROTOCOL and self.protocol == mqtt.MQTTv5:
+            self._downgrade()
+            return
+        if code != 0:
+            self.state = "refused"
+            log.warning("%s: connection refused: %s", self.url, reason)
+            return
+        self._v5_confirmed = self._v5_confirmed or self.protocol == mqtt.MQTTv5
+        self.state = "connected"
+        self.is_connected.set()
+        self.connected(client)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       properties: Any = None) -> None:
+        was_connected = self.is_connected.is_set()
+        self.is_connected.clear()
+        if self._stopping:
+            return
+        if not was_connected and self.protocol == mqtt.MQTTv5 and not self._v5_confirmed:
+            self._downgrade()  # dropped before any CONNACK: a broker that cannot parse v5
+            return
+        if was_connected:
+            self.reconnects += 1
+            log.warning("%s: connection lost (%s); reconnecting", self.url, reason)
+        self.state = "reconnecting"
+        self.disconnected()
+
+    @property
+    def version(self) -> str:
+        return "5" if self.protocol == mqtt.MQTTv5 else "3.1.1"
