@@ -69,7 +69,7 @@ def write_edge_config(workdir: Path, broker: str, seats: int, audio: Path, contr
 
 
 def start_edge(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
-    log = open(workdir / "edge.log", "wb")  # noqa: SIM115 - lives as long as the process
+    log = open(os.environ.get("SEATWATCH_DEMO_LOG", workdir / "edge.log"), "wb")  # noqa: SIM115
     return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
                              str(config)], stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -132,11 +132,14 @@ class MqttLink(Session):
         self._wake.set()
 
     def message(self, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic != self._cmd_topic:   # some brokers (amqtt) misroute retained messages
+            self.counters["stray_messages"] = self.counters.get("stray_messages", 0) + 1
+            return
         try:
             command = payloads.check_command(bytes(msg.payload))
         except payloads.PayloadError as exc:
             self.counters["bad_commands"] += 1
-            log.warning("seat %s: refused command: %s", self.who.seat, exc)
+            log.warning("seat %s: refused command on %s: %s", self.who.seat, msg.topic, exc)
             return
         if self.on_command is not None:
             self.on_command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from math import gcd
@@ -28,10 +29,20 @@ class AudioFileError(ValueError):
 
 
 def read_stereo(path: str | Path, rate: int = PIPELINE_RATE) -> np.ndarray:
-    """Read a stereo file as int16 (n, 2) at `rate`, resampling when needed."""
+    """Read a stereo file as int16 (n, 2) at `rate`, resampling when needed.
+
+    The result is read-only and cached per file version: several simulated seats
+    replaying one recording share a single copy.
+    """
     file = Path(path)
     if not file.exists():
         raise AudioFileError(f"{file}: no such file")
+    stat = file.stat()
+    return _read_stereo(file.resolve(), stat.st_mtime_ns, stat.st_size, rate)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_stereo(file: Path, mtime_ns: int, size: int, rate: int) -> np.ndarray:
     try:
         data, file_rate = sf.read(str(file), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -42,7 +53,9 @@ def read_stereo(path: str | Path, rate: int = PIPELINE_RATE) -> np.ndarray:
     if file_rate != rate:
         g = gcd(int(file_rate), rate)
         data = resample_poly(data, rate // g, int(file_rate) // g, axis=0)
-    return to_int16(data)
+    pcm = to_int16(data)
+    pcm.flags.writeable = False
+    return pcm
 
 
 class WavSource:
