@@ -1,14 +1,118 @@
-"""Placeholder until this command group lands (see the open issues)."""
+"""`seatwatch models synth|train|eval`: the seeded path from espeak-ng to shipped models.
+
+    synth   build the data sets (cached outside git)
+    train   train both models, convert to int8 TFLite, write models/*.tflite + *.json
+    eval    evaluate, calibrate keyword thresholds (<= 0.5 false alarms/hour), write
+            models/eval_report.json and models/MODEL_CARD.md
+
+`--quick` uses a tiny configuration and writes to the cache, never to models/.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from edge.dsp.features import FeatureConfig
+from models.synth.speech import SynthError, cache_dir
+
+SHIPPED = Path(__file__).resolve().parent
+REFRACTORY_FRAMES = 150        # one detection per keyword per 1.5 s
+HOP, SMOOTH = 10, 3            # infer every 100 ms, average the last 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    sub = parser.add_subparsers(dest="action", required=True)
+    for name, text in (("synth", "build the seeded data sets"),
+                       ("train", "train and convert both models"),
+                       ("eval", "evaluate, calibrate thresholds, write the model card")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--quick", action="store_true", help="tiny configuration (minutes)")
+        p.add_argument("--seed", type=int, default=1234)
+        p.add_argument("--out", type=Path, help="model folder (default: models/, or the cache with --quick)")
+
+
+def model_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out)
+    return cache_dir() / "quick-models" if args.quick else SHIPPED
+
+
+def synth_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from models.synth.dataset import SynthConfig
+
+    cfg = SynthConfig.quick() if args.quick else SynthConfig()
+    return SynthConfig(**{**asdict(cfg), "seed": args.seed})
+
+
+def train(args: argparse.Namespace, data: Path, out: Path) -> None:
+    import numpy as np
+
+    from models.synth import corpus
+    from models.synth.dataset import WINDOW
+    from models.train import kws, rate
+    from models.train.convert import to_int8_tflite
+
+    out.mkdir(parents=True, exist_ok=True)
+    kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
+    d = np.load(data / "kws_train.npz")
+    model = kws.train(d["x"], d["y"], kws_cfg)
+    (out / "kws.tflite").write_bytes(to_int8_tflite(model, kws.normalise(d["x"])))
+    (out / "kws.json").write_text(json.dumps({
+        "labels": list(corpus.LABELS), "window": WINDOW, "hop": HOP, "smooth": SMOOTH,
+        "refractory_frames": REFRACTORY_FRAMES, "normalise": "window_mean",
+        "thresholds": {label: 0.8 for label in corpus.KEYWORDS},
+        "features": FeatureConfig().to_dict(), "train": asdict(kws_cfg)},
+        ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    rate_cfg = rate.RateTrainConfig.quick() if args.quick else rate.RateTrainConfig()
+    d = np.load(data / "rate_train.npz")
+    model = rate.train(d["x"], d["y"], rate_cfg)
+    (out / "rate.tflite").write_bytes(to_int8_tflite(model, rate.normalise(d["x"])))
+    (out / "rate.json").write_text(json.dumps({
+        "window": int(d["x"].shape[1]), "scale": rate.SCALE, "normalise": "window_mean",
+        "features": FeatureConfig().to_dict(), "train": asdict(rate_cfg)}, indent=1) + "\n")
+
+
+def evaluate(args: argparse.Namespace, data: Path, out: Path) -> dict:  # type: ignore[type-arg]
+    from models.eval.card import write_card
+    from models.eval.evaluate import evaluate as run_eval
+    from models.eval.evaluate import write_report
+
+    report = run_eval(data, out)
+    config = json.loads((out / "kws.json").read_text(encoding="utf-8"))
+    config["thresholds"] = report["keywords"]["thresholds"]
+    (out / "kws.json").write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n",
+                                  encoding="utf-8")
+    report["synth"] = asdict(synth_config(args))
+    write_report(report, out / "eval_report.json")
+    write_card(report, out / "MODEL_CARD.md")
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
-    print("seatwatch: this command group is not built yet")
-    return 2
+    from models.synth.dataset import synth_all
+
+    try:
+        data = synth_all(synth_config(args))
+    except SynthError as exc:
+        print(f"seatwatch models: {exc}", file=sys.stderr)
+        return 2
+    out = model_dir(args)
+    if args.action == "synth":
+        print(f"data sets in {data}")
+        return 0
+    if args.action == "train":
+        train(args, data, out)
+        print(f"models written to {out}")
+        return 0
+    report = evaluate(args, data, out)
+    clean, rate = report["keywords"]["clean"], report["rate"]
+    print(f"keywords: mean recall {clean['mean_recall']} (min {clean['min_recall']}) at "
+          f"{clean['fa_per_hour_total']} false alarms/hour in total; babble 10 dB mean recall "
+          f"{report['keywords']['babble10']['mean_recall']}")
+    print(f"rate: MAE {rate['mae_cpm']} cpm (baseline {rate['baseline_mae_cpm']}), "
+          f"corr {rate['corr']}; report in {out / 'eval_report.json'}")
+    return 0

@@ -29,7 +29,7 @@ ANSWER_AFTER_RING_S = 1.5     # off-hook this long after the last ring starts
 BUSY_HZ, BUSY_ON_S, BUSY_OFF_S = 450.0, 0.35, 0.35
 SHOCK_HZ, SHOCK_S = 3_150.0, 0.3
 
-# speak(text, voice=..., speed=..., pitch=...) -> float32 mono audio at RATE
+# speak(text, voice=..., speed=..., pitch=..., gap=...) -> float32 mono audio at RATE
 Speak = Callable[..., np.ndarray]
 
 _ACTIONS = ("ring", "off_hook", "on_hook", "agent", "caller", "pause", "far_end_hangup",
@@ -62,6 +62,7 @@ class Scenario:
     seed: int
     expect: tuple[str, ...]
     steps: tuple[Step, ...]
+    agent_gap: int = 0               # espeak-ng -g between syllables (10 ms units): slow talkers
 
 
 @dataclass
@@ -84,7 +85,7 @@ def parse_scenario(text: str, name: str) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{name}: {exc}") from None
     known = {"title", "agent_voice", "caller_voice", "agent_speed", "caller_speed", "seed",
-             "expect", "step"}
+             "expect", "step", "agent_gap"}
     unknown = set(doc) - known
     if unknown:
         raise ScenarioError(f"{name}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -109,7 +110,8 @@ def parse_scenario(text: str, name: str) -> Scenario:
                     caller_voice=str(doc.get("caller_voice", "m3")),
                     agent_speed=int(doc.get("agent_speed", 100)),
                     caller_speed=int(doc.get("caller_speed", 110)),
-                    seed=int(doc.get("seed", 0)), expect=expect, steps=tuple(steps))
+                    seed=int(doc.get("seed", 0)), expect=expect, steps=tuple(steps),
+                    agent_gap=int(doc.get("agent_gap", 0)))
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -162,7 +164,8 @@ def render(scenario: Scenario, speak: Speak) -> Rendered:
                           voice=scenario.agent_voice if agent else scenario.caller_voice,
                           speed=step.speed or (scenario.agent_speed if agent
                                                else scenario.caller_speed),
-                          pitch=step.pitch if step.pitch is not None else 50)
+                          pitch=step.pitch if step.pitch is not None else 50,
+                          gap=scenario.agent_gap if agent else 0)
             audio = _normalise(audio, NOMINAL_SPEECH_DBFS + step.gain_db)
             start = max(0.0, (last_end - step.overlap) if step.overlap else cursor)
             tracks.append((0 if agent else 1, int(start * RATE), audio))

@@ -57,18 +57,22 @@ def _espeak() -> str:
     return exe
 
 
-def speak(text: str, *, voice: str = "f2", speed: int = 110, pitch: int = 50,
+def speak(text: str, *, voice: str = "f2", speed: int = 110, pitch: int = 50, gap: int = 0,
           rate: int = 16_000, cache: bool = True) -> np.ndarray:
-    """Float32 mono audio of `text` (Han characters) at `rate` Hz."""
+    """Float32 mono audio of `text` (Han characters) at `rate` Hz.
+
+    `speed` is espeak-ng's -s (it does not go below 80); `gap` adds that many 10 ms
+    units between syllables (-g), which is how slower speakers are made.
+    """
     if voice not in VOICES:
         raise SynthError(f"unknown voice variant {voice!r} (one of {', '.join(VOICES)})")
     pinyin = to_pinyin(text)
-    key = hashlib.sha1(f"{pinyin}|{voice}|{speed}|{pitch}|{rate}".encode()).hexdigest()
+    key = hashlib.sha1(f"{pinyin}|{voice}|{speed}|{pitch}|{gap}|{rate}".encode()).hexdigest()
     cached = cache_dir() / "speech" / f"{key}.npy"
     if cache and cached.exists():
         return np.load(cached)
     proc = subprocess.run([_espeak(), "-v", f"cmn-latn-pinyin+{voice}", "-s", str(speed),
-                           "-p", str(pitch), "--stdout", pinyin], capture_output=True,
+                           "-p", str(pitch), "-g", str(gap), "--stdout", pinyin], capture_output=True,
                           timeout=60, check=False)
     if proc.returncode != 0 or not proc.stdout:
         raise SynthError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()}")

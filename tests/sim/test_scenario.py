@@ -15,7 +15,7 @@ from edge.sim.scenario import (
 )
 
 
-def burst_speaker(text: str, *, voice: str, speed: int, pitch: int) -> np.ndarray:
+def burst_speaker(text: str, *, voice: str, speed: int, pitch: int, gap: int = 0) -> np.ndarray:
     """A stand-in voice for timeline tests: 0.2 s of tone per character."""
     t = np.arange(int(0.2 * RATE * len(text))) / RATE
     return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)

@@ -1,0 +1,141 @@
+"""Evaluate the shipped TFLite models the way the edge runs them.
+
+Keywords: per-keyword recall on held-out voices and sentences (clean, and 10 dB SNR
+office babble), false alarms per hour from the streaming spotter on keyword-free
+speech, thresholds chosen for <= 0.5 false alarms/hour, a DET table. Rate: MAE and
+correlation on 15 s speech windows against the syllable-nuclei baseline. Size and
+inference time per window.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.dsp.features import logmel
+from edge.models.keywords import KeywordSpotter
+from edge.models.rate import RateEstimator
+from edge.models.rate_baseline import rate_cpm
+from models.synth import corpus
+
+KEYWORDS = tuple(corpus.KEYWORDS)
+FA_PER_HOUR_MAX = 0.5
+
+
+def _posteriors(spotter: KeywordSpotter, x: np.ndarray) -> np.ndarray:
+    return np.stack([spotter.posteriors(window) for window in x.astype(np.float32)])
+
+
+def stream_scores(spotter: KeywordSpotter, audio: np.ndarray) -> np.ndarray:
+    """Smoothed posteriors of every inference over a long keyword-free stream."""
+    feats = logmel(audio)
+    cfg = spotter.cfg
+    raw = np.stack([spotter.posteriors(feats[end - cfg.window:end])
+                    for end in range(cfg.window, len(feats) + 1, cfg.hop)])
+    kernel = np.ones(cfg.smooth) / cfg.smooth
+    return np.stack([np.convolve(raw[:, i], kernel, mode="full")[: len(raw)]
+                     for i in range(raw.shape[1])], axis=1)
+
+
+def false_alarms(scores: np.ndarray, threshold: float, refractory_inferences: int) -> int:
+    """Detections a streaming spotter would fire on this score track."""
+    count, quiet_until = 0, -1
+    for index in np.flatnonzero(scores >= threshold):
+        if index >= quiet_until:
+            count += 1
+            quiet_until = index + refractory_inferences
+    return count
+
+
+def choose_thresholds(fa_scores: np.ndarray, hours: float, refractory: int,
+                      labels: tuple[str, ...]) -> dict[str, float]:
+    """The lowest threshold per keyword whose false alarms stay <= 0.5 per hour."""
+    out = {}
+    allowed = int(np.floor(FA_PER_HOUR_MAX * hours))
+    for label in KEYWORDS:
+        column = fa_scores[:, labels.index(label)]
+        threshold = 0.5
+        while threshold < 0.99 and false_alarms(column, threshold, refractory) > allowed:
+            threshold = round(threshold + 0.01, 2)
+        out[label] = threshold
+    return out
+
+
+def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
+    spotter = KeywordSpotter(model_dir / "kws.tflite")
+    labels = spotter.cfg.labels
+    refractory = max(1, spotter.cfg.refractory_frames // spotter.cfg.hop)
+    report: dict[str, Any] = {"keywords": {}, "rate": {}, "size_bytes": {}, "speed_ms": {}}
+
+    fa = {}
+    for condition in ("clean", "babble10"):
+        audio = np.load(data / f"fa_{condition}.npz")["audio"]
+        fa[condition] = (stream_scores(spotter, audio), len(audio) / 16000 / 3600)
+    thresholds = choose_thresholds(*fa["clean"], refractory, labels)
+    report["keywords"]["thresholds"] = thresholds
+    report["keywords"]["fa_hours"] = {c: round(h, 3) for c, (_, h) in fa.items()}
+
+    for condition in ("clean", "babble10"):
+        test = np.load(data / f"kws_test_{condition}.npz")
+        post = _posteriors(spotter, test["x"])
+        scores, hours = fa[condition]
+        rows = {}
+        for label in KEYWORDS:
+            index = labels.index(label)
+            positives = test["y"] == index
+            recall = float((post[positives, index] >= thresholds[label]).mean()) if positives.any() else None
+            fas = false_alarms(scores[:, index], thresholds[label], refractory)
+            rows[label] = {"recall": None if recall is None else round(recall, 3),
+                           "positives": int(positives.sum()),
+                           "false_alarms": fas, "fa_per_hour": round(fas / hours, 2)}
+        recalls = [r["recall"] for r in rows.values() if r["recall"] is not None]
+        top = post.argmax(axis=1)
+        report["keywords"][condition] = {
+            "per_keyword": rows, "mean_recall": round(float(np.mean(recalls)), 3),
+            "min_recall": round(float(np.min(recalls)), 3),
+            "window_accuracy": round(float((top == test["y"]).mean()), 3),
+            "fa_per_hour_total": round(sum(r["false_alarms"] for r in rows.values()) / hours, 2)}
+        # DET table: pooled over keywords, miss rate vs false alarms/hour per threshold
+        det = []
+        for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98):
+            miss = [float((post[test["y"] == labels.index(k), labels.index(k)] < threshold).mean())
+                    for k in KEYWORDS if (test["y"] == labels.index(k)).any()]
+            fas = sum(false_alarms(scores[:, labels.index(k)], threshold, refractory) for k in KEYWORDS)
+            det.append({"threshold": threshold, "miss_rate": round(float(np.mean(miss)), 3),
+                        "fa_per_hour": round(fas / hours, 2)})
+        report["keywords"][condition]["det"] = det
+
+    rate = RateEstimator(model_dir / "rate.tflite")
+    test = np.load(data / "rate_test.npz")
+    model_cpm = np.array([rate.estimate(x) for x in test["x"].astype(np.float32)])
+    base_cpm = np.array([rate_cpm(z) for z in test["z"]])
+    truth = test["y"]
+    mae, base_mae = float(np.abs(model_cpm - truth).mean()), float(np.abs(base_cpm - truth).mean())
+    report["rate"] = {"windows": int(len(truth)), "truth_range_cpm": [round(float(truth.min()), 1),
+                                                                     round(float(truth.max()), 1)],
+                      "mae_cpm": round(mae, 2), "corr": round(float(np.corrcoef(model_cpm, truth)[0, 1]), 3),
+                      "baseline_mae_cpm": round(base_mae, 2),
+                      "baseline_corr": round(float(np.corrcoef(base_cpm, truth)[0, 1]), 3),
+                      "error_reduction_vs_baseline": round(1 - mae / base_mae, 3)}
+
+    for name in ("kws", "rate"):
+        report["size_bytes"][name] = (model_dir / f"{name}.tflite").stat().st_size
+    window = np.zeros(spotter.model.input_shape[1:], np.float32)
+    began = time.perf_counter()
+    for _ in range(200):
+        spotter.posteriors(window)
+    report["speed_ms"]["kws_per_window"] = round((time.perf_counter() - began) / 200 * 1000, 3)
+    began = time.perf_counter()
+    for _ in range(50):
+        rate.estimate(np.zeros((rate.window, 40), np.float32))
+    report["speed_ms"]["rate_per_window"] = round((time.perf_counter() - began) / 50 * 1000, 3)
+    report["backend"] = spotter.model.backend
+    return report
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,288 @@
+"""Seeded data sets for the keyword and rate models, built from espeak-ng speech.
+
+Speakers are split: training uses voices TRAIN_VOICES, evaluation only TEST_VOICES;
+sentences are split too (the last carrier of each keyword and a fifth of the other
+sentences are never heard in training). Everything is cached under the cache dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from edge.dsp.features import logmel
+from models.synth import corpus
+from models.synth.augment import babble, channel, mix_at_snr
+from models.synth.speech import cache_dir, speak, syllables
+
+RATE = 16_000
+HOP = 160
+WINDOW = 200                       # keyword model input: 2.0 s of 10 ms frames
+TRAIN_VOICES = ("m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3")
+TEST_VOICES = ("m6", "m7", "f4", "f5")
+LEAD_S, TAIL_S = 2.2, 0.8          # silence around each utterance (room for windows)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    seed: int = 1234
+    per_keyword: int = 260          # training utterances per keyword class
+    negatives: int = 2400           # training utterances without keywords
+    test_per_keyword: int = 40      # held-out utterances per keyword
+    fa_minutes: float = 62.0        # held-out keyword-free speech for false alarms/hour
+    rate_windows: int = 1000        # 15 s speech windows for the rate model
+    rate_test_windows: int = 240
+    speeds: tuple[int, int] = (100, 200)   # espeak-ng -s for keyword speech
+    workers: int = 2
+
+    @classmethod
+    def quick(cls) -> SynthConfig:
+        return cls(per_keyword=24, negatives=220, test_per_keyword=8, fa_minutes=4.0,
+                   rate_windows=120, rate_test_windows=30)
+
+    def key(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def data_dir(cfg: SynthConfig) -> Path:
+    return cache_dir() / "datasets" / cfg.key()
+
+
+# --- speech rendering -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spoken:
+    audio: np.ndarray          # float32 at RATE, with LEAD_S/TAIL_S silence around the speech
+    kw_span: tuple[int, int] | None   # keyword samples [start, end)
+    label: str
+    chars: int
+
+
+def _say(segments: Iterable[str], voice: str, speed: int, pitch: int, rng: random.Random,
+         gap: int = 0) -> tuple[list[np.ndarray], list[int]]:
+    parts, gaps = [], []
+    for text in segments:
+        parts.append(speak(text, voice=voice, speed=speed, pitch=pitch, gap=gap))
+        gaps.append(int(rng.uniform(0.0, 0.08) * RATE))
+    return parts, gaps
+
+
+def render(utt: corpus.Utterance, voice: str, speed: int, pitch: int, seed: int,
+           gap: int = 0) -> Spoken:
+    rng = random.Random(seed)
+    parts, gaps = _say(utt.segments, voice, speed, pitch, rng, gap)
+    lead, tail = int(LEAD_S * RATE * rng.uniform(0.9, 1.1)), int(TAIL_S * RATE)
+    pieces = [np.zeros(lead, np.float32)]
+    cursor, span = lead, None
+    for index, (part, gap) in enumerate(zip(parts, gaps, strict=True)):
+        if index == utt.keyword_segment:
+            span = (cursor, cursor + len(part))
+        pieces += [part, np.zeros(gap, np.float32)]
+        cursor += len(part) + gap
+    pieces.append(np.zeros(tail, np.float32))
+    chars = sum(syllables(s) for s in utt.segments)
+    return Spoken(np.concatenate(pieces), span, utt.label, chars)
+
+
+def render_many(jobs: list[tuple], workers: int,  # type: ignore[type-arg]
+                desc: str) -> list[Spoken]:
+    with ThreadPoolExecutor(workers) as pool:  # espeak-ng runs as a subprocess
+        return list(tqdm(pool.map(lambda job: render(*job), jobs), total=len(jobs), desc=desc,
+                         leave=False))
+
+
+# --- keyword windows --------------------------------------------------------------------
+
+@dataclass
+class KwsSet:
+    x: np.ndarray      # (n, WINDOW, 40) float16 log-mel
+    y: np.ndarray      # (n,) int label index into corpus.LABELS
+
+
+def _windows(spoken: Spoken, feats: np.ndarray, rng: np.random.Generator, label_index: dict[str, int],
+             positives: int) -> list[tuple[np.ndarray, int]]:
+    out = []
+    n = len(feats)
+    if spoken.kw_span is not None:
+        s, e = spoken.kw_span[0] // HOP, -(-spoken.kw_span[1] // HOP)
+        lo, hi = max(e + 2, WINDOW), min(n, s + WINDOW - 2)
+        if hi < lo:  # keyword longer than the window: keep its last 2 s
+            lo = hi = min(n, e + 3)
+        for _ in range(positives):
+            end = int(rng.integers(lo, hi + 1))
+            out.append((feats[end - WINDOW:end], label_index[spoken.label]))
+        # hard negatives from the same sentence: windows that end before the keyword
+        if s - 5 >= WINDOW and rng.random() < 0.5:
+            end = int(rng.integers(WINDOW, s - 4))
+            speech_inside = end > int(LEAD_S * RATE) // HOP + 20
+            out.append((feats[end - WINDOW:end],
+                        label_index[corpus.FILLER if speech_inside else corpus.SILENCE]))
+    else:
+        speech_start = int(LEAD_S * RATE * 0.9) // HOP
+        for _ in range(2):
+            end = int(rng.integers(max(WINDOW, speech_start + 30), n + 1))
+            out.append((feats[end - WINDOW:end], label_index[corpus.FILLER]))
+        if rng.random() < 0.3:
+            out.append((feats[:WINDOW], label_index[corpus.SILENCE]))
+    return out
+
+
+def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
+              strength: float = 1.0) -> tuple[KwsSet, list[Spoken]]:
+    """Training windows (split="train") or held-out utterances (split="test")."""
+    rng = random.Random(f"{cfg.seed}-{split}")
+    train = split == "train"
+    voices = TRAIN_VOICES if train else TEST_VOICES
+    utts = corpus.keyword_utterances(rng, cfg.per_keyword if train else cfg.test_per_keyword,
+                                     held_out=not train)
+    utts += corpus.negative_utterances(rng, cfg.negatives if train else cfg.test_per_keyword * 6,
+                                       held_out=not train)
+    jobs = [(u, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
+             rng.randrange(1 << 30)) for u in utts]
+    spoken = render_many(jobs, cfg.workers, f"synth {split}")
+    label_index = {label: i for i, label in enumerate(corpus.LABELS)}
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    pool = [s.audio for s in spoken if s.kw_span is None][:200]
+    xs, ys = [], []
+    for item in tqdm(spoken, desc=f"features {split}", leave=False):
+        audio = item.audio
+        if snr_db is not None:
+            audio = mix_at_snr(audio, babble(pool, nrng, len(audio)), snr_db)
+        elif strength > 0 and nrng.random() < 0.85:
+            audio = channel(audio, nrng, pool, strength=strength)
+        feats = logmel(audio)
+        for window, label in _windows(item, feats, nrng, label_index, 2 if train else 1):
+            xs.append(window.astype(np.float16))
+            ys.append(label)
+    return KwsSet(np.stack(xs), np.array(ys, np.int64)), spoken
+
+
+def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None) -> np.ndarray:
+    """About `fa_minutes` of keyword-free speech by held-out voices, with pauses and noise."""
+    rng = random.Random(f"{cfg.seed}-fa")
+    target = int(cfg.fa_minutes * 60 * RATE)
+    pieces, total = [], 0
+    jobs = []
+    while total < target:
+        utt = corpus.negative_utterances(rng, 1, held_out=True)[0] if rng.random() < 0.5 \
+            else corpus.negative_utterances(rng, 1, held_out=False)[0]
+        jobs.append((utt, rng.choice(TEST_VOICES), rng.randint(*cfg.speeds), rng.randint(30, 70),
+                     rng.randrange(1 << 30)))
+        total += int(3.8 * RATE)  # rough utterance length incl. silence, refined below
+    spoken = render_many(jobs, cfg.workers, "synth false-alarm stream")
+    nrng = np.random.default_rng(7)
+    for item in spoken:
+        speech = item.audio[int(LEAD_S * RATE * 0.8):]
+        pieces.append(speech[: len(speech) - int(TAIL_S * RATE * 0.5)])
+    stream = np.concatenate(pieces)[:target]
+    pool = [s.audio for s in spoken[:200]]
+    if snr_db is not None:
+        stream = mix_at_snr(stream, babble(pool, nrng, len(stream)), snr_db)
+    stream = stream + nrng.standard_normal(len(stream)).astype(np.float32) * 10 ** (-65 / 20)
+    return stream.astype(np.float32)
+
+
+# --- rate windows -----------------------------------------------------------------------
+
+RATE_WINDOW = 1500                 # 15 s of agent speech frames (policy.speech_rate.window_s)
+# (espeak-ng -s, -g): from about 55 cpm (slowest speed plus syllable gaps) to about 260
+RATE_SPEAKERS = tuple([(80, g) for g in (12, 10, 8, 6, 4, 2)] + [(s, 0) for s in range(80, 216, 8)])
+
+
+@dataclass
+class RateSet:
+    x: np.ndarray      # (n, RATE_WINDOW, 40) float16 log-mel of speech-only frames
+    y: np.ndarray      # (n,) float32 characters per minute of speech
+    z: np.ndarray      # (n, RATE_WINDOW) float32 frame level in dBFS (for the baseline)
+
+
+def speech_frames(audio: np.ndarray) -> np.ndarray:
+    """Indices of frames the pipeline's VAD calls speech (same VAD as on the edge)."""
+    from edge.dsp.levels import frame_levels
+    from edge.dsp.vad import EnergyVad
+    from edge.policy import Vad
+
+    pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)[:, None]
+    rms, _ = frame_levels(np.repeat(pcm, 2, axis=1))
+    vad = EnergyVad(Vad().speech_dbfs, Vad().hangover_s, Vad().min_speech_s)
+    return np.array([i for i, level in enumerate(rms[:, 0]) if vad.update(float(level))], np.int64), rms[:, 0]
+
+
+def build_rate(cfg: SynthConfig, split: str) -> RateSet:
+    train = split == "train"
+    rng = random.Random(f"{cfg.seed}-rate-{split}")
+    voices = TRAIN_VOICES if train else TEST_VOICES
+    sentences = [s for s in corpus.rate_sentences(held_out=not train)]
+    count = cfg.rate_windows if train else cfg.rate_test_windows
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    xs, ys, zs = [], [], []
+    plans = []
+    for _ in range(count):
+        speed, gap = rng.choice(RATE_SPEAKERS)
+        voice, pitch = rng.choice(voices), rng.randint(30, 70)
+        speed += rng.randint(-3, 3) if speed > 83 else 0
+        plans.append((voice, speed, pitch, rng.sample(sentences, 8), rng.randrange(1 << 30), gap))
+    jobs = [(corpus.Utterance((text,), None, corpus.FILLER), v, s, p, seed, g)
+            for v, s, p, texts, seed, g in plans for text in texts]
+    spoken = iter(render_many(jobs, cfg.workers, f"synth rate {split}"))
+    for _voice, _speed, _pitch, texts, _seed, _gap in tqdm(plans, desc=f"rate windows {split}", leave=False):
+        frames, levels, chars = [], [], 0.0
+        strength = 1.0 if train else 0.5
+        for _ in texts:
+            item = next(spoken)
+            if len(frames) and sum(len(f) for f in frames) >= RATE_WINDOW:
+                continue
+            audio = channel(item.audio, nrng, None, strength=strength) if train else item.audio
+            idx, rms = speech_frames(audio)
+            if not len(idx):
+                continue
+            feats = logmel(audio)[idx]
+            have = sum(len(f) for f in frames)
+            take = min(len(idx), RATE_WINDOW - have)
+            frames.append(feats[:take])
+            levels.append(rms[idx][:take])
+            chars += item.chars * take / len(idx)  # a cut utterance counts in proportion
+        got = sum(len(f) for f in frames)
+        if got < RATE_WINDOW * 0.6:
+            continue
+        x = np.concatenate(frames)
+        z = np.concatenate(levels)
+        pad = RATE_WINDOW - len(x)
+        x = np.concatenate([x, np.full((pad, x.shape[1]), np.log(1e-6), np.float32)])
+        z = np.concatenate([z, np.full(pad, -120.0, np.float32)])
+        xs.append(x.astype(np.float16))
+        zs.append(z.astype(np.float32))
+        ys.append(chars / (got / 100.0) * 60.0)
+    return RateSet(np.stack(xs), np.array(ys, np.float32), np.stack(zs))
+
+
+def save(path: Path, **arrays: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+
+
+def synth_all(cfg: SynthConfig) -> Path:
+    """Build (or reuse) every data set for `cfg`; returns its folder."""
+    out = data_dir(cfg)
+    if (out / "done.json").exists():
+        return out
+    kws_train, _ = build_kws(cfg, "train")
+    save(out / "kws_train.npz", x=kws_train.x, y=kws_train.y)
+    for name, kwargs in (("kws_test_clean", {"strength": 0.0}), ("kws_test_babble10", {"snr_db": 10.0})):
+        test, spoken = build_kws(replace(cfg), "test", **kwargs)  # type: ignore[arg-type]
+        save(out / f"{name}.npz", x=test.x, y=test.y)
+    for name, snr in (("fa_clean", None), ("fa_babble10", 10.0)):
+        save(out / f"{name}.npz", audio=negative_stream(cfg, snr_db=snr))
+    for split in ("train", "test"):
+        rate = build_rate(cfg, split)
+        save(out / f"rate_{split}.npz", x=rate.x, y=rate.y, z=rate.z)
+    (out / "done.json").write_text(json.dumps(asdict(cfg)))
+    return out

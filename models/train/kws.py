@@ -1,0 +1,69 @@
+"""The keyword model: a small depthwise-separable CNN over 2 s of log-mel frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.synth import corpus
+from models.synth.dataset import WINDOW
+
+N_MELS = 40
+
+
+@dataclass(frozen=True)
+class KwsTrainConfig:
+    epochs: int = 18
+    batch: int = 64
+    learning_rate: float = 2e-3
+    width: int = 48
+    seed: int = 1234
+
+    @classmethod
+    def quick(cls) -> KwsTrainConfig:
+        return cls(epochs=4, width=24)
+
+
+def build_model(width: int) -> object:
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+    inputs = tf.keras.Input((WINDOW, N_MELS), name="logmel")
+    x = layers.Reshape((WINDOW, N_MELS, 1))(inputs)
+    x = layers.Conv2D(width, (5, 3), strides=(2, 2), padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    for stride in ((2, 2), (2, 1), (2, 2), (1, 1)):
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.Conv2D(width, 1, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(len(corpus.LABELS), activation="softmax", name="posteriors")(x)
+    return tf.keras.Model(inputs, outputs, name="seatwatch_kws")
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Per-window mean removal: robust to channel gain (whisper .. shout)."""
+    x = x.astype(np.float32)
+    return x - x.mean(axis=(1, 2), keepdims=True)
+
+
+def train(x: np.ndarray, y: np.ndarray, cfg: KwsTrainConfig) -> object:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(cfg.seed)
+    model = build_model(cfg.width)
+    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    xs = normalise(x)
+    counts = np.bincount(y, minlength=len(corpus.LABELS)).astype(np.float64)
+    weights = {i: float(len(y) / (len(counts) * max(c, 1))) for i, c in enumerate(counts)}
+    model.fit(xs, y, batch_size=cfg.batch, epochs=cfg.epochs, validation_split=0.1,  # type: ignore[attr-defined]
+              class_weight=weights, verbose=2,
+              callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.5)])
+    return model
