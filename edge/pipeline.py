@@ -1,6 +1,8 @@
 """One seat's streaming pipeline: source items in, schema-v1 events out.
 
-    source -> levels / VAD per channel -> call state -> rules -> emit(Event), led(pattern)
+    source -> levels / VAD per channel -> log-mel (agent) -> keywords, speaking rate
+           -> busy tone (earpiece) -> call state -> rules -> emit(Event), led(pattern)
+           -> hearing dose and shock (earpiece, always)
 
 Pure: no sockets, no threads, no wall clock. Time is the source's sample clock, so a
 replayed file and a live device give the same events. The daemon, `analyze` and the
@@ -16,13 +18,22 @@ from typing import Any
 
 import numpy as np
 
+from edge.dsp.busytone import BusyToneDetector, tone_share
 from edge.dsp.levels import frame_levels
 from edge.dsp.vad import EnergyVad
 from edge.events import NORM_TYPES, Event
+from edge.feedback import LedFeedback
+from edge.hearing.calibration import load_profile
+from edge.hearing.dose import DoseLedger, MemoryLedger
+from edge.hearing.monitor import HearingMonitor
+from edge.models.agent_channel import AgentChannel
 from edge.policy import Policy
-from edge.rules.base import Frame, Rule
+from edge.rules.base import Frame, Heard, RateReading, Rule
 from edge.rules.calls import CallFacts, CallRules
+from edge.rules.hold import HoldRule
+from edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule, PoliteRule
 from edge.rules.overtalk import OvertalkRule
+from edge.rules.rate import SpeechRateRule
 from edge.rules.silence import DeadAirRule
 from edge.rules.volume import VolumeRule
 from edge.sources.base import (
@@ -38,6 +49,7 @@ from edge.sources.base import (
 
 Emit = Callable[[Event], None]
 Led = Callable[[str], None]
+DayOf = Callable[[int], str]      # sample clock -> the local calendar day ("YYYY-MM-DD")
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,8 @@ class SeatContext:
 
 class SeatPipeline:
     def __init__(self, ctx: SeatContext, policy: Policy, emit: Emit,
-                 led: Led | None = None) -> None:
+                 led: Led | None = None, *, models: AgentChannel | None = None,
+                 ledger: DoseLedger | None = None, day_of: DayOf | None = None) -> None:
         self.ctx, self.policy, self._emit = ctx, policy, emit
         self._led = led or (lambda pattern: None)
         self.clock = 0                              # samples consumed (sample clock)
@@ -61,10 +74,26 @@ class SeatPipeline:
         vad = policy.vad
         self._vads = [EnergyVad(vad.speech_dbfs, vad.hangover_s, vad.min_speech_s)
                       for _ in (MIC, EAR)]
+        self.models = models or AgentChannel()
+        self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
-        self.rules: list[Rule] = [VolumeRule(self._report, policy.volume),
+        self.hold = HoldRule(self._report, policy.hold,
+                             lambda sample: self.feedback.nudge("hold_checkin_due", sample))
+        self.rules: list[Rule] = [self.hold,
+                                  GreetingRule(self._report, policy.greeting),
+                                  PoliteRule(self._report, policy.polite),
+                                  ForbiddenRule(self._report, policy.forbidden),
+                                  ClosingRule(self._report, policy.closing),
+                                  SpeechRateRule(self._report, policy.speech_rate),
+                                  VolumeRule(self._report, policy.volume),
                                   DeadAirRule(self._report, policy.dead_air),
                                   OvertalkRule(self._report, policy.overtalk)]
+        hangup = policy.hangup
+        self._busy = BusyToneDetector(hangup.busy_on_s, hangup.busy_off_s)
+        self.hearing = HearingMonitor(self._report, policy.hearing,
+                                      load_profile(ctx.headset or policy.hearing.headset),
+                                      ledger or MemoryLedger(), ctx.agent or ctx.seat,
+                                      day_of or (lambda sample: "session"))
         self._violations: Counter[str] = Counter()
         self._talk = [0, 0]                         # speech frames per channel in the call
         self.last_levels = (-120.0, -120.0)
@@ -82,9 +111,10 @@ class SeatPipeline:
                           "reason": item.reason[:200]})
 
     def finish(self) -> None:
-        """End of stream: close an open call as if the agent hung up."""
+        """End of stream: close an open call as if the agent hung up; keep the dose."""
         if self.calls.in_call:
             self._control(ControlEvent(self.clock, "on_hook"))
+        self.hearing.save()
 
     def snapshot(self) -> dict[str, Any]:
         """Live state for the metrics topic."""
@@ -93,7 +123,8 @@ class SeatPipeline:
                 "t_call": (round((self.clock - facts.off_hook) / PIPELINE_RATE, 1)
                            if facts and facts.off_hook is not None else None),
                 "rings": self.calls.rings, "mic_dbfs": round(self.last_levels[MIC], 1),
-                "led": self.last_led}
+                "on_hold": self.hold.active, "led": self.last_led,
+                "kws_inferences": self.models.spotter.inferences, **self.hearing.snapshot()}
 
     # --- processing ----------------------------------------------------------------------
     def _audio(self, block: AudioBlock) -> None:
@@ -102,22 +133,41 @@ class SeatPipeline:
         rms, _peak = frame_levels(pcm)
         used = len(rms) * FRAME_SAMPLES
         self._carry = pcm[used:]
+        self.clock = block.sample + len(block.pcm)
+        if not used:
+            return
+        self.hearing.process(start + used, pcm[:used, EAR])
         in_call = self.calls.in_call
+        if in_call:
+            feats = self.models.features(pcm[:used, MIC])
+            ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
+            shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
         for index in range(len(rms)):
             mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
             mic_speech = self._vads[MIC].update(mic_db)
             ear_speech = self._vads[EAR].update(ear_db)
-            frame = Frame(start + (index + 1) * FRAME_SAMPLES, mic_db, ear_db, mic_speech,
-                          ear_speech, in_call)
-            if in_call:
-                self._talk[MIC] += mic_speech
-                self._talk[EAR] += ear_speech
+            if not in_call:
+                continue
+            sample = start + (index + 1) * FRAME_SAMPLES
+            hits, estimate = self.models.frame(feats[index], mic_speech)
+            gone = self._busy.update(sample, float(shares[index]), ear_db)
+            if gone is not None:
+                self.calls.far_end_gone(gone, "busy_tone")
+            frame = Frame(sample, mic_db, ear_db, mic_speech, ear_speech, True, self.hold.active)
+            self._talk[MIC] += mic_speech
+            self._talk[EAR] += ear_speech
+            for hit in hits:
+                heard = Heard(hit.label, hit.score, sample)
                 for rule in self.rules:
-                    rule.frame(frame)
-                self.calls.frame(frame)
-        if len(rms):
-            self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
-        self.clock = block.sample + len(block.pcm)
+                    rule.keyword(heard)
+            if estimate is not None:
+                reading = RateReading(estimate.cpm, estimate.window_s, sample)
+                for rule in self.rules:
+                    rule.rate(reading)
+            for rule in self.rules:
+                rule.frame(frame)
+            self.calls.frame(frame)
+        self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
 
     def _control(self, event: ControlEvent) -> None:
         self.clock = max(self.clock, event.sample)
@@ -125,6 +175,8 @@ class SeatPipeline:
         if started:
             self._violations.clear()
             self._talk = [0, 0]
+            self.models.reset()
+            self._busy.reset()
             for rule in self.rules:
                 rule.call_started(event.sample)
         elif event.kind == "on_hook" and self.calls.ended is not None:
@@ -142,8 +194,11 @@ class SeatPipeline:
                        for kind, count in self._violations.items())
         scorecard["score"] = round(max(0.0, 100.0 - deducted), 1)
         scorecard["policy"] = self.policy.name
+        scorecard["led_nudges"] = self.feedback.sent
         self._report("call_ended", sample, {"scorecard": scorecard}, facts=facts)
         self.calls.forget_ended()
+        self.feedback.call_scored(scorecard["score"], sample)
+        self.hearing.save()
 
     # --- output --------------------------------------------------------------------------
     def _report(self, type_: str, sample: int, data: dict[str, Any],
@@ -159,6 +214,7 @@ class SeatPipeline:
                           call=call_id, t_call=t_call, data=data,
                           t=sample / PIPELINE_RATE if self.ctx.file_times else None)
         self._emit(event)
+        self.feedback.on_event(type_, sample)
 
     def led(self, pattern: str) -> None:
         self.last_led = pattern

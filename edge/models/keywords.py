@@ -61,16 +61,21 @@ class KeywordSpotter:
         self.inferences = 0
 
     def reset(self) -> None:
+        self._frames.clear()
         self._post.clear()
         self._quiet_until.clear()
 
-    def push(self, frames: np.ndarray) -> list[KeywordHit]:
+    def push(self, frames: np.ndarray, active: bool = True) -> list[KeywordHit]:
+        """Add feature frames; `active=False` (no speech in the window) skips inference."""
         hits: list[KeywordHit] = []
         for frame in frames:
             self._frames.append(frame)
             self._count += 1
             if len(self._frames) == self.cfg.window and self._count % self.cfg.hop == 0:
-                hits.extend(self._infer())
+                if active:
+                    hits.extend(self._infer())
+                else:
+                    self._post.clear()
         return hits
 
     def posteriors(self, window: np.ndarray) -> np.ndarray:

@@ -21,6 +21,22 @@ class Frame:
     on_hold: bool = False
 
 
+@dataclass(frozen=True)
+class Heard:
+    """A keyword the spotter fired on the agent channel."""
+    label: str
+    score: float
+    sample: int             # sample-clock time the spotter fired (shortly after the word)
+
+
+@dataclass(frozen=True)
+class RateReading:
+    """The agent's speaking rate over the last `window_s` of their speech."""
+    cpm: float
+    window_s: float
+    sample: int
+
+
 class Rule:
     """Base for rules: every hook is optional; rules call `report` to raise events."""
 
@@ -31,6 +47,12 @@ class Rule:
         pass
 
     def frame(self, f: Frame) -> None:
+        pass
+
+    def keyword(self, heard: Heard) -> None:
+        pass
+
+    def rate(self, reading: RateReading) -> None:
         pass
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:

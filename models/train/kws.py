@@ -22,7 +22,7 @@ class KwsTrainConfig:
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
-        return cls(epochs=4, width=24)
+        return cls(epochs=12, width=24)
 
 
 def build_model(width: int) -> object:
@@ -34,7 +34,7 @@ def build_model(width: int) -> object:
     x = layers.Conv2D(width, (5, 3), strides=(2, 2), padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
-    for stride in ((2, 2), (2, 1), (2, 2), (1, 1)):
+    for stride in ((2, 2), (2, 2), (2, 2), (1, 1)):
         x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
@@ -60,7 +60,8 @@ def train(x: np.ndarray, y: np.ndarray, cfg: KwsTrainConfig) -> object:
     model = build_model(cfg.width)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    xs = normalise(x)
+    order = np.random.default_rng(cfg.seed).permutation(len(y))   # validation_split takes the tail
+    xs, y = normalise(x[order]), y[order]
     counts = np.bincount(y, minlength=len(corpus.LABELS)).astype(np.float64)
     weights = {i: float(len(y) / (len(counts) * max(c, 1))) for i, c in enumerate(counts)}
     model.fit(xs, y, batch_size=cfg.batch, epochs=cfg.epochs, validation_split=0.1,  # type: ignore[attr-defined]

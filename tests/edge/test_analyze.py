@@ -37,13 +37,35 @@ def analyze(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
+# These calls are speech-shaped noise, not words: the keyword and rate rules are switched
+# off so the test is about levels and silences alone (the scenario tests cover the rest).
+LEVELS_ONLY = """
+name = "levels-only"
+[greeting]
+enabled = false
+[closing]
+enabled = false
+[forbidden]
+enabled = false
+[speech_rate]
+enabled = false
+"""
+
+
+def levels_only_policy(folder: Path, extra: str = "") -> Path:
+    path = folder / "levels-only.toml"
+    path.write_text(LEVELS_ONLY + extra, encoding="utf-8")
+    return path
+
+
 # A call with a known loud section (agent, 8-12 s) and a known silence (14.5-25 s).
 TURNS = [(0, 1.0, 3.0, 0.05), (1, 3.5, 7.5, 0.05), (0, 8.0, 12.0, 0.6), (1, 12.5, 14.5, 0.05),
          (0, 25.0, 27.0, 0.05), (1, 27.5, 29.0, 0.05)]
 
 
 def test_loud_section_and_silence_yield_exactly_those_events(tmp_path: Path) -> None:
-    result = analyze(write_call(tmp_path / "call.wav", TURNS, 30.0), "--seat", "A07")
+    result = analyze(write_call(tmp_path / "call.wav", TURNS, 30.0), "--seat", "A07",
+                     "--policy", levels_only_policy(tmp_path))
     assert result.returncode == 0, result.stderr
     events = [validate(json.loads(line)) for line in result.stdout.splitlines()]
     assert [e.type for e in events] == ["call_started", "agent_volume_high", "dead_air",
@@ -71,7 +93,9 @@ def test_control_file_sets_the_call_window_and_rings(tmp_path: Path) -> None:
         {"t": 0.2, "type": "ring"}, {"t": 3.2, "type": "ring"}, {"t": 6.2, "type": "ring"},
         {"t": 8.0, "type": "off_hook"}, {"t": 14.0, "type": "far_end_hangup"},
         {"t": 15.0, "type": "on_hook"}]}))
-    result = analyze(audio, "--control", control, "--policy", "policies/12333.toml")
+    # 12333's answer rule: within 2 rings
+    result = analyze(audio, "--control", control,
+                     "--policy", levels_only_policy(tmp_path, "[answer]\nmax_rings = 2\n"))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["type"] for e in events] == ["call_started", "answer_late", "call_ended"]

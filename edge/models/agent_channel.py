@@ -1,0 +1,56 @@
+"""The models' view of the agent microphone: log-mel once, then keywords and speaking rate.
+
+Keyword inference only runs while agent speech is inside the model's 2 s window (a
+silent window cannot hold a keyword), and the rate model only sees speech frames; so
+an idle or listening seat costs the feature extraction alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.dsp.features import StreamingLogMel
+from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
+from edge.models.rate import RateEstimate, RateEstimator
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    folder: Path = MODEL_DIR
+
+    @property
+    def kws(self) -> Path:
+        return self.folder / "kws.tflite"
+
+    @property
+    def rate(self) -> Path:
+        return self.folder / "rate.tflite"
+
+
+class AgentChannel:
+    def __init__(self, paths: ModelPaths = ModelPaths(),
+                 thresholds: dict[str, float] | None = None) -> None:
+        self.spotter = KeywordSpotter(paths.kws, thresholds=thresholds)
+        self.rate = RateEstimator(paths.rate)
+        self._logmel = StreamingLogMel()
+        self._since_speech = 1 << 30        # frames since the last agent speech frame
+
+    def reset(self) -> None:
+        self._logmel = StreamingLogMel()
+        self.spotter.reset()
+        self.rate.reset()
+        self._since_speech = 1 << 30
+
+    def features(self, mic: np.ndarray) -> np.ndarray:
+        """int16 mic samples of whole frames -> one log-mel row per 10 ms frame."""
+        return self._logmel.push(mic)
+
+    def frame(self, feature: np.ndarray, speech: bool) -> tuple[list[KeywordHit], RateEstimate | None]:
+        self._since_speech = 0 if speech else self._since_speech + 1
+        active = self._since_speech < self.spotter.cfg.window
+        hits = self.spotter.push(feature[None], active=active)
+        estimate = self.rate.push(feature) if speech else None
+        return hits, estimate
