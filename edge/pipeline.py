@@ -27,7 +27,7 @@ from edge.hearing.calibration import load_profile
 from edge.hearing.dose import DoseLedger, MemoryLedger
 from edge.hearing.monitor import HearingMonitor
 from edge.models.agent_channel import AgentChannel
-from edge.policy import Policy
+from edge.policy import Policy, check_keywords
 from edge.rules.base import Frame, Heard, RateReading, Rule
 from edge.rules.calls import CallFacts, CallRules
 from edge.rules.hold import HoldRule
@@ -75,6 +75,7 @@ class SeatPipeline:
         self._vads = [EnergyVad(vad.speech_dbfs, vad.hangover_s, vad.min_speech_s)
                       for _ in (MIC, EAR)]
         self.models = models or AgentChannel()
+        check_keywords(policy, self.models.spotter.cfg.labels)
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,
