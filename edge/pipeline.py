@@ -98,6 +98,7 @@ class SeatPipeline:
         self._violations: Counter[str] = Counter()
         self._talk = [0, 0]                         # speech frames per channel in the call
         self.last_levels = (-120.0, -120.0)
+        self._last_rate: float | None = None
         self.last_led: str | None = None
 
     # --- input ---------------------------------------------------------------------------
@@ -120,12 +121,15 @@ class SeatPipeline:
     def snapshot(self) -> dict[str, Any]:
         """Live state for the metrics topic."""
         facts = self.calls.facts
-        return {"call_state": self.calls.state, "call": facts.call_id if facts else None,
+        state = "hold" if self.calls.in_call and self.hold.active else self.calls.state
+        model_ms = self.models.spotter.model.mean_ms
+        return {"call_state": state, "call": facts.call_id if facts else None,
                 "t_call": (round((self.clock - facts.off_hook) / PIPELINE_RATE, 1)
                            if facts and facts.off_hook is not None else None),
                 "rings": self.calls.rings, "mic_dbfs": round(self.last_levels[MIC], 1),
-                "on_hold": self.hold.active, "led": self.last_led,
-                "kws_inferences": self.models.spotter.inferences, **self.hearing.snapshot()}
+                "rate_cpm": None if self._last_rate is None else round(self._last_rate, 1),
+                "led": self.last_led, "model_ms": None if model_ms is None else round(model_ms, 3),
+                **self.hearing.snapshot()}
 
     # --- processing ----------------------------------------------------------------------
     def _audio(self, block: AudioBlock) -> None:
@@ -163,6 +167,7 @@ class SeatPipeline:
                     rule.keyword(heard)
             if estimate is not None:
                 reading = RateReading(estimate.cpm, estimate.window_s, sample)
+                self._last_rate = estimate.cpm
                 for rule in self.rules:
                     rule.rate(reading)
             for rule in self.rules:

@@ -36,6 +36,7 @@ class HearingMonitor:
         self._last_shock: int | None = None
         self._unsaved_s = 0.0
         self.max_dba = -120.0
+        self.last_dba: float | None = None
 
     def process(self, end_sample: int, ear: np.ndarray) -> None:
         """`ear`: int16 earpiece samples of whole frames ending at `end_sample`."""
@@ -47,6 +48,7 @@ class HearingMonitor:
         power = np.mean(frames * frames, axis=1)
         dba = 10 * np.log10(np.maximum(power, 1e-12)) + self.profile.ear_db_spl_at_0dbfs
         self.max_dba = max(self.max_dba, float(dba.max()))
+        self.last_dba = float(dba[-1])
         rates = dose_rate_per_s(dba, self.policy) * FRAME_S
         start = end_sample - len(ear)
         cumulative = self.dose + np.cumsum(rates)
@@ -95,4 +97,5 @@ class HearingMonitor:
         self._unsaved_s = 0.0
 
     def snapshot(self) -> dict[str, float | None]:
-        return {"dose_pct": round(self.dose * 100, 2), "lex_8h_dba": lex_dba(self.dose, self.policy)}
+        return {"dose_pct": round(self.dose * 100, 2),
+                "ear_dba": None if self.last_dba is None else round(self.last_dba, 1)}
