@@ -98,6 +98,10 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
             "per_keyword": rows, "mean_recall": round(float(np.mean(recalls)), 3),
             "min_recall": round(float(np.min(recalls)), 3),
             "window_accuracy": round(float((top == test["y"]).mean()), 3),
+            # mean per-class recall: chance is 1 / number of classes whatever the class mix
+            "balanced_accuracy": round(float(np.mean([(top[test["y"] == c] == c).mean()
+                                                      for c in np.unique(test["y"])])), 3),
+            "chance": round(1 / len(labels), 3),
             "fa_per_hour_total": round(sum(r["false_alarms"] for r in rows.values()) / hours, 2)}
         # DET table: pooled over keywords, miss rate vs false alarms/hour per threshold
         det = []

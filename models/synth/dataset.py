@@ -49,7 +49,8 @@ class SynthConfig:
                    rate_windows=120, rate_test_windows=30)
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        doc = {**asdict(self), "corpus": corpus.fingerprint()}
+        return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def data_dir(cfg: SynthConfig) -> Path:
