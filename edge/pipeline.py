@@ -142,38 +142,43 @@ class SeatPipeline:
         if not used:
             return
         self.hearing.process(start + used, pcm[:used, EAR])
-        in_call = self.calls.in_call
-        if in_call:
-            feats = self.models.features(pcm[:used, MIC])
-            ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
-            shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        speech = np.array([(self._vads[MIC].update(float(m)), self._vads[EAR].update(float(e)))
+                           for m, e in rms], bool).reshape(-1, 2)
+        self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
+        if not self.calls.in_call:
+            return
+        feats = self.models.features(pcm[:used, MIC])
+        hits, estimates = self.models.process(feats, speech[:, MIC])
+        by_frame: dict[int, list[Heard | RateReading]] = {}
+        for index, hit in hits:
+            by_frame.setdefault(index, []).append(
+                Heard(hit.label, hit.score, start + (index + 1) * FRAME_SAMPLES))
+        for index, est in estimates:
+            self._last_rate = est.cpm
+            by_frame.setdefault(index, []).append(
+                RateReading(est.cpm, est.window_s, start + (index + 1) * FRAME_SAMPLES))
+        ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
+        shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        talk = speech.sum(axis=0)
+        self._talk[MIC] += int(talk[MIC])
+        self._talk[EAR] += int(talk[EAR])
         for index in range(len(rms)):
-            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
-            mic_speech = self._vads[MIC].update(mic_db)
-            ear_speech = self._vads[EAR].update(ear_db)
-            if not in_call:
-                continue
             sample = start + (index + 1) * FRAME_SAMPLES
-            hits, estimate = self.models.frame(feats[index], mic_speech)
+            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
             gone = self._busy.update(sample, float(shares[index]), ear_db)
             if gone is not None:
                 self.calls.far_end_gone(gone, "busy_tone")
-            frame = Frame(sample, mic_db, ear_db, mic_speech, ear_speech, True, self.hold.active)
-            self._talk[MIC] += mic_speech
-            self._talk[EAR] += ear_speech
-            for hit in hits:
-                heard = Heard(hit.label, hit.score, sample)
+            for item in by_frame.get(index, ()):
                 for rule in self.rules:
-                    rule.keyword(heard)
-            if estimate is not None:
-                reading = RateReading(estimate.cpm, estimate.window_s, sample)
-                self._last_rate = estimate.cpm
-                for rule in self.rules:
-                    rule.rate(reading)
+                    if isinstance(item, Heard):
+                        rule.keyword(item)
+                    else:
+                        rule.rate(item)
+            frame = Frame(sample, mic_db, ear_db, bool(speech[index, MIC]), bool(speech[index, EAR]),
+                          True, self.hold.active)
             for rule in self.rules:
                 rule.frame(frame)
             self.calls.frame(frame)
-        self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
 
     def _control(self, event: ControlEvent) -> None:
         self.clock = max(self.clock, event.sample)

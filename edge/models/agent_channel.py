@@ -48,9 +48,20 @@ class AgentChannel:
         """int16 mic samples of whole frames -> one log-mel row per 10 ms frame."""
         return self._logmel.push(mic)
 
-    def frame(self, feature: np.ndarray, speech: bool) -> tuple[list[KeywordHit], RateEstimate | None]:
-        self._since_speech = 0 if speech else self._since_speech + 1
-        active = self._since_speech < self.spotter.cfg.window
-        hits = self.spotter.push(feature[None], active=active)
-        estimate = self.rate.push(feature) if speech else None
-        return hits, estimate
+    def process(self, feats: np.ndarray, speech: np.ndarray
+                ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
+        """A block of feature frames and the agent VAD per frame -> keyword hits and rate
+        estimates, each with the index of the frame (in this block) where it happened."""
+        n = len(feats)
+        speech = np.asarray(speech, bool)
+        # frames since the last agent speech, per frame of this block
+        last = np.where(speech, np.arange(n), -1)
+        last = np.maximum.accumulate(last)
+        since = np.where(last >= 0, np.arange(n) - last, self._since_speech + 1 + np.arange(n))
+        self._since_speech = int(since[-1]) if n else self._since_speech
+        first = self.spotter.frames_seen + 1
+        hits = [(hit.frame - first, hit)
+                for hit in self.spotter.push(feats, active=since < self.spotter.cfg.window)]
+        where = np.flatnonzero(speech)
+        estimates = [(int(where[i]), est) for i, est in self.rate.push(feats[where])]
+        return hits, estimates
