@@ -86,3 +86,15 @@ def test_shipped_rate_model_orders_slow_and_fast_speech() -> None:
 
     slow, fast = cpm(85), cpm(190)
     assert 60 <= slow < 130 and fast > 160 and fast - slow > 50
+
+
+def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
+    audio = speak("您好，请问有什么可以帮您？好的，请稍等。", voice="f4", speed=120, pitch=50)
+    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
+    whole = KeywordSpotter().push(feats)
+    spotter, rng, parts, at = KeywordSpotter(), np.random.default_rng(9), [], 0
+    while at < len(feats):
+        step = int(rng.integers(1, 37))
+        parts += spotter.push(feats[at:at + step])
+        at += step
+    assert parts == whole and len(whole) >= 2
