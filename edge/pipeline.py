@@ -189,7 +189,6 @@ class SeatPipeline:
         self.clock = max(self.clock, event.sample)
         started = self.calls.control(event)
         if started:
-            self._violations.clear()
             self._talk = [0, 0]
             self.models.reset()
             self._busy.reset()
@@ -219,7 +218,9 @@ class SeatPipeline:
     # --- output --------------------------------------------------------------------------
     def _report(self, type_: str, sample: int, data: dict[str, Any],
                 facts: CallFacts | None = None) -> None:
-        facts = facts or self.calls.facts
+        facts = facts or self.calls.facts or self.calls.ended   # rules closing a call report late
+        if type_ == "call_started":
+            self._violations.clear()
         if facts is not None and type_ in NORM_TYPES:
             self._violations[type_] += 1
         call_id = facts.call_id if facts else None
