@@ -98,3 +98,12 @@ def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
         parts += spotter.push(feats[at:at + step])
         at += step
     assert parts == whole and len(whole) >= 2
+
+
+def test_negative_text_never_contains_a_keyword() -> None:
+    from models.synth import corpus
+
+    forms = [form for spoken in corpus.KEYWORDS.values() for form in spoken]
+    negatives = (*corpus.CONFUSABLES, *corpus.NEGATIVE_SENTENCES, *corpus.service_sentences())
+    assert [text for text in negatives if any(form in text for form in forms)] == []
+    assert len(corpus.all_sentences()) >= 300          # "a few hundred varied service sentences"
