@@ -22,7 +22,7 @@ class KwsTrainConfig:
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
-        return cls(epochs=12, width=24)
+        return cls(epochs=30, batch=32, width=24)
 
 
 def build_model(width: int) -> object:
