@@ -87,7 +87,7 @@ class App:
             self._frame(lost)
         elif self.hal.finished:
             return False
-        self._commands()
+        self.poll_commands()
         colour = self.led.update(self.hal.ticks_ms())
         if colour is not None:
             self.hal.set_led(colour)
@@ -133,7 +133,8 @@ class App:
         self.clipped = 0
 
     # --- commands ------------------------------------------------------------------
-    def _commands(self):
+    def poll_commands(self):
+        """Read and answer whatever the edge sent (also called when audio has ended)."""
         data = self.hal.read()
         if not data:
             return

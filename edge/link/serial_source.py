@@ -42,6 +42,7 @@ log = logging.getLogger("seatwatch.link")
 
 P = protocol
 CLOCK_HALF = P.CLOCK_MOD // 2
+IDLE_RELEASE_S = 0.25       # no bytes this long: release held audio (no control can follow)
 CONTROL_KINDS = {(P.C_HOOK, 1): "off_hook", (P.C_HOOK, 0): "on_hook",
                  (P.C_RING, 1): "ring", (P.C_BUTTON, 1): "button"}
 
@@ -111,6 +112,9 @@ class SerialSource:
         self._down_since: float | None = None
         self._last_audio_wall = time.monotonic()
         self._bad_since: float | None = None
+        self._seq_missing_seen = 0
+        self._last_data = time.monotonic()
+        self._bad_seen = 0
         self._led: str | None = None
         self.info = DeviceInfo(device=device or port)
         self._open()
@@ -193,14 +197,18 @@ class SerialSource:
                 self._down_since = time.monotonic()
             self._drop_port()
             return
-        if data:
-            self.stats.bytes_in += len(data)
-            for raw in self._deframer.feed(data):
-                self._frame(raw)
-            oversize = self._deframer.oversize
-            if oversize:
-                self.stats.bad_frames["oversize"] += oversize
-                self._deframer.oversize = 0
+        now = time.monotonic()
+        if not data:
+            if self._held and now - self._last_data > IDLE_RELEASE_S:
+                self._release(self._held_end())     # the device went quiet: nothing more is coming
+            return
+        self._last_data = now
+        self.stats.bytes_in += len(data)
+        for raw in self._deframer.feed(data):
+            self._frame(raw)
+        if self._deframer.oversize:
+            self.stats.bad_frames["oversize"] += self._deframer.oversize
+            self._deframer.oversize = 0
 
     def _frame(self, raw: bytes) -> None:
         try:
@@ -296,12 +304,19 @@ class SerialSource:
         self._last_audio_wall = time.monotonic()
         if sample > self._expected:
             missing = sample - self._expected
-            reason = (f"link down {missing / PIPELINE_RATE:.2f} s" if self._down_since is not None
-                      else "frames lost on the serial link or dropped by the device")
+            if self._down_since is not None:
+                reason = f"serial link down {missing / PIPELINE_RATE:.2f} s"
+            elif (self.stats.seq_missing > self._seq_missing_seen
+                  or self.stats.bad_total > self._bad_seen):
+                reason = "audio frames lost on the serial link"
+            else:
+                reason = "audio frames dropped by the device"
             self._hold_item(SourceGap(self._expected, missing, reason))
             self.stats.gaps += 1
             self.stats.samples_lost += missing
         self._down_since = None
+        self._seq_missing_seen = self.stats.seq_missing
+        self._bad_seen = self.stats.bad_total
         pcm = np.frombuffer(payload, dtype="<i2", count=frames * 2).reshape(frames, 2)
         self._hold_item(AudioBlock(sample, pcm))
         self._expected = sample + frames
@@ -329,6 +344,9 @@ class SerialSource:
 
     def _hold_item(self, item: SourceItem) -> None:
         self._held.append(item)
+
+    def _held_end(self) -> int:
+        return max(_end(item) for item in self._held)
 
     def _release(self, horizon: int) -> None:
         held = self._held
