@@ -123,11 +123,18 @@ class App:
             if debouncer.update(raw[index], self.clock):
                 self._send(P.T_CONTROL, P.pack_control(kind, debouncer.state, debouncer.changed_at))
 
+    def input_bits(self):
+        bits = 0
+        for index in range(3):
+            if self.inputs[index][0].state:
+                bits |= 1 << index
+        return bits
+
     def _heartbeat(self):
         uptime = self.hal.ticks_ms() - self.started_ms
         self._send(P.T_HEARTBEAT, P.pack_heartbeat(uptime, self.dropped, self.hal.mem_free(),
                                                    self.rx_bad, self.peak[0], self.peak[1],
-                                                   self.clipped))
+                                                   self.clipped, self.input_bits()))
         self.peak[0] = 0
         self.peak[1] = 0
         self.clipped = 0

@@ -64,8 +64,10 @@ REBOOT_MAINTENANCE = 1      # next boot stays in the REPL (for flashing)
 
 HELLO_FIXED = "<IHBBHI"     # rate, frame samples, channels, bits, boot id, control hold
 CONTROL_FMT = "<BBI"        # kind, state, sample clock of the change
-HEARTBEAT_FMT = "<IIIIHHH"  # uptime ms, frames dropped, free heap, bad rx frames,
-#                             peak mic, peak earpiece, clipped frames (since last beat)
+HEARTBEAT_FMT = "<IIIIHHHB"  # uptime ms, frames dropped, free heap, bad rx frames,
+#                              peak mic, peak earpiece, clipped frames (since last beat),
+#                              debounced inputs now (bit 0 hook, 1 ring, 2 button): a lost
+#                              control packet is noticed within a second
 ACK_FMT = "<BHB"            # command type, command seq, status
 TIMESYNC_FMT = "<Q"         # edge wall clock (ms since the Unix epoch), echoed back
 GAIN_FMT = "<bb"            # mic, earpiece gain in 6 dB steps (a left shift)
@@ -228,9 +230,9 @@ def unpack_control(payload):
     return struct.unpack_from(CONTROL_FMT, payload, 0)
 
 
-def pack_heartbeat(uptime_ms, dropped, mem_free, rx_bad, peak_mic, peak_ear, clipped):
+def pack_heartbeat(uptime_ms, dropped, mem_free, rx_bad, peak_mic, peak_ear, clipped, inputs):
     return struct.pack(HEARTBEAT_FMT, uptime_ms % CLOCK_MOD, dropped, mem_free, rx_bad,
-                       min(peak_mic, 0xFFFF), min(peak_ear, 0xFFFF), min(clipped, 0xFFFF))
+                       min(peak_mic, 0xFFFF), min(peak_ear, 0xFFFF), min(clipped, 0xFFFF), inputs)
 
 
 def unpack_heartbeat(payload):
@@ -238,7 +240,7 @@ def unpack_heartbeat(payload):
         raise FrameError("short", T_HEARTBEAT, -1)
     v = struct.unpack_from(HEARTBEAT_FMT, payload, 0)
     return {"uptime_ms": v[0], "frames_dropped": v[1], "mem_free": v[2], "rx_bad": v[3],
-            "peak_mic": v[4], "peak_ear": v[5], "clipped": v[6]}
+            "peak_mic": v[4], "peak_ear": v[5], "clipped": v[6], "inputs": v[7]}
 
 
 def pack_ack(ptype, seq, status):

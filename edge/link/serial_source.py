@@ -62,6 +62,7 @@ class LinkStats:
     samples_lost: int = 0
     duplicates: int = 0             # audio at or before the stream position (dropped)
     late_controls: int = 0          # control events that arrived after their audio left
+    recovered_controls: int = 0     # hook changes seen only in a heartbeat (control packet lost)
     reconnects: int = 0
     bad_leds: int = 0               # LED pattern names the protocol does not know
     acks: Counter[str] = field(default_factory=Counter)   # by status name
@@ -116,6 +117,7 @@ class SerialSource:
         self._last_data = time.monotonic()
         self._bad_seen = 0
         self._led: str | None = None
+        self._hook: bool | None = None               # last known hook state (off hook = True)
         self.info = DeviceInfo(device=device or port)
         self._open()
         self._handshake()
@@ -241,7 +243,7 @@ class SerialSource:
         elif ptype == P.T_CONTROL:
             self._on_control(payload)
         elif ptype == P.T_HEARTBEAT:
-            self.stats.heartbeat = P.unpack_heartbeat(payload)
+            self._on_heartbeat(ts, payload)
         elif ptype == P.T_ACK:
             cmd, _cmd_seq, status = P.unpack_ack(payload)
             name = P.ACK_NAMES.get(status, str(status))
@@ -270,6 +272,8 @@ class SerialSource:
             lost = int(round((time.monotonic() - self._last_audio_wall) * PIPELINE_RATE))
             self._rebase_gap = (lost, "device rebooted")
             self._last_clock = None
+        if hello["boot_id"] != self._boot:
+            self._hook = False          # a device boots on hook; going off hook is reported
         self._boot = hello["boot_id"]
         self._hold = int(hello["control_hold"])
         self.hello = hello
@@ -288,13 +292,14 @@ class SerialSource:
     def _on_audio(self, ts: int, payload: bytes) -> None:
         clock = self._unwrap(ts)
         frames = len(payload) // 4
+        rebooted = ""
         if self._expected is None:
             self._offset = -clock
             self._expected = 0
         elif self._last_clock is None:
             # first audio of a new boot: continue the stream after the measured outage
-            lost, reason = self._rebase_gap or (0, "device rebooted")
-            self._offset = self._expected + lost - clock
+            lost, rebooted = self._rebase_gap or (0, "device rebooted")
+            self._offset = self._expected + max(1, lost) - clock
             self._rebase_gap = None
         sample = clock + self._offset
         if sample < self._expected:
@@ -304,7 +309,9 @@ class SerialSource:
         self._last_audio_wall = time.monotonic()
         if sample > self._expected:
             missing = sample - self._expected
-            if self._down_since is not None:
+            if rebooted:
+                reason = rebooted
+            elif self._down_since is not None:
                 reason = f"serial link down {missing / PIPELINE_RATE:.2f} s"
             elif (self.stats.seq_missing > self._seq_missing_seen
                   or self.stats.bad_total > self._bad_seen):
@@ -322,6 +329,20 @@ class SerialSource:
         self._expected = sample + frames
         self._release(self._expected - self._hold)
 
+    def _on_heartbeat(self, ts: int, payload: bytes) -> None:
+        try:
+            beat = P.unpack_heartbeat(payload)
+        except FrameError:
+            self.stats.bad_frames["heartbeat"] += 1
+            return
+        self.stats.heartbeat = beat
+        hook = bool(beat["inputs"] & 1)
+        if self._hook is not None and hook != self._hook and self._expected is not None:
+            # the control packet for this change was lost: report it late, not never
+            self.stats.recovered_controls += 1
+            self._add_control(self._unwrap(ts) + self._offset, "off_hook" if hook else "on_hook")
+        self._hook = hook
+
     def _on_control(self, payload: bytes) -> None:
         try:
             kind, state, at = P.unpack_control(payload)
@@ -331,7 +352,11 @@ class SerialSource:
         name = CONTROL_KINDS.get((kind, state))
         if name is None or self._expected is None:
             return                      # ring or button released: not an event upstream
-        sample = max(0, self._unwrap(at) + self._offset)
+        if kind == P.C_HOOK:
+            self._hook = bool(state)
+        self._add_control(max(0, self._unwrap(at) + self._offset), name)
+
+    def _add_control(self, sample: int, name: str) -> None:
         event = ControlEvent(sample, name)
         if sample < self._released:
             self.stats.late_controls += 1
@@ -343,7 +368,13 @@ class SerialSource:
         self._held.insert(index, event)
 
     def _hold_item(self, item: SourceItem) -> None:
-        self._held.append(item)
+        index = len(self._held)
+        if isinstance(item, SourceGap):
+            # a hook change inside lost audio comes after the gap that covers it
+            while (index and isinstance(self._held[index - 1], ControlEvent)
+                   and self._held[index - 1].sample >= item.sample):
+                index -= 1
+        self._held.insert(index, item)
 
     def _held_end(self) -> int:
         return max(_end(item) for item in self._held)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -11,19 +12,39 @@ from edge.sources.base import AudioBlock, ControlEvent, SourceGap, SourceItem
 
 
 def collect(source: SerialSource, samples: int, timeout: float = 20.0,
-            on_item=None) -> list[SourceItem]:
-    """Items until audio (or gaps) reach `samples`, then close and take the held rest."""
+            on_item=None, done=None) -> list[SourceItem]:
+    """Items until audio (or gaps) reach `samples`, or `done()` has held for 0.6 s
+    (the device ran out of audio; the tail may have been lost), or the timeout."""
     items: list[SourceItem] = []
-    deadline = time.monotonic() + timeout
-    stream = source.items()
-    for item in stream:
-        items.append(item)
-        if on_item is not None:
-            on_item(item)
-        end = (item.sample + len(item.pcm) if isinstance(item, AudioBlock)
-               else item.sample + item.samples if isinstance(item, SourceGap) else 0)
-        if end >= samples or time.monotonic() > deadline:
-            source.close()
+    stop = threading.Event()
+
+    def closer() -> None:
+        deadline = time.monotonic() + timeout
+        finished_at = None
+        while not stop.wait(0.05):
+            now = time.monotonic()
+            if done is not None and done():
+                finished_at = finished_at or now
+                if now - finished_at > 0.6:
+                    break
+            if now > deadline:
+                break
+        source.close()
+
+    watcher = threading.Thread(target=closer, daemon=True)
+    watcher.start()
+    try:
+        for item in source.items():
+            items.append(item)
+            if on_item is not None:
+                on_item(item)
+            end = (item.sample + len(item.pcm) if isinstance(item, AudioBlock)
+                   else item.sample + item.samples if isinstance(item, SourceGap) else 0)
+            if end >= samples:
+                source.close()
+    finally:
+        stop.set()
+        watcher.join()
     return items
 
 

@@ -150,6 +150,10 @@ class PtyDevice:
                 if delay > 0:
                     time.sleep(delay)
 
+    def finished(self) -> bool:
+        """The device has sent all its audio."""
+        return bool(self.hal.finished)
+
     def stop(self) -> None:
         self._stop.set()
         self.thread.join(5)
