@@ -52,7 +52,8 @@ def encode(data):
 
 
 def decode_into(src, n, dst):
-    """Decode src[0:n] (one frame, delimiter removed) into dst; returns bytes written."""
+    """Decode src[0:n] (one frame, delimiter removed; bytes or bytearray) into dst;
+    returns bytes written."""
     view = memoryview(src)
     i = 0
     o = 0
@@ -64,6 +65,8 @@ def decode_into(src, n, dst):
         if end > n:
             raise CobsError("cobs: block runs past the end of the frame")
         k = code - 1
+        if src.find(b"\x00", i + 1, end) >= 0:
+            raise CobsError("cobs: zero byte inside a frame")
         if o + k > len(dst):
             raise CobsError("cobs: frame too long")
         dst[o:o + k] = view[i + 1:end]

