@@ -59,7 +59,12 @@ class SerialSource:
 
     @property
     def info(self) -> DeviceInfo:
+        """From the device's latest hello (serial number, firmware, board, seat)."""
         return self.decoder.info
+
+    @info.setter
+    def info(self, value: DeviceInfo) -> None:
+        self.decoder.info = value
 
     @property
     def stats(self) -> LinkStats:
