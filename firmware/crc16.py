@@ -2,10 +2,9 @@
 # check value 0x29B1 for b"123456789". Guards each frame against corruption the
 # COBS framing cannot see (flipped bits, dropped bytes inside a frame).
 
-try:
-    from binascii import crc_hqx as _crc_hqx   # CPython: the same CRC in C
-except ImportError:
-    _crc_hqx = None
+import binascii
+
+_crc_hqx = getattr(binascii, "crc_hqx", None)     # CPython: the same CRC in C
 
 POLY = 0x1021
 INIT = 0xFFFF

@@ -19,14 +19,17 @@ import pins
 from hal import Hal
 
 
+def _input(gpio, pull_up):
+    return Pin(gpio, Pin.IN, Pin.PULL_UP) if pull_up else Pin(gpio, Pin.IN)
+
+
 class Rp2Hal(Hal):
     board = pins.BOARD
 
     def __init__(self):
         self.serial = hexlify(machine.unique_id()).decode()
-        self._pins = (Pin(pins.HOOK, Pin.IN, Pin.PULL_UP if pins.HOOK_PULL_UP else None),
-                      Pin(pins.RING, Pin.IN, Pin.PULL_UP if pins.RING_PULL_UP else None),
-                      Pin(pins.BUTTON, Pin.IN, Pin.PULL_UP if pins.BUTTON_PULL_UP else None))
+        self._pins = (_input(pins.HOOK, pins.HOOK_PULL_UP), _input(pins.RING, pins.RING_PULL_UP),
+                      _input(pins.BUTTON, pins.BUTTON_PULL_UP))
         self._active_low = (pins.HOOK_ACTIVE_LOW, pins.RING_ACTIVE_LOW, pins.BUTTON_ACTIVE_LOW)
         self._leds = []
         for gpio in (pins.LED_RED, pins.LED_GREEN, pins.LED_BLUE):
@@ -47,7 +50,7 @@ class Rp2Hal(Hal):
         self._ms = 0
         self._last = time.ticks_ms()
         self._frame = 0
-        self._words = None
+        self._words = (array.array("i"), array.array("i"))     # sized by start()
         self._filling = 0
         self._ready = -1
         self._overruns = 0
@@ -64,12 +67,12 @@ class Rp2Hal(Hal):
         micropython.kbd_intr(-1)                 # 0x03 in a command must not raise Ctrl-C
         self._wdt = WDT(timeout=pins.WATCHDOG_MS)
 
-    def _on_filled(self, _i2s):
+    def _on_filled(self, i2s):
         if self._ready >= 0:
             self._overruns += 1                  # the loop never took the last frame
         self._ready = self._filling
         self._filling ^= 1
-        self._i2s.readinto(self._words[self._filling])
+        i2s.readinto(self._words[self._filling])
 
     def read_audio(self, samples):
         ready = self._ready

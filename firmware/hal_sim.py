@@ -30,6 +30,7 @@ class SimHal(Hal):
         self._drops = drops
         self._frame = 0
         self._frame_samples = 160
+        self._buf = bytearray(4 * 160)
         self.clock = 0              # samples captured (including lost ones)
         self.serial = serial
         self._boot = boot
@@ -70,7 +71,7 @@ class SimHal(Hal):
 
     def _raw(self):
         want = 4 * self._frame_samples
-        if getattr(self, "_buf", None) is None or len(self._buf) != want:
+        if len(self._buf) != want:
             self._buf = bytearray(want)
         return self._buf
 

@@ -5,13 +5,14 @@
 
 try:
     import uctypes
-except ImportError:
-    uctypes = None
+    HAVE_UCTYPES = True
+except ImportError:             # CPython
+    HAVE_UCTYPES = False
 
 
 def int16_view(buf, offset, count):
     """Writable little-endian int16 view of buf[offset:offset + 2 * count]."""
-    if uctypes is not None:
+    if HAVE_UCTYPES:
         layout = {"s": (uctypes.ARRAY | 0, uctypes.INT16 | count)}
         return uctypes.struct(uctypes.addressof(buf) + offset, layout, uctypes.LITTLE_ENDIAN).s
     return memoryview(buf)[offset:offset + 2 * count].cast("h")

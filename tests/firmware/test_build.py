@@ -4,6 +4,7 @@ the firmware keeps to what MicroPython can run."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -107,3 +108,47 @@ def test_calibration_loader(tmp_path):
     (tmp_path / "loud.toml").write_text("[mic]\nspl_at_0_dbfs = 300\n[earpiece]\nspl_at_0_dbfs = 110\n")
     with pytest.raises(CalibrationError, match="outside"):
         load_calibration("loud", tmp_path)
+
+
+def mypy_micropython(directory: Path, stubs: Path) -> subprocess.CompletedProcess[str]:
+    """mypy with MicroPython's stdlib stubs as the typeshed and the rp2 board stubs
+    (micropython-rp2-rpi-pico-stubs) on the search path; no repo config, so a missing
+    module is an error, not ignored."""
+    import mypy
+    site = Path(mypy.__file__).resolve().parents[1]
+    assert (site / "stdlib" / "VERSIONS").exists()
+    record = next(site.glob("micropython_rp2_rpi_pico_stubs-*.dist-info")) / "RECORD"
+    stubs.mkdir(exist_ok=True)
+    for top in {line.split(",")[0].split("/")[0] for line in record.read_text().splitlines()}:
+        if (top.endswith(".pyi") or top == "rp2") and not (stubs / top).exists():
+            (stubs / top).symlink_to(site / top)
+    if not (stubs / "_mpy_shed").exists():
+        (stubs / "_mpy_shed").symlink_to(site / "_mpy_shed")
+    empty = stubs.parent / "mypy.ini"
+    empty.write_text("[mypy]\n")
+    return subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(empty), "--no-incremental",
+                           "--custom-typeshed-dir", str(site), "--check-untyped-defs",
+                           "--explicit-package-bases", "--python-version", "3.11", "."],
+                          cwd=directory, capture_output=True, text=True, timeout=300,
+                          env={"MYPYPATH": str(stubs), "PATH": "/usr/bin:/bin"})
+
+
+def firmware_errors(stdout: str) -> list[str]:
+    """mypy errors in the firmware's own files (the vendor stubs have their own)."""
+    return [line for line in stdout.splitlines() if re.match(r"^[a-z_0-9]+\.py:\d+: error", line)]
+
+
+def test_firmware_type_checks_against_micropython_rp2_stubs(tmp_path):
+    stubs = tmp_path / "stubs"
+    done = mypy_micropython(ROOT / "firmware", stubs)
+    assert "Found" in done.stdout or "Success" in done.stdout, done.stdout + done.stderr
+    assert firmware_errors(done.stdout) == []
+    # and the check can fail: a keyword machine.I2S does not take
+    broken = tmp_path / "fw"
+    broken.mkdir()
+    for path in FIRMWARE_FILES:
+        (broken / path.name).write_text(path.read_text())
+    hal = broken / "hal_rp2.py"
+    hal.write_text(hal.read_text().replace("ibuf=pins.I2S_IBUF)", "ibuf=pins.I2S_IBUF, dma=True)"))
+    errors = firmware_errors(mypy_micropython(broken, stubs).stdout)
+    assert len(errors) == 1 and errors[0].startswith("hal_rp2.py") and '"dma"' in errors[0]
