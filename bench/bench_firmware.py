@@ -134,6 +134,37 @@ def resync(frames: int, corruptions: int) -> dict[str, float]:
             "resync_stream_ms_per_corrupt_byte": round(10 * lost_frames / corruptions, 1)}
 
 
+def reconnect(outage_s: float = 0.3) -> dict[str, float]:
+    """Unplug the simulated device's pty mid-stream, plug it back after `outage_s`, and
+    time from the replug to the first audio block the edge yields."""
+    import tempfile
+
+    from edge.link.serial_source import SerialSource
+    from edge.sources.base import AudioBlock
+    from tests.link.collect import collect
+    from tests.link.device import PtyDevice, stereo_signal
+
+    marks: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        dev = PtyDevice(Path(tmp), stereo_signal(6.0), speed=4.0).start()
+
+        def watch(item: object) -> None:
+            if isinstance(item, AudioBlock):
+                if "replugged" in marks and "audio" not in marks:
+                    marks["audio"] = time.monotonic()
+                if item.sample >= 16000 and "replugged" not in marks:
+                    dev.unplug()
+                    time.sleep(outage_s)
+                    dev.replug()
+                    marks["replugged"] = time.monotonic()
+
+        try:
+            collect(SerialSource(dev.port), len(dev.pcm), on_item=watch, done=dev.finished)
+        finally:
+            dev.stop()
+    return {"reconnect_after_replug_s": round(marks["audio"] - marks["replugged"], 3)}
+
+
 def run(quick: bool) -> dict:
     directory = mount_dir()
     try:
@@ -142,6 +173,7 @@ def run(quick: bool) -> dict:
         result.update(app_heap(directory, 2.0 if quick else 30.0))
         result.update(edge_throughput(500 if quick else 5000))
         result.update(resync(2000, 50 if quick else 500))
+        result.update(reconnect())
         return result
     finally:
         shutil.rmtree(directory, ignore_errors=True)
