@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 from edge.events import Event, valid_ident
+from edge.hearing.calibration import CalibrationError
+from edge.models.agent_channel import AgentChannel, ModelPaths
+from edge.models.loader import ModelError
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import PolicyError, load_policy
 from edge.sources.control import ControlFileError
@@ -22,17 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=Path, help="policy TOML (default: policies/default.toml)")
     parser.add_argument("--seat", default="S1", help="seat id put on the events")
     parser.add_argument("--site", default="local", help="site id put on the events")
+    parser.add_argument("--models", type=Path, help="folder with kws/rate .tflite + .json (default: models/)")
 
 
 def analyze(audio: Path, control: Path | None, policy_path: Path | None, seat: str,
-            site: str = "local") -> list[Event]:
+            site: str = "local", models: Path | None = None) -> list[Event]:
     """The events of one recording, in order. Raises the input errors for the CLI to print."""
     policy = load_policy(policy_path)
     source = WavSource(audio, control)
     ctx = SeatContext(site=site, seat=seat, device="replay", file_times=True,
                       hook_known=control is not None)
     events: list[Event] = []
-    pipeline = SeatPipeline(ctx, policy, events.append)
+    channel = AgentChannel(ModelPaths(models)) if models else None
+    pipeline = SeatPipeline(ctx, policy, events.append, models=channel)
     for item in source.items():
         pipeline.feed(item)
     pipeline.finish()
@@ -46,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
                   "(letters, digits, '.', '-')", file=sys.stderr)
             return 2
     try:
-        events = analyze(args.audio, args.control, args.policy, args.seat, args.site)
-    except (AudioFileError, ControlFileError, PolicyError) as exc:
+        events = analyze(args.audio, args.control, args.policy, args.seat, args.site, args.models)
+    except (AudioFileError, ControlFileError, PolicyError, ModelError, CalibrationError) as exc:
         print(f"seatwatch analyze: {exc}", file=sys.stderr)
         return 2
     for event in events:

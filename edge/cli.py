@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "console": ("host_console.cli", "open the supervisors' console"),
     "firmware": ("edge.flashing.cli", "flash, inspect and provision inline devices"),
     "models": ("models.cli", "synthesize data, train and evaluate the TFLite models"),
+    "policy": ("edge.policy_cli", "validate a policy file or print the policy reference"),
     "scenarios": ("edge.sim.cli", "list and render the scripted demo/test calls"),
     "provision": ("edge.security.cli", "create broker credentials and ACLs for devices and consoles"),
 }

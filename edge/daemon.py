@@ -12,12 +12,16 @@ import signal
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from edge.config import ConfigError, EdgeConfig, SeatConfig, load_config
+from edge.hearing.calibration import CalibrationError
+from edge.hearing.dose import FileLedger
+from edge.models.loader import ModelError
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import Policy, PolicyError, load_policy
 from edge.publish.mqtt import BrokerUrl, BrokerUrlError, MqttLink, SeatIdentity
@@ -49,7 +53,9 @@ class SeatRunner:
         hook_known = not (seat.source.startswith("wav:") and seat.control is None)
         ctx = SeatContext(config.site, seat.id, info.device, seat.agent, seat.headset,
                           hook_known=hook_known)
-        self.pipeline = SeatPipeline(ctx, policy, self._emit, led=self.source.send_led)
+        self.pipeline = SeatPipeline(ctx, policy, self._emit, led=self.source.send_led,
+                                     ledger=FileLedger(config.state_dir),
+                                     day_of=lambda sample: date.today().isoformat())
         self.errors = 0
         self._thread = threading.Thread(target=self._run, name=f"seat-{seat.id}", daemon=True)
         self._process = psutil.Process()
@@ -80,6 +86,7 @@ class SeatRunner:
                     next_metrics = now + self.config.metrics_interval_s
                     self.link.publish_metrics({**self.pipeline.snapshot(),
                                                "queue_depth": self.outbox.depth(),
+                                               "events_dropped": sum(self.outbox.dropped.values()),
                                                "cpu_pct": self._process.cpu_percent()})
         except OSError as exc:
             log.error("seat %s: source failed: %s", self.seat.id, exc)
@@ -148,6 +155,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         return serve(config_from_args(args), stop)
     except (ConfigError, PolicyError, SourceError, AudioFileError, ControlFileError,
-            OutboxError) as exc:
+            OutboxError, ModelError, CalibrationError) as exc:
         print(f"seatwatch edge: {exc}", file=sys.stderr)
         return 2

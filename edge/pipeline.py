@@ -1,6 +1,8 @@
 """One seat's streaming pipeline: source items in, schema-v1 events out.
 
-    source -> levels / VAD per channel -> call state -> rules -> emit(Event), led(pattern)
+    source -> levels / VAD per channel -> log-mel (agent) -> keywords, speaking rate
+           -> busy tone (earpiece) -> call state -> rules -> emit(Event), led(pattern)
+           -> hearing dose and shock (earpiece, always)
 
 Pure: no sockets, no threads, no wall clock. Time is the source's sample clock, so a
 replayed file and a live device give the same events. The daemon, `analyze` and the
@@ -16,13 +18,22 @@ from typing import Any
 
 import numpy as np
 
+from edge.dsp.busytone import BusyToneDetector, tone_share
 from edge.dsp.levels import frame_levels
 from edge.dsp.vad import EnergyVad
 from edge.events import NORM_TYPES, Event
-from edge.policy import Policy
-from edge.rules.base import Frame, Rule
+from edge.feedback import LedFeedback
+from edge.hearing.calibration import load_profile
+from edge.hearing.dose import DoseLedger, MemoryLedger
+from edge.hearing.monitor import HearingMonitor
+from edge.models.agent_channel import AgentChannel
+from edge.policy import Policy, check_keywords
+from edge.rules.base import Frame, Heard, RateReading, Rule
 from edge.rules.calls import CallFacts, CallRules
+from edge.rules.hold import HoldRule
+from edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule, PoliteRule
 from edge.rules.overtalk import OvertalkRule
+from edge.rules.rate import SpeechRateRule
 from edge.rules.silence import DeadAirRule
 from edge.rules.volume import VolumeRule
 from edge.sources.base import (
@@ -38,6 +49,7 @@ from edge.sources.base import (
 
 Emit = Callable[[Event], None]
 Led = Callable[[str], None]
+DayOf = Callable[[int], str]      # sample clock -> the local calendar day ("YYYY-MM-DD")
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,8 @@ class SeatContext:
 
 class SeatPipeline:
     def __init__(self, ctx: SeatContext, policy: Policy, emit: Emit,
-                 led: Led | None = None) -> None:
+                 led: Led | None = None, *, models: AgentChannel | None = None,
+                 ledger: DoseLedger | None = None, day_of: DayOf | None = None) -> None:
         self.ctx, self.policy, self._emit = ctx, policy, emit
         self._led = led or (lambda pattern: None)
         self.clock = 0                              # samples consumed (sample clock)
@@ -61,13 +74,35 @@ class SeatPipeline:
         vad = policy.vad
         self._vads = [EnergyVad(vad.speech_dbfs, vad.hangover_s, vad.min_speech_s)
                       for _ in (MIC, EAR)]
+        self.models = models or AgentChannel()
+        check_keywords(policy, self.models.spotter.cfg.labels)
+        self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
-        self.rules: list[Rule] = [VolumeRule(self._report, policy.volume),
+        self.hold = HoldRule(self._report, policy.hold,
+                             lambda sample: self.feedback.nudge("hold_checkin_due", sample))
+        self.rules: list[Rule] = [self.hold,
+                                  GreetingRule(self._report, policy.greeting),
+                                  PoliteRule(self._report, policy.polite),
+                                  ForbiddenRule(self._report, policy.forbidden),
+                                  ClosingRule(self._report, policy.closing),
+                                  SpeechRateRule(self._report, policy.speech_rate),
+                                  VolumeRule(self._report, policy.volume),
                                   DeadAirRule(self._report, policy.dead_air),
                                   OvertalkRule(self._report, policy.overtalk)]
+        # only the rules that override a hook are called for it (100 frames/s per seat)
+        self._on_frame = [r for r in self.rules if type(r).frame is not Rule.frame]
+        self._on_keyword = [r for r in self.rules if type(r).keyword is not Rule.keyword]
+        self._on_rate = [r for r in self.rules if type(r).rate is not Rule.rate]
+        hangup = policy.hangup
+        self._busy = BusyToneDetector(hangup.busy_on_s, hangup.busy_off_s)
+        self.hearing = HearingMonitor(self._report, policy.hearing,
+                                      load_profile(ctx.headset or policy.hearing.headset),
+                                      ledger or MemoryLedger(), ctx.agent or ctx.seat,
+                                      day_of or (lambda sample: "session"))
         self._violations: Counter[str] = Counter()
         self._talk = [0, 0]                         # speech frames per channel in the call
         self.last_levels = (-120.0, -120.0)
+        self._last_rate: float | None = None
         self.last_led: str | None = None
 
     # --- input ---------------------------------------------------------------------------
@@ -82,18 +117,23 @@ class SeatPipeline:
                           "reason": item.reason[:200]})
 
     def finish(self) -> None:
-        """End of stream: close an open call as if the agent hung up."""
+        """End of stream: close an open call as if the agent hung up; keep the dose."""
         if self.calls.in_call:
             self._control(ControlEvent(self.clock, "on_hook"))
+        self.hearing.save()
 
     def snapshot(self) -> dict[str, Any]:
         """Live state for the metrics topic."""
         facts = self.calls.facts
-        return {"call_state": self.calls.state, "call": facts.call_id if facts else None,
+        state = "hold" if self.calls.in_call and self.hold.active else self.calls.state
+        model_ms = self.models.spotter.model.mean_ms
+        return {"call_state": state, "call": facts.call_id if facts else None,
                 "t_call": (round((self.clock - facts.off_hook) / PIPELINE_RATE, 1)
                            if facts and facts.off_hook is not None else None),
                 "rings": self.calls.rings, "mic_dbfs": round(self.last_levels[MIC], 1),
-                "led": self.last_led}
+                "rate_cpm": None if self._last_rate is None else round(self._last_rate, 1),
+                "led": self.last_led, "model_ms": None if model_ms is None else round(model_ms, 3),
+                **self.hearing.snapshot()}
 
     # --- processing ----------------------------------------------------------------------
     def _audio(self, block: AudioBlock) -> None:
@@ -102,29 +142,56 @@ class SeatPipeline:
         rms, _peak = frame_levels(pcm)
         used = len(rms) * FRAME_SAMPLES
         self._carry = pcm[used:]
-        in_call = self.calls.in_call
-        for index in range(len(rms)):
-            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
-            mic_speech = self._vads[MIC].update(mic_db)
-            ear_speech = self._vads[EAR].update(ear_db)
-            frame = Frame(start + (index + 1) * FRAME_SAMPLES, mic_db, ear_db, mic_speech,
-                          ear_speech, in_call)
-            if in_call:
-                self._talk[MIC] += mic_speech
-                self._talk[EAR] += ear_speech
-                for rule in self.rules:
-                    rule.frame(frame)
-                self.calls.frame(frame)
-        if len(rms):
-            self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
         self.clock = block.sample + len(block.pcm)
+        if not used:
+            return
+        self.hearing.process(start + used, pcm[:used, EAR])
+        speech = np.array([(self._vads[MIC].update(float(m)), self._vads[EAR].update(float(e)))
+                           for m, e in rms], bool).reshape(-1, 2)
+        self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
+        if not self.calls.in_call:
+            return
+        feats = self.models.features(pcm[:used, MIC])
+        hits, estimates = self.models.process(feats, speech[:, MIC])
+        by_frame: dict[int, list[Heard | RateReading]] = {}
+        for index, hit in hits:
+            by_frame.setdefault(index, []).append(
+                Heard(hit.label, hit.score, start + (index + 1) * FRAME_SAMPLES))
+        for index, est in estimates:
+            self._last_rate = est.cpm
+            by_frame.setdefault(index, []).append(
+                RateReading(est.cpm, est.window_s, start + (index + 1) * FRAME_SAMPLES))
+        ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
+        shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        talk = speech.sum(axis=0)
+        self._talk[MIC] += int(talk[MIC])
+        self._talk[EAR] += int(talk[EAR])
+        for index in range(len(rms)):
+            sample = start + (index + 1) * FRAME_SAMPLES
+            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
+            gone = self._busy.update(sample, float(shares[index]), ear_db)
+            if gone is not None:
+                self.calls.far_end_gone(gone, "busy_tone")
+            for item in by_frame.get(index, ()):
+                if isinstance(item, Heard):
+                    for rule in self._on_keyword:
+                        rule.keyword(item)
+                else:
+                    for rule in self._on_rate:
+                        rule.rate(item)
+            frame = Frame(sample, mic_db, ear_db, bool(speech[index, MIC]), bool(speech[index, EAR]),
+                          True, self.hold.active)
+            for rule in self._on_frame:
+                rule.frame(frame)
+            self.calls.frame(frame)
 
     def _control(self, event: ControlEvent) -> None:
         self.clock = max(self.clock, event.sample)
         started = self.calls.control(event)
         if started:
-            self._violations.clear()
             self._talk = [0, 0]
+            self.models.reset()
+            self._busy.reset()
             for rule in self.rules:
                 rule.call_started(event.sample)
         elif event.kind == "on_hook" and self.calls.ended is not None:
@@ -142,13 +209,18 @@ class SeatPipeline:
                        for kind, count in self._violations.items())
         scorecard["score"] = round(max(0.0, 100.0 - deducted), 1)
         scorecard["policy"] = self.policy.name
+        scorecard["led_nudges"] = self.feedback.sent
         self._report("call_ended", sample, {"scorecard": scorecard}, facts=facts)
         self.calls.forget_ended()
+        self.feedback.call_scored(scorecard["score"], sample)
+        self.hearing.save()
 
     # --- output --------------------------------------------------------------------------
     def _report(self, type_: str, sample: int, data: dict[str, Any],
                 facts: CallFacts | None = None) -> None:
-        facts = facts or self.calls.facts
+        facts = facts or self.calls.facts or self.calls.ended   # rules closing a call report late
+        if type_ == "call_started":
+            self._violations.clear()
         if facts is not None and type_ in NORM_TYPES:
             self._violations[type_] += 1
         call_id = facts.call_id if facts else None
@@ -159,6 +231,7 @@ class SeatPipeline:
                           call=call_id, t_call=t_call, data=data,
                           t=sample / PIPELINE_RATE if self.ctx.file_times else None)
         self._emit(event)
+        self.feedback.on_event(type_, sample)
 
     def led(self, pattern: str) -> None:
         self.last_led = pattern

@@ -46,7 +46,7 @@ class Greeting:
 
 @dataclass(frozen=True)
 class Polite:
-    keywords: list[str] = doc(["您好", "请问", "帮您", "请稍等", "谢谢", "对不起", "再见", "久等"],
+    keywords: list[str] = doc(["您好", "请问", "请稍等", "谢谢", "对不起", "再见", "久等"],
                               "Polite words counted on the scorecard (N3)")
 
 
@@ -295,6 +295,25 @@ def load_policy(path: str | Path | None = None) -> Policy:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(file), "(file)", f"cannot read: {exc}") from None
     return parse_policy(text, str(file))
+
+
+def keyword_lists(policy: Policy) -> dict[str, list[str]]:
+    """Every policy key that names keyword-model labels, with its labels."""
+    return {"greeting.keywords": policy.greeting.keywords,
+            "polite.keywords": policy.polite.keywords,
+            "forbidden.keywords": policy.forbidden.keywords,
+            "hold.start_keywords": policy.hold.start_keywords,
+            "hold.checkin_keywords": policy.hold.checkin_keywords,
+            "closing.keywords": policy.closing.keywords}
+
+
+def check_keywords(policy: Policy, labels: tuple[str, ...]) -> None:
+    """Refuse a policy naming a keyword the shipped model cannot hear."""
+    for key, words in keyword_lists(policy).items():
+        unknown = [w for w in words if w not in labels]
+        if unknown:
+            raise PolicyError(policy.name, key, f"the keyword model has no label {', '.join(unknown)} "
+                              f"(it knows {', '.join(x for x in labels if not x.startswith('_'))})")
 
 
 def describe(cls: type = Policy, prefix: str = "") -> list[tuple[str, Any, str]]:

@@ -54,23 +54,42 @@ class KeywordSpotter:
         self.model = TfliteModel(model)
         self.cfg = KwsConfig.load(config or model.with_suffix(".json"))
         self.thresholds = {**self.cfg.thresholds, **(thresholds or {})}
-        self._frames: deque[np.ndarray] = deque(maxlen=self.cfg.window)
+        self._tail = np.zeros((0, 0), np.float32)   # the last window-1 frames seen
         self._post: deque[np.ndarray] = deque(maxlen=self.cfg.smooth)
         self._quiet_until: dict[str, int] = {}
         self._count = 0                         # frames seen
         self.inferences = 0
 
+    @property
+    def frames_seen(self) -> int:
+        return self._count
+
     def reset(self) -> None:
+        self._tail = np.zeros((0, 0), np.float32)
         self._post.clear()
         self._quiet_until.clear()
 
-    def push(self, frames: np.ndarray) -> list[KeywordHit]:
+    def push(self, frames: np.ndarray, active: np.ndarray | bool = True) -> list[KeywordHit]:
+        """Add a block of feature frames. `active[i]` False (no speech in the window ending
+        at frame i) skips that inference: a silent window cannot hold a keyword."""
+        n = len(frames)
+        if not n:
+            return []
+        data = frames if not len(self._tail) else np.concatenate([self._tail, frames])
+        first = self._count + 1                  # count of the block's first frame
+        self._count += n
+        self._tail = data[-(self.cfg.window - 1):]
+        flags = np.broadcast_to(np.asarray(active, bool), (n,))
         hits: list[KeywordHit] = []
-        for frame in frames:
-            self._frames.append(frame)
-            self._count += 1
-            if len(self._frames) == self.cfg.window and self._count % self.cfg.hop == 0:
-                hits.extend(self._infer())
+        # frames whose count is a multiple of hop, with a full window behind them
+        for count in range(-(-first // self.cfg.hop) * self.cfg.hop, self._count + 1, self.cfg.hop):
+            end = len(data) - (self._count - count)
+            if end < self.cfg.window:
+                continue
+            if flags[count - first]:
+                hits.extend(self._infer(data[end - self.cfg.window:end], count))
+            else:
+                self._post.clear()
         return hits
 
     def posteriors(self, window: np.ndarray) -> np.ndarray:
@@ -79,16 +98,16 @@ class KeywordSpotter:
         self.inferences += 1
         return self.model.run(x[None])[0]
 
-    def _infer(self) -> list[KeywordHit]:
-        self._post.append(self.posteriors(np.stack(self._frames)))
+    def _infer(self, window: np.ndarray, count: int) -> list[KeywordHit]:
+        self._post.append(self.posteriors(window))
         smoothed = np.mean(self._post, axis=0)
         hits = []
         for index, label in enumerate(self.cfg.labels):
             threshold = self.thresholds.get(label)
             if threshold is None or smoothed[index] < threshold:
                 continue
-            if self._count < self._quiet_until.get(label, 0):
+            if count < self._quiet_until.get(label, 0):
                 continue
-            self._quiet_until[label] = self._count + self.cfg.refractory_frames
-            hits.append(KeywordHit(label, float(smoothed[index]), self._count))
+            self._quiet_until[label] = count + self.cfg.refractory_frames
+            hits.append(KeywordHit(label, float(smoothed[index]), count))
         return hits

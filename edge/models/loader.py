@@ -7,6 +7,7 @@ with float scale/zero-point on input and output; `TfliteModel.run` hides that.
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,11 @@ class TfliteModel:
         self._out = self._interp.get_output_details()[0]
         self.input_shape = tuple(int(d) for d in self._in["shape"])
         self.backend = type(self._interp).__module__.split(".")[0]
+        self.runs, self.busy_s = 0, 0.0        # for the metrics topic's model latency
+
+    @property
+    def mean_ms(self) -> float | None:
+        return self.busy_s / self.runs * 1000 if self.runs else None
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Float input of the model's shape (batch 1) -> float output."""
@@ -51,8 +57,11 @@ class TfliteModel:
             q = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
         else:
             q = x.astype(self._in["dtype"])
+        began = time.perf_counter()
         self._interp.set_tensor(self._in["index"], q.reshape(self.input_shape))
         self._interp.invoke()
+        self.busy_s += time.perf_counter() - began
+        self.runs += 1
         out = self._interp.get_tensor(self._out["index"])
         scale, zero = self._out["quantization"]
         return (out.astype(np.float32) - zero) * scale if self._out["dtype"] == np.int8 else out

@@ -7,7 +7,6 @@ frames after the window has filled.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +30,12 @@ class RateEstimator:
         self.model = TfliteModel(model)
         self.window = self.model.input_shape[1]
         self.every = every
-        self._frames: deque[np.ndarray] = deque(maxlen=self.window)
+        self._tail = np.zeros((0, 0), np.float32)    # the last `window` speech frames
         self._since = 0
         self.speech_frames = 0
 
     def reset(self) -> None:
-        self._frames.clear()
+        self._tail = np.zeros((0, 0), np.float32)
         self._since = 0
 
     def estimate(self, frames: np.ndarray) -> float:
@@ -45,13 +44,21 @@ class RateEstimator:
         x = x - x.mean()
         return float(self.model.run(x[None])[0][0]) * SCALE
 
-    def push(self, frame: np.ndarray) -> RateEstimate | None:
-        """Add one speech frame; an estimate when the window is full and one is due."""
-        self._frames.append(frame)
-        self._since += 1
-        self.speech_frames += 1
-        if len(self._frames) < self.window or self._since < self.every:
-            return None
-        self._since = 0
-        return RateEstimate(self.estimate(np.stack(self._frames)), self.window / 100.0,
-                            self.speech_frames)
+    def push(self, frames: np.ndarray) -> list[tuple[int, RateEstimate]]:
+        """Add speech frames; (index into `frames`, estimate) whenever one is due: the
+        window is full and `every` speech frames came since the last estimate."""
+        if not len(frames):
+            return []
+        data = frames if not len(self._tail) else np.concatenate([self._tail, frames])
+        out = []
+        base = len(data) - len(frames)
+        for index in range(len(frames)):
+            self._since += 1
+            self.speech_frames += 1
+            end = base + index + 1
+            if end >= self.window and self._since >= self.every:
+                self._since = 0
+                out.append((index, RateEstimate(self.estimate(data[end - self.window:end]),
+                                                self.window / 100.0, self.speech_frames)))
+        self._tail = data[-self.window:]
+        return out

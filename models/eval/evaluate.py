@@ -58,10 +58,8 @@ def choose_thresholds(fa_scores: np.ndarray, hours: float, refractory: int,
     allowed = int(np.floor(FA_PER_HOUR_MAX * hours))
     for label in KEYWORDS:
         column = fa_scores[:, labels.index(label)]
-        threshold = 0.5
-        while threshold < 0.99 and false_alarms(column, threshold, refractory) > allowed:
-            threshold = round(threshold + 0.01, 2)
-        out[label] = threshold
+        steps = [round(0.5 + 0.01 * i, 3) for i in range(49)] + [0.992, 0.994, 0.996, 0.998]
+        out[label] = next((t for t in steps if false_alarms(column, t, refractory) <= allowed), steps[-1])
     return out
 
 
@@ -98,6 +96,10 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
             "per_keyword": rows, "mean_recall": round(float(np.mean(recalls)), 3),
             "min_recall": round(float(np.min(recalls)), 3),
             "window_accuracy": round(float((top == test["y"]).mean()), 3),
+            # mean per-class recall: chance is 1 / number of classes whatever the class mix
+            "balanced_accuracy": round(float(np.mean([(top[test["y"] == c] == c).mean()
+                                                      for c in np.unique(test["y"])])), 3),
+            "chance": round(1 / len(labels), 3),
             "fa_per_hour_total": round(sum(r["false_alarms"] for r in rows.values()) / hours, 2)}
         # DET table: pooled over keywords, miss rate vs false alarms/hour per threshold
         det = []

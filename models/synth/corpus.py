@@ -66,9 +66,31 @@ NEGATIVE_SENTENCES: tuple[str, ...] = (
     "不见不散", "对得起良心", "还有一个问题", "什么时候能办好", "您说的我都明白了",
 )
 
+# Service talk generated from topics and phrasings (caller questions, agent answers):
+# 16 x 16 keyword-free sentences on top of the hand-written ones above.
+TOPICS: tuple[str, ...] = (
+    "养老保险关系转移", "失业保险金申领", "住房公积金提取", "医保异地备案", "工伤认定", "社保卡补办",
+    "生育津贴申领", "退休审批", "灵活就业参保", "新生儿参保", "门诊费用报销", "劳动仲裁申请",
+    "职业技能补贴", "就业登记", "人事档案转递", "养老金资格认证")
+PHRASINGS: tuple[str, ...] = (
+    "我想咨询一下{}", "{}需要准备什么材料", "{}在哪里办理", "{}大概要多长时间", "{}可以在网上办吗",
+    "我的{}一直没有结果", "{}有没有年龄限制", "外地户口能不能办理{}",
+    "{}可以在网上服务大厅办理", "{}一般二十个工作日办结", "{}需要本人携带身份证原件",
+    "办理{}要先到单位开具证明", "{}的进度可以通过短信查询", "您的{}已经受理", "{}的材料我们收到了",
+    "{}目前还在审核当中")
+
+
+def service_sentences() -> tuple[str, ...]:
+    sentences = (phrasing.format(topic) for topic in TOPICS for phrasing in PHRASINGS)
+    return tuple(s for s in sentences if not any(form in s for forms in KEYWORDS.values() for form in forms))
+
+
 # Short look-alikes said alone (hard negatives).
-CONFUSABLES: tuple[str, ...] = ("你好", "知道", "道歉", "办法", "关系", "没有", "再来", "还有", "谢谢了吗",
-                                "对的", "请坐", "稍微", "好久", "什么", "不对", "好的", "再说", "请进")
+CONFUSABLES: tuple[str, ...] = ("你好", "知道", "道歉", "办法", "关系", "没有", "再来", "还有", "写写",
+                                "对的", "请坐", "稍微", "好久", "什么", "不对", "好的", "再说", "请进",
+                                "没问题", "没错", "没有关联", "有关系吗", "关心", "没有结果", "不是", "不用",
+                                "知道了", "有办法", "对不对", "请稍后", "等等", "在线", "还有别的", "你好吗",
+                                "鞋子", "没空", "没听清", "想办法")
 
 
 @dataclass(frozen=True)
@@ -105,7 +127,8 @@ def keyword_utterances(rng: random.Random, per_keyword: int, *, held_out: bool =
 
 def negative_utterances(rng: random.Random, count: int, *, held_out: bool = False) -> list[Utterance]:
     out = []
-    confusables, sentences = _split(CONFUSABLES, held_out), _split(NEGATIVE_SENTENCES, held_out)
+    confusables = _split(CONFUSABLES, held_out)
+    sentences = _split(NEGATIVE_SENTENCES + service_sentences(), held_out)
     for i in range(count):
         if i % 3 == 0:
             text = rng.choice(confusables)
@@ -124,4 +147,12 @@ def all_sentences() -> list[str]:
     """Every full sentence the corpus can say (for counting and the model card)."""
     sentences = [before + form + after for label, forms in KEYWORDS.items()
                  for form in forms for before, after in CARRIERS[label]]
-    return sentences + list(NEGATIVE_SENTENCES)
+    return sentences + list(NEGATIVE_SENTENCES) + list(service_sentences())
+
+
+def fingerprint() -> str:
+    """Changes whenever the text changes, so cached data sets are rebuilt."""
+    import hashlib
+
+    text = "\n".join([*all_sentences(), *CONFUSABLES, *LABELS])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]

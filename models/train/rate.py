@@ -22,7 +22,7 @@ class RateTrainConfig:
 
     @classmethod
     def quick(cls) -> RateTrainConfig:
-        return cls(epochs=6, width=16)
+        return cls(epochs=15, width=16)
 
 
 def build_model(width: int) -> object:
@@ -53,7 +53,8 @@ def train(x: np.ndarray, y: np.ndarray, cfg: RateTrainConfig) -> object:
     model = build_model(cfg.width)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
                   loss="huber", metrics=["mae"])
-    model.fit(normalise(x), y / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
+    order = np.random.default_rng(cfg.seed).permutation(len(y))   # validation_split takes the tail
+    model.fit(normalise(x[order]), y[order] / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
               validation_split=0.1, verbose=2,
               callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=3, factor=0.5)])
     return model

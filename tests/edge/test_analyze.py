@@ -37,13 +37,35 @@ def analyze(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
+# These calls are speech-shaped noise, not words: the keyword and rate rules are switched
+# off so the test is about levels and silences alone (the scenario tests cover the rest).
+LEVELS_ONLY = """
+name = "levels-only"
+[greeting]
+enabled = false
+[closing]
+enabled = false
+[forbidden]
+enabled = false
+[speech_rate]
+enabled = false
+"""
+
+
+def levels_only_policy(folder: Path, extra: str = "") -> Path:
+    path = folder / "levels-only.toml"
+    path.write_text(LEVELS_ONLY + extra, encoding="utf-8")
+    return path
+
+
 # A call with a known loud section (agent, 8-12 s) and a known silence (14.5-25 s).
 TURNS = [(0, 1.0, 3.0, 0.05), (1, 3.5, 7.5, 0.05), (0, 8.0, 12.0, 0.6), (1, 12.5, 14.5, 0.05),
          (0, 25.0, 27.0, 0.05), (1, 27.5, 29.0, 0.05)]
 
 
 def test_loud_section_and_silence_yield_exactly_those_events(tmp_path: Path) -> None:
-    result = analyze(write_call(tmp_path / "call.wav", TURNS, 30.0), "--seat", "A07")
+    result = analyze(write_call(tmp_path / "call.wav", TURNS, 30.0), "--seat", "A07",
+                     "--policy", levels_only_policy(tmp_path))
     assert result.returncode == 0, result.stderr
     events = [validate(json.loads(line)) for line in result.stdout.splitlines()]
     assert [e.type for e in events] == ["call_started", "agent_volume_high", "dead_air",
@@ -71,7 +93,9 @@ def test_control_file_sets_the_call_window_and_rings(tmp_path: Path) -> None:
         {"t": 0.2, "type": "ring"}, {"t": 3.2, "type": "ring"}, {"t": 6.2, "type": "ring"},
         {"t": 8.0, "type": "off_hook"}, {"t": 14.0, "type": "far_end_hangup"},
         {"t": 15.0, "type": "on_hook"}]}))
-    result = analyze(audio, "--control", control, "--policy", "policies/12333.toml")
+    # 12333's answer rule: within 2 rings
+    result = analyze(audio, "--control", control,
+                     "--policy", levels_only_policy(tmp_path, "[answer]\nmax_rings = 2\n"))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["type"] for e in events] == ["call_started", "answer_late", "call_ended"]
@@ -83,6 +107,8 @@ def test_control_file_sets_the_call_window_and_rings(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case,reason", [
     ("missing", "no such file"), ("mono", "expected 2 channels"), ("garbage", "not a readable audio"),
     ("bad-control", "type 'hangup' is not one of"), ("control-json", "not a readable JSON"),
+    ("no-models", "is missing (run `seatwatch models train`)"),
+    ("corrupt-model", "is not a valid TFLite model"),
 ])
 def test_bad_input_exits_non_zero_with_one_line_reason(tmp_path: Path, case: str,
                                                        reason: str) -> None:
@@ -99,6 +125,12 @@ def test_bad_input_exits_non_zero_with_one_line_reason(tmp_path: Path, case: str
     elif case == "bad-control":
         (tmp_path / "c.json").write_text('{"events": [{"t": 1, "type": "hangup"}]}')
         args += ["--control", tmp_path / "c.json"]
+    elif case == "no-models":
+        args += ["--models", tmp_path / "empty"]
+    elif case == "corrupt-model":
+        (tmp_path / "m").mkdir()
+        (tmp_path / "m" / "kws.tflite").write_bytes(b"\x00" * 64)
+        args += ["--models", tmp_path / "m"]
     else:
         (tmp_path / "c.json").write_text('{"events": [')
         args += ["--control", tmp_path / "c.json"]

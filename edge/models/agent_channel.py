@@ -1,0 +1,67 @@
+"""The models' view of the agent microphone: log-mel once, then keywords and speaking rate.
+
+Keyword inference only runs while agent speech is inside the model's 2 s window (a
+silent window cannot hold a keyword), and the rate model only sees speech frames; so
+an idle or listening seat costs the feature extraction alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.dsp.features import StreamingLogMel
+from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
+from edge.models.rate import RateEstimate, RateEstimator
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    folder: Path = MODEL_DIR
+
+    @property
+    def kws(self) -> Path:
+        return self.folder / "kws.tflite"
+
+    @property
+    def rate(self) -> Path:
+        return self.folder / "rate.tflite"
+
+
+class AgentChannel:
+    def __init__(self, paths: ModelPaths = ModelPaths(),
+                 thresholds: dict[str, float] | None = None) -> None:
+        self.spotter = KeywordSpotter(paths.kws, thresholds=thresholds)
+        self.rate = RateEstimator(paths.rate)
+        self._logmel = StreamingLogMel()
+        self._since_speech = 1 << 30        # frames since the last agent speech frame
+
+    def reset(self) -> None:
+        self._logmel = StreamingLogMel()
+        self.spotter.reset()
+        self.rate.reset()
+        self._since_speech = 1 << 30
+
+    def features(self, mic: np.ndarray) -> np.ndarray:
+        """int16 mic samples of whole frames -> one log-mel row per 10 ms frame."""
+        return self._logmel.push(mic)
+
+    def process(self, feats: np.ndarray, speech: np.ndarray
+                ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
+        """A block of feature frames and the agent VAD per frame -> keyword hits and rate
+        estimates, each with the index of the frame (in this block) where it happened."""
+        n = len(feats)
+        speech = np.asarray(speech, bool)
+        # frames since the last agent speech, per frame of this block
+        last = np.where(speech, np.arange(n), -1)
+        last = np.maximum.accumulate(last)
+        since = np.where(last >= 0, np.arange(n) - last, self._since_speech + 1 + np.arange(n))
+        self._since_speech = int(since[-1]) if n else self._since_speech
+        first = self.spotter.frames_seen + 1
+        hits = [(hit.frame - first, hit)
+                for hit in self.spotter.push(feats, active=since < self.spotter.cfg.window)]
+        where = np.flatnonzero(speech)
+        estimates = [(int(where[i]), est) for i, est in self.rate.push(feats[where])]
+        return hits, estimates

@@ -1,0 +1,109 @@
+"""The edge side of the models: features, loader, and the shipped models on fresh speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.dsp.features import StreamingLogMel, logmel
+from edge.models.keywords import MODEL_DIR, KeywordSpotter
+from edge.models.loader import ModelError, TfliteModel
+from edge.models.rate import RateEstimator
+from models.synth.dataset import speech_frames
+from models.synth.speech import speak
+
+RATE = 16_000
+
+
+def test_streaming_features_equal_whole_signal_features_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    audio = (rng.normal(0, 3000, RATE * 3)).astype(np.int16)
+    whole = logmel(audio)
+    stream = StreamingLogMel()
+    parts, at = [], 0
+    while at < len(audio):
+        step = int(rng.integers(1, 700))        # odd block sizes, down to single samples
+        parts.append(stream.push(audio[at:at + step]))
+        at += step
+    streamed = np.concatenate(parts)
+    assert streamed.shape == whole.shape == (len(audio) // 160, 40)
+    assert np.array_equal(streamed, whole)      # identical bits, not merely close
+
+
+def test_loader_falls_back_to_the_next_interpreter_package() -> None:
+    model = TfliteModel(MODEL_DIR / "kws.tflite",
+                        packages=("no_such_tflite_package.interpreter", "tflite_runtime.interpreter"))
+    assert model.backend == "tflite_runtime"
+    with pytest.raises(ModelError, match="no TFLite interpreter installed.*ai-edge-litert"):
+        TfliteModel(MODEL_DIR / "kws.tflite", packages=("no_such_tflite_package.interpreter",))
+
+
+def test_missing_or_corrupt_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="missing.*seatwatch models train"):
+        TfliteModel(tmp_path / "kws.tflite")
+    bad = tmp_path / "kws.tflite"
+    bad.write_bytes(b"not a flatbuffer" * 10)
+    with pytest.raises(ModelError, match="not a valid TFLite model"):
+        TfliteModel(bad)
+
+
+def test_shipped_models_fit_the_size_budget() -> None:
+    for name in ("kws", "rate"):
+        assert (MODEL_DIR / f"{name}.tflite").stat().st_size <= 150 * 1024
+
+
+def spot(text: str, voice: str) -> list[str]:
+    audio = speak(text, voice=voice, speed=110, pitch=50)
+    padded = np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32)
+    spotter = KeywordSpotter()
+    return [hit.label for hit in spotter.push(logmel(padded))]
+
+
+@pytest.mark.parametrize("voice", ["m6", "f4"])        # voices never used in training
+def test_shipped_keyword_model_hears_a_fresh_greeting(voice: str) -> None:
+    assert "您好" in spot("您好，八号为您服务。", voice)
+
+
+@pytest.mark.parametrize("voice", ["m7", "f5"])
+def test_shipped_keyword_model_ignores_a_sentence_without_keywords(voice: str) -> None:
+    assert spot("今天下午我们去公园散步，顺便买一点水果。", voice) == []
+
+
+def test_shipped_rate_model_orders_slow_and_fast_speech() -> None:
+    estimator = RateEstimator()
+    text = "我们会尽快把您的材料转交给经办部门处理，审核通过以后短信通知您，请保持手机畅通。" * 3
+
+    def cpm(speed: int) -> float:
+        audio = speak(text, voice="m6", speed=speed, pitch=50)
+        speech, _levels = speech_frames(audio)             # the edge's VAD picks the frames
+        frames = logmel(audio)[speech][: estimator.window]
+        if len(frames) < estimator.window:
+            frames = np.concatenate([frames, np.full((estimator.window - len(frames), 40),
+                                                     np.log(1e-6), np.float32)])
+        return estimator.estimate(frames)
+
+    slow, fast = cpm(85), cpm(190)
+    assert 60 <= slow < 130 and fast > 160 and fast - slow > 50
+
+
+def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
+    audio = speak("您好，请问有什么可以帮您？好的，请稍等。", voice="f4", speed=120, pitch=50)
+    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
+    whole = KeywordSpotter().push(feats)
+    spotter, rng, parts, at = KeywordSpotter(), np.random.default_rng(9), [], 0
+    while at < len(feats):
+        step = int(rng.integers(1, 37))
+        parts += spotter.push(feats[at:at + step])
+        at += step
+    assert parts == whole and len(whole) >= 2
+
+
+def test_negative_text_never_contains_a_keyword() -> None:
+    from models.synth import corpus
+
+    forms = [form for spoken in corpus.KEYWORDS.values() for form in spoken]
+    negatives = (*corpus.CONFUSABLES, *corpus.NEGATIVE_SENTENCES, *corpus.service_sentences())
+    assert [text for text in negatives if any(form in text for form in forms)] == []
+    assert len(corpus.all_sentences()) >= 300          # "a few hundred varied service sentences"

@@ -1,0 +1,92 @@
+"""Keyword-driven rules fed with scripted frames and keyword hits (no audio, no model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.policy import Closing, Forbidden, Greeting, Hold
+from edge.rules.base import Frame, Heard, Rule
+from edge.rules.hold import HoldRule
+from edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule
+from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+
+Events = list[tuple[str, float, dict[str, Any]]]
+
+
+def recorder() -> tuple[Events, Any]:
+    events: Events = []
+    return events, lambda kind, sample, data: events.append((kind, sample / PIPELINE_RATE, data))
+
+
+def play(rule: Rule, seconds: float, script: dict[float, str] | None = None,
+         agent: list[tuple[float, float]] = (), caller: list[tuple[float, float]] = ()) -> None:  # type: ignore[assignment]
+    """Run `seconds` of frames; `script` maps a time to a keyword hit; turns are (start, end)."""
+    rule.call_started(0)
+    pending = dict(sorted((script or {}).items()))
+    for index in range(int(seconds * 100)):
+        t = (index + 1) * FRAME_SAMPLES / PIPELINE_RATE
+        for at in [at for at in pending if at <= t]:
+            rule.keyword(Heard(pending.pop(at), 0.97, int(at * PIPELINE_RATE)))
+        talking = any(a <= t < b for a, b in agent)
+        listening = any(a <= t < b for a, b in caller)
+        rule.frame(Frame(int(t * PIPELINE_RATE), -25.0, -25.0, talking, listening, True))
+
+
+def test_greeting_in_time_or_missing_once() -> None:
+    events, report = recorder()
+    play(GreetingRule(report, Greeting()), 12.0, {2.4: "您好"})
+    assert events == []
+    events, report = recorder()
+    rule = GreetingRule(report, Greeting())
+    play(rule, 12.0, {8.0: "您好"})
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", 6.2)]
+    card: dict[str, Any] = {}
+    rule.call_ended(12 * PIPELINE_RATE, card)
+    assert card["greeting"] is True and card["greeting_t"] == 8.0   # late, but said
+
+
+def test_forbidden_phrase_carries_the_keyword_not_the_words_around_it() -> None:
+    events, report = recorder()
+    play(ForbiddenRule(report, Forbidden()), 5.0, {1.0: "不知道", 2.0: "谢谢", 3.0: "没办法"})
+    assert [(kind, data) for kind, _, data in events] == [
+        ("forbidden_phrase", {"keyword": "不知道", "score": 0.97}),
+        ("forbidden_phrase", {"keyword": "没办法", "score": 0.97})]
+
+
+def test_closing_must_be_in_the_last_window() -> None:
+    events, report = recorder()
+    rule = ClosingRule(report, Closing(window_s=20.0))
+    play(rule, 60.0, {10.0: "再见"})           # said 50 s before the end: too early
+    card: dict[str, Any] = {}
+    rule.call_ended(60 * PIPELINE_RATE, card)
+    assert [kind for kind, _, _ in events] == ["closing_missing"] and card["closing"] is False
+    events, report = recorder()
+    rule = ClosingRule(report, Closing(window_s=20.0))
+    play(rule, 60.0, {50.0: "还有什么", 55.0: "再见"})
+    rule.call_ended(60 * PIPELINE_RATE, card)
+    assert events == [] and card["closing"] is True
+
+
+def test_hold_reminds_then_reports_each_missed_checkin() -> None:
+    events, report = recorder()
+    reminders: list[float] = []
+    rule = HoldRule(report, Hold(), lambda sample: reminders.append(sample / PIPELINE_RATE))
+    # 请稍等 at 5 s, the agent silent until 40 s, then back with the answer
+    play(rule, 45.0, {5.0: "请稍等"}, agent=[(3.0, 5.0), (40.0, 44.0)])
+    missed = [(round(t, 1), data["reason"]) for kind, t, data in events if kind == "hold_checkin_missed"]
+    assert missed == [(20.0, "no_checkin"), (35.0, "no_checkin")]
+    assert [round(t, 1) for t in reminders] == [17.0, 32.0]       # 3 s before each
+    card: dict[str, Any] = {}
+    rule.call_ended(45 * PIPELINE_RATE, card)
+    assert card["holds"] == 1 and card["hold_checkins_missed"] == 2
+    assert 39.0 <= card["longest_hold_s"] <= 41.5
+
+
+def test_hold_with_checkins_and_a_returning_caller_is_compliant() -> None:
+    events, report = recorder()
+    rule = HoldRule(report, Hold(), lambda sample: None)
+    # check-ins at 17 s and 31 s (对不起，请再稍等一下), the caller speaks at 40 s
+    play(rule, 50.0, {5.0: "请稍等", 18.0: "对不起", 32.0: "请稍等"},
+         agent=[(3.0, 5.0), (16.0, 18.0), (30.5, 32.0)], caller=[(40.0, 43.0)])
+    assert events == []
+    assert not rule.active and rule.holds == 1
