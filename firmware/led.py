@@ -19,6 +19,11 @@ PATTERNS = {
     "hold_checkin_due": ((120, AMBER), (120, OFF)),                 # fast amber: act now
     "assist": ((300, BLUE), (300, WHITE)),                          # help is on its way
     "fault": ((100, RED), (100, OFF), (100, RED), (100, OFF), (600, OFF)),
+    "speed_up": ((250, GREEN), (250, OFF)),                         # quick green blink
+    "mind_words": ((400, AMBER), (200, OFF), (100, AMBER), (500, OFF)),   # long-short amber
+    "let_them_finish": ((200, BLUE), (200, OFF), (200, BLUE), (600, OFF)),  # blue double blink
+    "shock": ((80, RED), (80, OFF)),                                # fast red: loud sound hit
+    "all_good": ((1500, GREEN), (500, OFF)),                        # slow green: call went well
 }
 
 

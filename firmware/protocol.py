@@ -54,9 +54,11 @@ ACK_BAD_VALUE = 4
 ACK_NAMES = {ACK_OK: "ok", ACK_BAD_PAYLOAD: "bad_payload", ACK_UNKNOWN_TYPE: "unknown_type",
              ACK_UNKNOWN_VERSION: "unknown_version", ACK_BAD_VALUE: "bad_value"}
 
-# LED patterns by wire index; the names are the edge's LED vocabulary (led.py)
+# LED patterns by wire index; the names are the edge's LED vocabulary (edge/feedback.py)
+# shown as led.py says. Append only: an index keeps its meaning across versions.
 LED_PATTERNS = ("off", "ok", "slow_down", "too_loud", "too_quiet", "hold_checkin_due",
-                "assist", "fault")
+                "assist", "fault", "speed_up", "mind_words", "let_them_finish", "shock",
+                "all_good")
 
 # reboot modes
 REBOOT_NORMAL = 0

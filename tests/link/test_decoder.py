@@ -79,3 +79,11 @@ def test_heartbeat_recovers_a_lost_hook_change():
     d.feed(P.encode_frame(P.T_HEARTBEAT, 4, 320, beat), 0.0)  # seq 3 (the control) lost
     events = [i for i in drain(d) if isinstance(i, ControlEvent)]
     assert events == [ControlEvent(320, "off_hook")] and d.stats.recovered_controls == 1
+
+
+def test_every_led_pattern_the_edge_sends_is_on_the_wire():
+    from edge import feedback
+    sent = set(feedback.PATTERNS.values()) | feedback.URGENT | {"all_good", "off"}
+    assert sent <= set(P.LED_PATTERNS), sent - set(P.LED_PATTERNS)
+    for name in sent:
+        assert P.unpack_led(P.pack_led(name)) == name
