@@ -23,8 +23,9 @@ def image():
 
 @pytest.fixture
 def device(tmp_path):
+    """A board already at the REPL (the maintenance path is covered by `flashed`)."""
     (tmp_path / "flash").mkdir()
-    dev = RawReplDevice(tmp_path / "flash").start()
+    dev = RawReplDevice(tmp_path / "flash", monitor=False).start()
     yield dev
     dev.stop()
 
