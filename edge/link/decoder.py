@@ -164,7 +164,11 @@ class LinkDecoder:
         elif ptype == P.T_HEARTBEAT:
             self._on_heartbeat(ts, payload)
         elif ptype == P.T_ACK:
-            cmd, _cmd_seq, status = P.unpack_ack(payload)
+            try:
+                cmd, _cmd_seq, status = P.unpack_ack(payload)
+            except FrameError:
+                self.stats.bad_frames["ack"] += 1
+                return
             name = P.ACK_NAMES.get(status, str(status))
             self.stats.acks[name] += 1
             if status != P.ACK_OK:
@@ -209,8 +213,11 @@ class LinkDecoder:
         return self._last_clock + delta
 
     def _on_audio(self, ts: int, payload: bytes) -> None:
-        clock = self._unwrap(ts)
         frames = len(payload) // 4
+        if frames == 0 or len(payload) % 4:
+            self.stats.bad_frames["audio"] += 1      # not whole stereo int16 frames
+            return
+        clock = self._unwrap(ts)
         rebooted = ""
         if self._expected is None:
             self._offset = -clock
