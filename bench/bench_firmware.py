@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -148,15 +149,19 @@ def reconnect(outage_s: float = 0.3) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         dev = PtyDevice(Path(tmp), stereo_signal(6.0), speed=4.0).start()
 
+        def cable() -> None:            # the technician, on another thread than the edge
+            dev.unplug()
+            time.sleep(outage_s)
+            dev.replug()
+            marks["replugged"] = time.monotonic()
+
         def watch(item: object) -> None:
             if isinstance(item, AudioBlock):
                 if "replugged" in marks and "audio" not in marks:
                     marks["audio"] = time.monotonic()
-                if item.sample >= 16000 and "replugged" not in marks:
-                    dev.unplug()
-                    time.sleep(outage_s)
-                    dev.replug()
-                    marks["replugged"] = time.monotonic()
+                if item.sample >= 16000 and "unplugged" not in marks:
+                    marks["unplugged"] = time.monotonic()
+                    threading.Thread(target=cable, daemon=True).start()
 
         try:
             collect(SerialSource(dev.port), len(dev.pcm), on_item=watch, done=dev.finished)

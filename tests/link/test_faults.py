@@ -4,6 +4,7 @@ device dropped, the port vanishing and coming back (with and without a reboot)."
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import numpy as np
@@ -126,15 +127,18 @@ def test_port_vanishes_and_returns(tmp_path):
     dev = PtyDevice(tmp_path, stereo_signal(8.0), SCRIPT, speed=4.0).start()
     back: dict[str, float] = {}
 
+    def cable():                    # pulled and pushed back while the edge keeps reading
+        dev.unplug()
+        time.sleep(0.3)
+        dev.replug()
+        back["replugged"] = time.monotonic()
+
     def watch(item):
         if isinstance(item, AudioBlock) and "replugged" in back and "audio" not in back:
             back["audio"] = time.monotonic()
         if isinstance(item, AudioBlock) and item.sample >= 16000 and "unplugged" not in back:
-            dev.unplug()
             back["unplugged"] = time.monotonic()
-            time.sleep(0.3)
-            dev.replug()
-            back["replugged"] = time.monotonic()
+            threading.Thread(target=cable, daemon=True).start()
 
     try:
         source = SerialSource(dev.port)
