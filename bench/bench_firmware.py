@@ -143,7 +143,7 @@ def reconnect(outage_s: float = 0.3) -> dict[str, float]:
     from edge.link.serial_source import SerialSource
     from edge.sources.base import AudioBlock
     from tests.link.collect import collect
-    from tests.link.device import PtyDevice, stereo_signal
+    from edge.sim.device import PtyDevice, stereo_signal
 
     marks: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ from edge.flashing.device import DeviceError, RawRepl, flash
 from edge.link.framing import protocol as P
 from tests.firmware.repl_device import RawReplDevice
 from tests.firmware.runner import run_micropython
-from tests.link.device import PtyDevice, stereo_signal
+from edge.sim.device import PtyDevice, stereo_signal
 
 
 @pytest.fixture(scope="module")

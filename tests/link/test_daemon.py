@@ -13,12 +13,12 @@ import time
 import numpy as np
 
 from edge.publish.mqtt import BrokerUrl
+from edge.sim.device import PtyDevice
 from edge.sources.wavfile import read_stereo
 from host_console.ingest import Ingest
 from host_console.state import FloorState
 from tests.e2e.test_thin_slice import pump
 from tests.fixtures.broker import Mosquitto
-from tests.link.device import PtyDevice
 from tests.link.test_scenario import SCENARIO, device_script
 
 

@@ -13,9 +13,9 @@ from edge.events import Event
 from edge.link.serial_source import SerialSource
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import load_policy
+from edge.sim.device import PtyDevice, stereo_signal
 from edge.sources.base import AudioBlock
 from tests.link.collect import assert_in_order, audio_of, collect, controls, gaps
-from tests.link.device import PtyDevice, stereo_signal
 
 SCRIPT = [(8000, "hook", 1), (40000, "hook", 0)]
 

@@ -10,9 +10,9 @@ import pytest
 
 from edge.link.framing import protocol as P
 from edge.link.serial_source import SerialLinkError, SerialSource
+from edge.sim.device import PtyDevice, stereo_signal
 from edge.sources.factory import SourceError, open_source
 from tests.link.collect import assert_in_order, audio_of, collect, controls, gaps
-from tests.link.device import PtyDevice, stereo_signal
 
 # One ring burst: the optocoupler follows the 25 Hz ring voltage (on/off every 20 ms).
 RING_BURST = [(1600 + k * 320, "ring", 1 - k % 2) for k in range(50)]

@@ -13,30 +13,14 @@ from edge.events import Event
 from edge.link.serial_source import SerialSource
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import load_policy
+from edge.sim.device import PtyDevice, device_script
 from edge.sources.base import ControlEvent
 from edge.sources.wavfile import WavSource, read_stereo
 from tests.link.collect import audio_of, collect, controls, gaps
-from tests.link.device import PtyDevice
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "rendered" / "no_greeting_rude"
 RATE = 16_000
-
-
-def device_script(control: dict) -> list[tuple[int, str, int]]:
-    """The control file as levels on the device's inputs: a ring burst is 1 s of ring
-    voltage, a button press lasts 200 ms."""
-    script = []
-    for event in control["events"]:
-        at = round(event["t"] * RATE)
-        kind = event["type"]
-        if kind == "ring":
-            script += [(at, "ring", 1), (at + RATE, "ring", 0)]
-        elif kind in ("off_hook", "on_hook"):
-            script.append((at, "hook", 1 if kind == "off_hook" else 0))
-        elif kind == "button":
-            script += [(at, "button", 1), (at + RATE // 5, "button", 0)]
-    return script
 
 
 def events_of(items) -> list[Event]:
@@ -51,7 +35,8 @@ def events_of(items) -> list[Event]:
 def test_scenario_through_the_device_matches_the_file(tmp_path):
     pcm = read_stereo(SCENARIO.with_suffix(".ogg"))
     control = json.loads(SCENARIO.with_suffix(".json").read_text())
-    dev = PtyDevice(tmp_path, np.ascontiguousarray(pcm, dtype="<i2"), device_script(control)).start()
+    script = device_script((e["t"], e["type"]) for e in control["events"])
+    dev = PtyDevice(tmp_path, np.ascontiguousarray(pcm, dtype="<i2"), script).start()
     try:
         items = collect(SerialSource(dev.port), len(pcm) - len(pcm) % 160, done=dev.finished, timeout=60)
     finally:

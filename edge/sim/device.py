@@ -1,4 +1,4 @@
-"""A simulated device on a real pseudo-terminal: the firmware's own main loop (app.py)
+"""A simulated device on a real pseudo-terminal (tests, the demo floor): the firmware's own main loop (app.py)
 with the simulated HAL writes frames to the pty's master side; the edge opens the slave
 side (through a symlink that survives an unplug/replug) with pyserial like a USB port."""
 
@@ -36,11 +36,27 @@ def stereo_signal(seconds: float, seed: int = 1) -> np.ndarray:
     return np.clip(np.round(pcm), -32768, 32767).astype("<i2")
 
 
+def device_script(controls: Iterable[tuple[float, str]]) -> list[tuple[int, str, int]]:
+    """Call-control signals (seconds, kind) as levels on the device's inputs: a ring burst
+    is 1 s of ring voltage, a button press lasts 200 ms; far-end hang-ups are only heard."""
+    script = []
+    for t, kind in controls:
+        at = round(t * RATE)
+        if kind == "ring":
+            script += [(at, "ring", 1), (at + RATE, "ring", 0)]
+        elif kind in ("off_hook", "on_hook"):
+            script.append((at, "hook", 1 if kind == "off_hook" else 0))
+        elif kind == "button":
+            script += [(at, "button", 1), (at + RATE // 5, "button", 0)]
+    return script
+
+
 class PtyDevice:
     def __init__(self, directory: Path, pcm: np.ndarray, script: Iterable[tuple[int, str, int]] = (),
                  *, drops: Iterable[int] = (), boot: int = 1, speed: float | None = None,
-                 mangle: Callable[[bytes], bytes] | None = None, seat: str = "S1") -> None:
-        self.port = str(directory / "ttySEAT")
+                 mangle: Callable[[bytes], bytes] | None = None, seat: str = "S1",
+                 name: str = "ttySEAT") -> None:
+        self.port = str(directory / name)
         self.pcm, self.script, self.drops = pcm, list(script), set(drops)
         self.speed, self.mangle, self.seat = speed, mangle, seat
         self._lock = threading.Lock()
