@@ -19,6 +19,7 @@ from host_console.ingest import Ingest
 from host_console.screens.help import HelpScreen
 from host_console.screens.seat import SeatScreen
 from host_console.state import SEVERITY_RANK, AlertGroup, FloorState, SeatView
+from host_console.store import HistoryStore
 
 SEVERITY_STYLE = {None: "", "info": "cyan", "warn": "yellow", "alert": "bold red"}
 STATE_ORDER = {"ringing": 0, "in_call": 1, "hold": 2, "idle": 3, "offline": 4}
@@ -53,11 +54,12 @@ class ConsoleApp(App[None]):
     ]
 
     def __init__(self, state: FloorState | None = None, ingest: Ingest | None = None, *,
+                 store: HistoryStore | None = None,
                  site: str = "+", user: str = "supervisor", read_only: bool = False,
                  refresh_s: float = 0.5, clock: Any = time.time) -> None:
         super().__init__()
         self.state = state or FloorState()
-        self.ingest, self.site, self.user = ingest, site, user
+        self.ingest, self.store, self.site, self.user = ingest, store, site, user
         self.read_only, self.refresh_s, self.clock = read_only, refresh_s, clock
         self.sort, self.min_severity = "seat", "info"
         self._drawn_version = -1
@@ -85,7 +87,10 @@ class ConsoleApp(App[None]):
     def tick(self) -> None:
         now = self.clock()
         if self.ingest is not None:
-            for topic, payload, received in self.ingest.drain():
+            batch = self.ingest.drain()
+            if self.store is not None and batch:
+                self.store.record(batch)       # written before shown
+            for topic, payload, received in batch:
                 self.state.handle(topic, payload, received)
         self.state.mark_stale(now)
         if self.state.version != self._drawn_version:
@@ -156,6 +161,8 @@ class ConsoleApp(App[None]):
             return
         site, seat = group.key[0], group.key[1]
         body = payloads.ack(group.last.id, seat=seat, action=action, by=self.user)
+        if self.store is not None:
+            self.store.record([(topics.acks_topic(site), payloads.encode(body), self.clock())])
         # Apply locally at once; the broker echo from other consoles is idempotent.
         self.state.apply_ack(site, body)
         self.state.version += 1

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import socket
+import sqlite3
 import sys
+import time
+from pathlib import Path
 
 from edge.publish.session import BrokerUrl, BrokerUrlError, TlsFiles
 
@@ -18,11 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", action="store_true", help="wall display: no acks")
     parser.add_argument("--user", default=getpass.getuser(), help="name shown on acks")
     parser.add_argument("--client-id", help="MQTT client id (persistent session key)")
+    parser.add_argument("--db", default=str(default_db()),
+                        help="SQLite history: restored on start, so a restart loses nothing "
+                             "(default: %(default)s)")
+
+
+def default_db() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "seatwatch" / "console.db"
 
 
 def run(args: argparse.Namespace) -> int:
     from host_console.app import ConsoleApp
     from host_console.ingest import Ingest
+    from host_console.state import FloorState
+    from host_console.store import HistoryStore
 
     try:
         url = BrokerUrl.parse(args.broker)
@@ -30,6 +44,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch console: {exc}", file=sys.stderr)
         return 2
     client_id = args.client_id or f"console-{socket.gethostname()}-{args.user}"
+    db = Path(args.db)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store = HistoryStore(db)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"seatwatch console: history database {db}: {exc}", file=sys.stderr)
+        return 2
+    state = FloorState()
+    store.restore(state, time.time())
     ingest = Ingest(url, client_id, site=args.site, tls=TlsFiles(ca=args.tls_ca)).start()
-    ConsoleApp(ingest=ingest, site=args.site, user=args.user, read_only=args.read_only).run()
+    try:
+        ConsoleApp(state, ingest=ingest, store=store, site=args.site, user=args.user,
+                   read_only=args.read_only).run()
+    finally:
+        store.close()
     return 0

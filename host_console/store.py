@@ -1,0 +1,215 @@
+"""The console's history in SQLite: a restart loses nothing the console showed before.
+
+Written before shown: the app records each drained batch in one transaction, then
+applies it to the floor model. On start the model is rebuilt by replaying the journal
+through `FloorState.handle`, the very code path live messages take, so a restored
+floor cannot drift from a live one. The structured tables (events, scorecards, acks)
+serve the reports.
+
+Only well-formed messages are kept: a malformed one is counted by the floor model and
+never becomes history. Duplicates (QoS 1 redelivery, our own ack echoed by the broker)
+are stored once. Metrics arrive every second from every seat, so only the window the
+seat detail's sparklines show is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edge import payloads, topics
+from edge.events import EventError, decode
+from host_console.state import HISTORY_POINTS, FloorState
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes, float]          # topic, payload, received (epoch seconds)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, received REAL NOT NULL, kind TEXT NOT NULL,
+    site TEXT NOT NULL, seat TEXT, topic TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind, seq);
+CREATE INDEX IF NOT EXISTS journal_seat ON journal(kind, site, seat, seq);
+CREATE INDEX IF NOT EXISTS journal_received ON journal(kind, received);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, t REAL NOT NULL, ts TEXT NOT NULL,
+    site TEXT NOT NULL, seat TEXT NOT NULL, agent TEXT, call TEXT, type TEXT NOT NULL,
+    severity TEXT NOT NULL, t_call REAL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_t ON events(t);
+CREATE TABLE IF NOT EXISTS scorecards (
+    event TEXT PRIMARY KEY, t REAL NOT NULL, site TEXT NOT NULL, seat TEXT NOT NULL,
+    agent TEXT, call TEXT, score REAL, duration_s REAL, violations TEXT NOT NULL,
+    card TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scorecards_t ON scorecards(t);
+CREATE TABLE IF NOT EXISTS acks (
+    seq INTEGER NOT NULL, received REAL NOT NULL, site TEXT NOT NULL, seat TEXT NOT NULL,
+    event TEXT NOT NULL, action TEXT NOT NULL, by_user TEXT NOT NULL, ts TEXT NOT NULL,
+    note TEXT, UNIQUE(event, action, by_user, ts));
+"""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    metrics_keep_s: float = float(HISTORY_POINTS)
+    """Metrics kept for the sparklines after a restart (seconds): the seat detail's window."""
+    replay_events: int = 100_000
+    """Newest events and acks replayed on start (rows): more than the feed can hold."""
+    prune_every_s: float = 60.0
+    """How often old metrics are deleted (seconds): pruning is a scan, not per batch."""
+
+
+def epoch(ts: str) -> float:
+    """ISO-8601 UTC (as events carry it) to epoch seconds; ValueError when it is not."""
+    return datetime.fromisoformat(ts).timestamp()
+
+
+class HistoryStore:
+    def __init__(self, path: str | Path, *, roster: dict[str, dict[str, str]] | None = None,
+                 config: StoreConfig | None = None) -> None:
+        self.path, self.config = Path(path), config or StoreConfig()
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last batch, never corrupt the file.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self.roster = roster or {}
+        self.written = 0
+        self._agents: dict[tuple[str, str], str] = {}
+        self._last_prune = 0.0
+        for site, seat, payload in self.db.execute(
+                "SELECT site, seat, payload FROM journal WHERE seq IN "
+                "(SELECT MAX(seq) FROM journal WHERE kind = 'status' GROUP BY site, seat)"):
+            agent = json.loads(payload).get("agent")
+            if agent:
+                self._agents[(site, seat)] = agent
+
+    def close(self) -> None:
+        self.db.close()
+
+    def agent(self, site: str, seat: str) -> str | None:
+        return self._agents.get((site, seat)) or self.roster.get(seat, {}).get("agent")
+
+    # --- writing -------------------------------------------------------------------------
+    def record(self, batch: Iterable[Message]) -> int:
+        """Store a batch in one transaction; returns how many messages were new."""
+        written = 0
+        last = 0.0
+        with self.db:
+            for topic, payload, received in batch:
+                last = max(last, received)
+                written += self._record_one(topic, payload, received)
+        self.written += written
+        if last - self._last_prune >= self.config.prune_every_s:
+            self.prune(last)
+        return written
+
+    def _journal(self, kind: str, site: str, seat: str | None, topic: str, payload: bytes,
+                 received: float) -> int:
+        cur = self.db.execute(
+            "INSERT INTO journal (received, kind, site, seat, topic, payload) VALUES (?,?,?,?,?,?)",
+            (received, kind, site, seat, topic, payload))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def _record_one(self, topic: str, payload: bytes, received: float) -> int:
+        try:
+            where = topics.parse_topic(topic)
+            if where.kind == "events":
+                return self._record_event(topic, payload, received)
+            if where.kind == "acks":
+                return self._record_ack(where.site, topic, payload, received)
+            if where.kind == "status":
+                status = payloads.check_status(payload)
+                if status.get("agent"):
+                    self._agents[(status["site"], status["seat"])] = status["agent"]
+                self._journal("status", status["site"], status["seat"], topic, payload, received)
+                return 1
+            if where.kind == "metrics":
+                metrics = payloads.check_metrics(payload)
+                self._journal("metrics", where.site, metrics["seat"], topic, payload, received)
+                return 1
+        except (topics.TopicError, EventError, payloads.PayloadError, ValueError) as exc:
+            # The floor model counts it as malformed; history keeps only what it can show.
+            log.debug("not stored: %s: %s", topic, exc)
+        return 0
+
+    def _record_event(self, topic: str, payload: bytes, received: float) -> int:
+        event = decode(payload)
+        if self.db.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone():
+            return 0
+        seq = self._journal("events", event.site, event.seat, topic, payload, received)
+        agent = self.agent(event.site, event.seat)
+        t = epoch(event.ts)
+        self.db.execute(
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (event.id, seq, t, event.ts, event.site, event.seat, agent, event.call,
+             event.type, event.severity, event.t_call,
+             json.dumps(event.data, ensure_ascii=False)))
+        card = event.data.get("scorecard")
+        if event.type == "call_ended" and isinstance(card, dict):
+            violations = card.get("violations") if isinstance(card.get("violations"), dict) else {}
+            score, duration = card.get("score"), card.get("duration_s")
+            self.db.execute(
+                "INSERT INTO scorecards VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (event.id, t, event.site, event.seat, agent, event.call,
+                 score if isinstance(score, (int, float)) else None,
+                 duration if isinstance(duration, (int, float)) else None,
+                 json.dumps(violations, ensure_ascii=False), json.dumps(card, ensure_ascii=False)))
+        return 1
+
+    def _record_ack(self, site: str, topic: str, payload: bytes, received: float) -> int:
+        ack = payloads.check_ack(payload)
+        key = (ack["event"], ack["action"], ack["by"], ack["ts"])
+        if self.db.execute("SELECT 1 FROM acks WHERE event=? AND action=? AND by_user=? AND ts=?",
+                           key).fetchone():
+            return 0      # our own ack, echoed back by the broker
+        seq = self._journal("acks", site, ack["seat"], topic, payload, received)
+        self.db.execute("INSERT INTO acks VALUES (?,?,?,?,?,?,?,?,?)",
+                        (seq, received, site, ack["seat"], *key, ack.get("note")))
+        return 1
+
+    def prune(self, now: float) -> int:
+        """Delete metrics older than the sparkline window."""
+        self._last_prune = now
+        with self.db:
+            cur = self.db.execute("DELETE FROM journal WHERE kind = 'metrics' AND received < ?",
+                                  (now - self.config.metrics_keep_s,))
+        return cur.rowcount
+
+    # --- reading -------------------------------------------------------------------------
+    def replay(self, now: float) -> Iterator[Message]:
+        """The history to rebuild a floor from, oldest first: the newest events and acks,
+        each seat's last status, and the recent metrics."""
+        rows = self.db.execute(
+            """
+            WITH recent AS (SELECT seq FROM journal WHERE kind IN ('events', 'acks')
+                            ORDER BY seq DESC LIMIT :n),
+                 status AS (SELECT MAX(seq) AS seq FROM journal WHERE kind = 'status'
+                            GROUP BY site, seat)
+            SELECT topic, payload, received FROM journal
+            WHERE seq IN (SELECT seq FROM recent) OR seq IN (SELECT seq FROM status)
+               OR (kind = 'metrics' AND received >= :since)
+            ORDER BY seq""",
+            {"n": self.config.replay_events, "since": now - self.config.metrics_keep_s})
+        for topic, payload, received in rows:
+            yield topic, bytes(payload), received
+
+    def restore(self, state: FloorState, now: float) -> int:
+        """Rebuild `state` from the history; seats silent since are then shown offline."""
+        count = 0
+        for topic, payload, received in self.replay(now):
+            state.handle(topic, payload, received)
+            count += 1
+        state.mark_stale(now)
+        return count
+
+    def query(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read-only access for the reports."""
+        return list(self.db.execute(sql, params))
