@@ -38,6 +38,23 @@ def mmss(seconds: float | None) -> str:
     return "" if seconds is None else f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
 
 
+def floor_row(view: SeatView) -> tuple[Text | str, ...]:
+    style = SEVERITY_STYLE[view.worst]
+    badges = len([a for a in view.open_alerts.values() if a.status == "open"])
+    rate = "" if view.rate_cpm is None else round(view.rate_cpm)
+    return (Text(view.seat, style=style), view.agent or "",
+            Text(view.state, style="dim" if view.state == "offline" else ""), mmss(view.t_call),
+            f"{meter(view.rate_cpm, 60, 240)} {rate}", meter(view.mic_dbfs, -60, 0),
+            Text(f"{badges or ''}", style=style))
+
+
+def feed_row(group: AlertGroup) -> tuple[Text | str, ...]:
+    event = group.last
+    return (event.ts[11:19], event.seat, event.call or "", event.type,
+            Text(event.severity, style=SEVERITY_STYLE[event.severity]), str(group.count),
+            group.status if not group.by else f"{group.status} ({group.by})")
+
+
 class ConsoleApp(App[None]):
     TITLE = "seatwatch"
     CSS_PATH = "console.tcss"
@@ -124,12 +141,7 @@ class ConsoleApp(App[None]):
         floor.clear()
         self._seat_keys = []
         for view in self.sorted_seats():
-            style = SEVERITY_STYLE[view.worst]
-            badges = len([a for a in view.open_alerts.values() if a.status == "open"])
-            floor.add_row(Text(view.seat, style=style), view.agent or "", Text(view.state, style=(
-                "dim" if view.state == "offline" else "")), mmss(view.t_call),
-                f"{meter(view.rate_cpm, 60, 240)} {'' if view.rate_cpm is None else round(view.rate_cpm)}",
-                meter(view.mic_dbfs, -60, 0), Text(f"{badges or ''}", style=style))
+            floor.add_row(*floor_row(view))
             self._seat_keys.append((view.site, view.seat))
         if self._seat_keys:
             floor.move_cursor(row=min(row, len(self._seat_keys) - 1))
@@ -138,10 +150,7 @@ class ConsoleApp(App[None]):
         feed.clear()
         self._alert_keys = self.state.alerts(self.min_severity)[:500]
         for group in self._alert_keys:
-            event = group.last
-            feed.add_row(event.ts[11:19], event.seat, event.call or "", event.type,
-                         Text(event.severity, style=SEVERITY_STYLE[event.severity]),
-                         str(group.count), group.status if not group.by else f"{group.status} ({group.by})")
+            feed.add_row(*feed_row(group))
         if self._alert_keys:
             feed.move_cursor(row=min(row, len(self._alert_keys) - 1))
 

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", action="store_true", help="wall display: no acks")
     parser.add_argument("--user", default=getpass.getuser(), help="name shown on acks")
     parser.add_argument("--client-id", help="MQTT client id (persistent session key)")
+    parser.add_argument("--stale-after", type=float, default=30.0, metavar="SECONDS",
+                        help="show a seat offline after this long without a heartbeat")
     parser.add_argument("--db", default=str(default_db()),
                         help="SQLite history: restored on start, so a restart loses nothing "
                              "(default: %(default)s)")
@@ -51,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, sqlite3.Error) as exc:
         print(f"seatwatch console: history database {db}: {exc}", file=sys.stderr)
         return 2
-    state = FloorState()
+    if args.stale_after <= 0:
+        print("seatwatch console: --stale-after must be positive", file=sys.stderr)
+        return 2
+    state = FloorState(stale_after_s=args.stale_after)
     store.restore(state, time.time())
     ingest = Ingest(url, client_id, site=args.site, tls=TlsFiles(ca=args.tls_ca)).start()
     try:

@@ -7,6 +7,8 @@ Memory is bounded: per-seat history and the alert feed are capped.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +16,16 @@ from typing import Any
 from edge import payloads, topics
 from edge.events import LIFECYCLE_TYPES, Event, EventError, decode
 
+log = logging.getLogger(__name__)
+
 SEVERITY_RANK = {"info": 0, "warn": 1, "alert": 2}
 HISTORY_POINTS = 300          # per seat: ~5 minutes of 1 s metrics
 SCORECARDS_KEPT = 20          # per seat
 FEED_LIMIT = 5_000            # alert groups kept in the feed
 SEEN_IDS = 200_000            # event ids remembered for de-duplication
 STALE_AFTER_S = 30.0          # no status/metrics/event for this long: shown offline
+LOG_EVERY = 1_000             # a flood of bad messages logs its first and every 1000th
+METRIC_NUMBERS = ("t_call", "rate_cpm", "mic_dbfs", "ear_dba", "dose_pct", "cpu_pct", "model_ms")
 
 
 @dataclass
@@ -79,8 +85,18 @@ class SeatView:
         return None if not ranks else next(k for k, v in SEVERITY_RANK.items() if v == max(ranks))
 
 
+def same_seat(where: topics.ParsedTopic, site: str, seat: str, kind: str) -> None:
+    """A payload about another seat than its topic is misrouted or spoofed: refused."""
+    if (site, seat) != (where.site, where.seat):
+        raise payloads.PayloadError(f"{kind}: for {site}/{seat} but published on "
+                                    f"{where.site}/{where.seat}")
+
+
 class FloorState:
-    def __init__(self, roster: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, roster: dict[str, dict[str, str]] | None = None, *,
+                 stale_after_s: float = STALE_AFTER_S) -> None:
+        self.stale_after_s = stale_after_s
+        self.last_error = ""
         self.seats: dict[tuple[str, str], SeatView] = {}
         self.feed: OrderedDict[tuple[str, str, str | None, str], AlertGroup] = OrderedDict()
         self.counters: Counter[str] = Counter()
@@ -99,20 +115,35 @@ class FloorState:
             return False
         try:
             if where.kind == "events":
-                changed = self.apply_event(decode(payload), now)
+                event = decode(payload)
+                same_seat(where, event.site, event.seat, "event")
+                changed = self.apply_event(event, now)
             elif where.kind == "status":
-                changed = self.apply_status(payloads.check_status(payload), now)
+                status = payloads.check_status(payload)
+                same_seat(where, status["site"], status["seat"], "status")
+                changed = self.apply_status(status, now)
             elif where.kind == "metrics":
-                assert where.seat is not None
-                changed = self.apply_metrics(where.site, payloads.check_metrics(payload), now)
+                metrics = payloads.check_metrics(payload)
+                same_seat(where, where.site, metrics["seat"], "metrics")
+                for name in METRIC_NUMBERS:
+                    value = metrics.get(name)
+                    # JSON parsers accept NaN and Infinity; a meter or a clock cannot show them.
+                    if value is not None and not math.isfinite(value):
+                        raise payloads.PayloadError(f"metrics: {name}: not a finite number")
+                if metrics.get("t_call") is not None and metrics["t_call"] < 0:
+                    raise payloads.PayloadError("metrics: t_call: negative")
+                changed = self.apply_metrics(where.site, metrics, now)
             elif where.kind == "acks":
                 changed = self.apply_ack(where.site, payloads.check_ack(payload))
             else:
                 self.counters["ignored"] += 1
                 return False
         except (EventError, payloads.PayloadError) as exc:
-            self.counters[f"malformed_{where.kind}"] += 1
-            self.last_error = str(exc)
+            name = f"malformed_{where.kind}"
+            self.counters[name] += 1
+            self.last_error = f"{topic}: {exc}"
+            if self.counters[name] % LOG_EVERY == 1:
+                log.warning("%s (%s so far): %s", name, self.counters[name], self.last_error)
             return False
         if changed:
             self.version += 1
@@ -151,7 +182,9 @@ class FloorState:
         self.counters["metrics"] += 1
         return True
 
-    def mark_stale(self, now: float, after_s: float = STALE_AFTER_S) -> bool:
+    def mark_stale(self, now: float, after_s: float | None = None) -> bool:
+        """Heartbeats (status, metrics, events) stopped without a last-will: offline."""
+        after_s = self.stale_after_s if after_s is None else after_s
         changed = False
         for view in self.seats.values():
             if view.online and now - view.last_seen > after_s:
