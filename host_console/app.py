@@ -7,16 +7,20 @@ only fills a queue (ingest.py), so a burst of events never blocks rendering.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from edge import payloads, topics
 from host_console.ingest import Ingest
 from host_console.screens.help import HelpScreen
+from host_console.screens.reports import ReportsScreen
 from host_console.screens.seat import SeatScreen
 from host_console.state import SEVERITY_RANK, AlertGroup, FloorState, SeatView
 from host_console.store import HistoryStore
@@ -64,6 +68,7 @@ class ConsoleApp(App[None]):
         Binding("enter", "open_seat", "Seat detail", show=True),
         Binding("s", "cycle_sort", "Sort"),
         Binding("f", "cycle_filter", "Severity filter"),
+        Binding("p", "reports", "Reports"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("t", "toggle_dark", "Theme"),
         Binding("question_mark", "help", "Help"),
@@ -73,11 +78,13 @@ class ConsoleApp(App[None]):
     def __init__(self, state: FloorState | None = None, ingest: Ingest | None = None, *,
                  store: HistoryStore | None = None,
                  site: str = "+", user: str = "supervisor", read_only: bool = False,
-                 refresh_s: float = 0.5, clock: Any = time.time) -> None:
+                 refresh_s: float = 0.5, clock: Any = time.time,
+                 export_dir: Path | None = None) -> None:
         super().__init__()
         self.state = state or FloorState()
         self.ingest, self.store, self.site, self.user = ingest, store, site, user
         self.read_only, self.refresh_s, self.clock = read_only, refresh_s, clock
+        self.export_dir = export_dir or Path.cwd()
         self.sort, self.min_severity = "seat", "info"
         self._drawn_version = -1
         self._seat_keys: list[tuple[str, str]] = []
@@ -213,6 +220,25 @@ class ConsoleApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_reports(self) -> None:
+        self.push_screen(ReportsScreen(self.store, self.clock, self.export_dir))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return
+        if not self.read_only:
+            yield SystemCommand("Acknowledge alert", "Acknowledge the selected alert on every "
+                                "console", self.action_ack)
+            yield SystemCommand("Resolve alert", "Resolve the selected alert on every console",
+                                self.action_resolve)
+        yield SystemCommand("Reports", "Per agent and per norm summary of the shift",
+                            self.action_reports)
+        yield SystemCommand("Sort floor", "Sort seats by seat, severity or state", self.action_cycle_sort)
+        yield SystemCommand("Severity filter", "Show info, warn or alert and above",
+                            self.action_cycle_filter)
+        yield SystemCommand("Help", "What the console shows and its keys", self.action_help)
 
     def on_unmount(self) -> None:
         if self.ingest is not None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from edge import payloads, topics
 from edge.events import EventError, decode
+from host_console.reports import NORM_OF, CardRow, ViolationRow
 from host_console.state import HISTORY_POINTS, FloorState
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,17 @@ class HistoryStore:
             count += 1
         state.mark_stale(now)
         return count
+
+    def report_rows(self, since: float, until: float) -> tuple[list[CardRow], list[ViolationRow]]:
+        """Scorecards and norm events of a period, for `reports.build`."""
+        cards = [CardRow(*row) for row in self.db.execute(
+            "SELECT t, seat, agent, call, score FROM scorecards WHERE t >= ? AND t < ? ORDER BY t",
+            (since, until))]
+        marks = ",".join("?" * len(NORM_OF))
+        violations = [ViolationRow(*row) for row in self.db.execute(
+            f"SELECT t, seat, agent, call, type FROM events WHERE t >= ? AND t < ? "
+            f"AND type IN ({marks}) ORDER BY t", (since, until, *NORM_OF))]
+        return cards, violations
 
     def query(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read-only access for the reports."""

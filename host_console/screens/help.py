@@ -23,6 +23,7 @@ name is coloured by its worst open alert: cyan info, yellow warn, red alert.
 | `a` / `r` | acknowledge / resolve the selected alert (shared with every console) |
 | `s` | sort: seat, severity, state |
 | `f` | severity filter: info, warn, alert |
+| `p` | reports: per agent and per norm (`1` hour, `8` shift, `d` day, `w` week, `x` CSV) |
 | `t` | light / dark theme |
 | `ctrl+p` | command palette |
 | `q` | quit |
