@@ -42,21 +42,24 @@ def mmss(seconds: float | None) -> str:
     return "" if seconds is None else f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
 
 
-def floor_row(view: SeatView) -> tuple[Text | str, ...]:
+# Cells are Text, never str: DataTable parses a str as markup, and an agent or
+# supervisor name like "[b" from the wire would then break the redraw.
+def floor_row(view: SeatView) -> tuple[Text, ...]:
     style = SEVERITY_STYLE[view.worst]
     badges = len([a for a in view.open_alerts.values() if a.status == "open"])
     rate = "" if view.rate_cpm is None else round(view.rate_cpm)
-    return (Text(view.seat, style=style), view.agent or "",
-            Text(view.state, style="dim" if view.state == "offline" else ""), mmss(view.t_call),
-            f"{meter(view.rate_cpm, 60, 240)} {rate}", meter(view.mic_dbfs, -60, 0),
+    return (Text(view.seat, style=style), Text(view.agent or ""),
+            Text(view.state, style="dim" if view.state == "offline" else ""), Text(mmss(view.t_call)),
+            Text(f"{meter(view.rate_cpm, 60, 240)} {rate}"), Text(meter(view.mic_dbfs, -60, 0)),
             Text(f"{badges or ''}", style=style))
 
 
-def feed_row(group: AlertGroup) -> tuple[Text | str, ...]:
+def feed_row(group: AlertGroup) -> tuple[Text, ...]:
     event = group.last
-    return (event.ts[11:19], event.seat, event.call or "", event.type,
-            Text(event.severity, style=SEVERITY_STYLE[event.severity]), str(group.count),
-            group.status if not group.by else f"{group.status} ({group.by})")
+    status = group.status if not group.by else f"{group.status} ({group.by})"
+    return (Text(event.ts[11:19]), Text(event.seat), Text(event.call or ""), Text(event.type),
+            Text(event.severity, style=SEVERITY_STYLE[event.severity]), Text(str(group.count)),
+            Text(status))
 
 
 class ConsoleApp(App[None]):
@@ -196,11 +199,11 @@ class ConsoleApp(App[None]):
         floor = self.query_one("#floor", DataTable)
         if self.focused is floor and self._seat_keys:
             key = self._seat_keys[min(floor.cursor_row, len(self._seat_keys) - 1)]
-            self.push_screen(SeatScreen(self.state, key))
+            self.push_screen(SeatScreen(self.state, key, self.clock))
         elif self.focused is self.query_one("#feed", DataTable):
             group = self.selected_alert()
             if group is not None:
-                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1])))
+                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1]), self.clock))
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
         self.action_open_seat()

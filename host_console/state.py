@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 SEVERITY_RANK = {"info": 0, "warn": 1, "alert": 2}
 HISTORY_POINTS = 300          # per seat: ~5 minutes of 1 s metrics
 SCORECARDS_KEPT = 20          # per seat
+TIMELINE_KEPT = 60            # entries of the current call per seat
 FEED_LIMIT = 5_000            # alert groups kept in the feed
 SEEN_IDS = 200_000            # event ids remembered for de-duplication
 STALE_AFTER_S = 30.0          # no status/metrics/event for this long: shown offline
 LOG_EVERY = 1_000             # a flood of bad messages logs its first and every 1000th
 METRIC_NUMBERS = ("t_call", "rate_cpm", "mic_dbfs", "ear_dba", "dose_pct", "cpu_pct", "model_ms")
+TimelineEntry = tuple[float | None, str, str]    # t_call (s), what, detail
 
 
 @dataclass
@@ -71,7 +73,11 @@ class SeatView:
     last_seen: float = 0.0
     level_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     rate_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
-    timeline: deque[tuple[float | None, str]] = field(default_factory=lambda: deque(maxlen=50))
+    events_dropped: int | None = None
+    model_ms: float | None = None
+    cpu_pct: float | None = None
+    # The current (or last) call: (t_call s, what, detail), in arrival order.
+    timeline: deque[TimelineEntry] = field(default_factory=lambda: deque(maxlen=TIMELINE_KEPT))
     scorecards: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=SCORECARDS_KEPT))
     open_alerts: dict[tuple[str, str, str | None, str], AlertGroup] = field(default_factory=dict)
 
@@ -83,6 +89,29 @@ class SeatView:
     def worst(self) -> str | None:
         ranks = [SEVERITY_RANK[a.severity] for a in self.open_alerts.values() if a.status == "open"]
         return None if not ranks else next(k for k, v in SEVERITY_RANK.items() if v == max(ranks))
+
+
+def summary(data: dict[str, Any], limit: int = 3) -> str:
+    """The first few scalar fields of an event, for one timeline line."""
+    parts = [f"{k} {v}" for k, v in data.items()
+             if isinstance(v, (str, int, float)) and not isinstance(v, bool)][:limit]
+    return ", ".join(parts)[:80]
+
+
+def milestones(card: dict[str, Any]) -> list[TimelineEntry]:
+    """What the ended call's scorecard says about greeting, holds and closing."""
+    out: list[TimelineEntry] = []
+    greeting_t = card.get("greeting_t")
+    if card.get("greeting") is True:
+        out.append((greeting_t if isinstance(greeting_t, (int, float)) else None, "greeting", "heard"))
+    if isinstance(card.get("holds"), int) and card["holds"]:
+        out.append((None, "holds", f"{card['holds']}, check-ins missed "
+                                   f"{card.get('hold_checkins_missed', 0)}"))
+    if isinstance(card.get("closing"), bool):
+        out.append((None, "closing", "heard" if card["closing"] else "missing"))
+    if isinstance(card.get("score"), (int, float)):
+        out.append((None, "score", f"{card['score']}"))
+    return out
 
 
 def same_seat(where: topics.ParsedTopic, site: str, seat: str, kind: str) -> None:
@@ -138,7 +167,8 @@ class FloorState:
             else:
                 self.counters["ignored"] += 1
                 return False
-        except (EventError, payloads.PayloadError) as exc:
+        # TypeError: edge.events.validate looks an unhashable "type" (a list) up in a dict.
+        except (EventError, payloads.PayloadError, TypeError) as exc:
             name = f"malformed_{where.kind}"
             self.counters[name] += 1
             self.last_error = f"{topic}: {exc}"
@@ -171,8 +201,22 @@ class FloorState:
     def apply_metrics(self, site: str, metrics: dict[str, Any], now: float) -> bool:
         view = self.seat(site, metrics["seat"])
         view.online, view.last_seen = True, now
+        # Hold and LED changes only show in metrics: they become timeline milestones.
+        t_call = metrics.get("t_call", view.t_call)
+        state = metrics.get("call_state", view.call_state)
+        if state != view.call_state:
+            if state == "hold":
+                view.timeline.append((t_call, "hold", "started"))
+            elif view.call_state == "hold" and state == "in_call":
+                view.timeline.append((t_call, "hold", "ended"))
+            elif state == "ringing":
+                view.timeline.clear()
+                view.timeline.append((None, "ringing", ""))
+        led = metrics.get("led", view.led)
+        if led and led != view.led:
+            view.timeline.append((t_call, "led", "check-in reminder" if led == "hold_checkin_due" else led))
         for name in ("call_state", "call", "t_call", "rings", "rate_cpm", "mic_dbfs", "ear_dba",
-                     "dose_pct", "led", "link", "queue_depth"):
+                     "dose_pct", "led", "link", "queue_depth", "events_dropped", "model_ms", "cpu_pct"):
             if name in metrics:
                 setattr(view, name, metrics[name])
         if metrics.get("mic_dbfs") is not None:
@@ -204,16 +248,18 @@ class FloorState:
         self.counters["events"] += 1
         view = self.seat(event.site, event.seat)
         view.last_seen, view.online = now, True
-        view.timeline.append((event.t_call, event.type))
         if event.type == "call_started":
             view.call_state, view.call, view.t_call = "in_call", event.call, 0.0
-            view.timeline.clear()
-            view.timeline.append((0.0, event.type))
-        elif event.type == "call_ended":
+            if view.timeline and view.timeline[-1][1] != "ringing":
+                view.timeline.clear()
+        view.timeline.append((event.t_call, event.type, summary(event.data)))
+        if event.type == "call_ended":
             view.call_state, view.call = "idle", None
-            card = dict(event.data.get("scorecard", {}))
+            given = event.data.get("scorecard")
+            card = dict(given) if isinstance(given, dict) else {}
             card["call"], card["ts"], card["agent"] = event.call, event.ts, view.agent
             view.scorecards.append(card)
+            view.timeline.extend(milestones(card))
         if event.type in LIFECYCLE_TYPES:
             return True
         key = (event.site, event.seat, event.call, event.type)

@@ -136,7 +136,7 @@ class HistoryStore:
                 metrics = payloads.check_metrics(payload)
                 self._journal("metrics", where.site, metrics["seat"], topic, payload, received)
                 return 1
-        except (topics.TopicError, EventError, payloads.PayloadError, ValueError) as exc:
+        except (topics.TopicError, EventError, payloads.PayloadError, ValueError, TypeError) as exc:
             # The floor model counts it as malformed; history keeps only what it can show.
             log.debug("not stored: %s: %s", topic, exc)
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -65,16 +66,17 @@ class ReportsScreen(Screen[None]):
         table = self.query_one("#agents", DataTable)
         table.clear()
         for line in report.agents:
-            table.add_row(line.name, line.calls, "-" if line.mean_score is None else line.mean_score,
-                          line.total, ", ".join(f"{k}×{v}" for k, v in line.violations.most_common(3)))
+            table.add_row(Text(line.name), line.calls,
+                          "-" if line.mean_score is None else line.mean_score, line.total,
+                          ", ".join(f"{k}×{v}" for k, v in line.violations.most_common(3)))
         norms = [(f"{n.name} {reports.NORM_TITLE.get(n.name, '')}", float(n.total))
                  for n in report.norms]
-        self.query_one("#norm-chart", Static).update(
-            "[b]Violations per norm[/b]\n" + ("\n".join(reports.chart(norms)) or "none"))
+        self.query_one("#norm-chart", Static).update(Text.assemble(
+            ("Violations per norm\n", "bold"), "\n".join(reports.chart(norms)) or "none"))
         scores = [(a.name, a.mean_score) for a in report.agents if a.mean_score is not None]
-        self.query_one("#agent-chart", Static).update(
-            "[b]Mean score per agent[/b]\n"
-            + ("\n".join(reports.chart([(n, float(s)) for n, s in scores])) or "no ended calls"))
+        self.query_one("#agent-chart", Static).update(Text.assemble(
+            ("Mean score per agent\n", "bold"),
+            "\n".join(reports.chart([(n, float(s)) for n, s in scores])) or "no ended calls"))
 
     def action_period(self, key: str) -> None:
         self.span_s = PERIODS[key]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
+from textual.widgets._data_table import default_cell_formatter
 
 from edge import payloads, topics
-from edge.events import Event
+from edge.events import EVENT_TYPES, Event, EventError
 from host_console.app import feed_row, floor_row
 from host_console.screens.seat import describe
 from host_console.state import FloorState
@@ -24,10 +27,15 @@ json_values = st.recursive(
     max_leaves=12)
 
 
-def valid_body(kind: str, seat: str) -> dict[str, Any]:
+CARD = {"score": 80.0, "duration_s": 95.0, "violations": {"overtalk": 1}, "greeting": True,
+        "greeting_t": 1.2, "holds": 1, "hold_checkins_missed": 0, "closing": False}
+
+
+def valid_body(kind: str, seat: str, event_type: str = "overtalk") -> dict[str, Any]:
     """A well-formed payload of each topic kind, the seed that mutations start from."""
-    ev = Event.new("overtalk", site="hq", seat=seat, device="d1", call="c1", t_call=3.0,
-                   data={"overlap_s": 0.7}, now=NOW)
+    data = {"scorecard": dict(CARD)} if event_type == "call_ended" else {"overlap_s": 0.7}
+    ev = Event.new(event_type, site="hq", seat=seat, device="d1", call="c1", t_call=3.0,
+                   data=data, now=NOW)
     if kind == "events":
         return ev.to_dict()
     if kind == "status":
@@ -50,13 +58,16 @@ def topic_for(kind: str, seat: str) -> str:
 def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     kind = draw(st.sampled_from(KINDS))
     seat = draw(st.sampled_from(["S1", "S2", "S3"]))
-    body = valid_body(kind, seat)
+    body = valid_body(kind, seat, draw(st.sampled_from(["overtalk", "call_started", "call_ended"])))
+    # Mutate the payload, or (events) its data and scorecard, which the schema leaves open.
+    data = body.get("data", body)
+    target = draw(st.sampled_from([body, data, data.get("scorecard", body)]))
     for _ in range(draw(st.integers(0, 3))):
-        field = draw(st.sampled_from(sorted(body) + ["extra"]))
+        field = draw(st.sampled_from(sorted(target) + ["extra", "agent", "firmware"]))
         if draw(st.booleans()):
-            body.pop(field, None)
+            target.pop(field, None)
         else:
-            body[field] = draw(json_values)
+            target[field] = draw(json_values | st.sampled_from(["[b", "[/x]", "[red]x[/", "\\["]))
     return topic_for(kind, seat), json.dumps(body, allow_nan=True).encode()
 
 
@@ -90,12 +101,46 @@ def test_handler_never_raises_and_counts_every_message(batch: list[tuple[str, by
         state.handle(topic, payload, NOW)
         assert sum(state.counters.values()) == before + 1   # counted once: accepted or refused
     state.mark_stale(NOW + 60)
-    # Whatever got in, the screens can still draw it.
+    drawable(state)
+
+
+def drawable(state: FloorState) -> None:
+    """Whatever got in, the screens can still draw it: cells as DataTable formats them,
+    the detail as rich renders it."""
+    console = Console(file=io.StringIO(), width=120)
     for view in state.seats.values():
-        floor_row(view)
-        describe(view)
+        for cell in floor_row(view):
+            console.print(default_cell_formatter(cell))
+        console.print(describe(view, NOW))
     for group in state.alerts():
-        feed_row(group)
+        for cell in feed_row(group):
+            default_cell_formatter(cell)
+
+
+markupish = st.text(alphabet="[]/\\=#@ab 王", max_size=12)
+names = st.none() | markupish | st.text(max_size=20)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(sorted(EVENT_TYPES)), st.dictionaries(
+    st.sampled_from(["scorecard", "keyword", "overlap_s", "x"]),
+    json_values | markupish | st.fixed_dictionaries({}, optional={
+        k: json_values | markupish for k in [*CARD, "violations"]}), max_size=3)),
+    min_size=1, max_size=6), names, names)
+def test_events_with_data_of_any_shape(events: list[tuple[str, dict[str, Any]]], agent: str | None,
+                                       firmware: str | None) -> None:
+    """The schema leaves `data` open (a scorecard is whatever the edge put there)."""
+    state = FloorState()
+    body = {**valid_body("status", "S1"), "agent": agent, "firmware": firmware}
+    state.handle(topics.status_topic("hq", "S1"), json.dumps(body).encode(), NOW)
+    for kind, data in events:
+        try:
+            ev = Event.new(kind, site="hq", seat="S1", device="d1", call="c1", t_call=2.0, data=data)
+        except EventError:
+            continue                     # not a valid event: the other tests cover refusals
+        state.handle(topics.events_topic("hq", "S1"), ev.to_json().encode(), NOW)
+        assert state.counters["events"] >= 1
+    drawable(state)
 
 
 @FUZZ
