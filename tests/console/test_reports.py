@@ -130,16 +130,20 @@ async def test_reports_screen_periods_and_export(tmp_path: Path) -> None:
     app = ConsoleApp(FloorState(), store=store, clock=lambda: NOW, export_dir=tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("p")
+        await pilot.pause()
         assert isinstance(app.screen, ReportsScreen)
         table = app.screen.query_one("#agents", DataTable)
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["王芳", "赵敏"]
         chart = str(app.screen.query_one("#norm-chart", Static).render())
         assert "N8 no interrupting" in chart and "█" in chart
         await pilot.press("d")                         # a whole day: the 20 h old call too
+        await pilot.pause()
         assert table.row_count == 3 and "calls 3" in str(app.screen.query_one("#report-title").render())
         await pilot.press("1")                         # last hour: nothing older than that
+        await pilot.pause()
         assert table.row_count == 2
         await pilot.press("x")
+        await pilot.pause()
         exported = list(tmp_path.glob("seatwatch-report-*.csv"))
         assert len(exported) == 1 and "王芳" in exported[0].read_text(encoding="utf-8")
         await pilot.press("escape")
