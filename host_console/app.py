@@ -82,26 +82,30 @@ class ConsoleApp(App[None]):
                  store: HistoryStore | None = None,
                  site: str = "+", user: str = "supervisor", read_only: bool = False,
                  refresh_s: float = 0.5, clock: Any = time.time,
-                 export_dir: Path | None = None) -> None:
+                 export_dir: Path | None = None, header_clock: bool = True) -> None:
         super().__init__()
         self.state = state or FloorState()
         self.ingest, self.store, self.site, self.user = ingest, store, site, user
         self.read_only, self.refresh_s, self.clock = read_only, refresh_s, clock
         self.export_dir = export_dir or Path.cwd()
+        self.header_clock = header_clock          # off for snapshot tests: a clock never matches
         self.sort, self.min_severity = "seat", "info"
         self._drawn_version = -1
         self._seat_keys: list[tuple[str, str]] = []
         self._alert_keys: list[AlertGroup] = []
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
+        yield Header(show_clock=self.header_clock)
         yield DataTable(id="floor", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="feed", cursor_type="row")
         yield Static(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        floor = self.query_one("#floor", DataTable)
+        # Kept, not queried on each tick: a tick can fire while the app is shutting down.
+        self._floor = floor = self.query_one("#floor", DataTable)
+        self._feed = self.query_one("#feed", DataTable)
+        self._status = self.query_one("#status-line", Static)
         floor.add_columns("Seat", "Agent", "State", "Call", "Rate cpm", "Level", "Alerts")
         floor.border_title = "Floor"
         feed = self.query_one("#feed", DataTable)
@@ -131,7 +135,7 @@ class ConsoleApp(App[None]):
         bad = sum(v for k, v in counters.items() if k.startswith("malformed") or k == "unknown_topic")
         mode = " · read-only" if self.read_only else ""
         self.sub_title = f"broker: {link}{mode}"
-        self.query_one("#status-line", Static).update(
+        self._status.update(
             f"broker {link} · seats {len(self.state.seats)} · events {counters['events']} · "
             f"bad messages {bad} · sort {self.sort} · severity ≥ {self.min_severity}{mode}")
 
@@ -146,7 +150,7 @@ class ConsoleApp(App[None]):
         return views
 
     def redraw(self) -> None:
-        floor = self.query_one("#floor", DataTable)
+        floor = self._floor
         row = floor.cursor_row
         floor.clear()
         self._seat_keys = []
@@ -155,7 +159,7 @@ class ConsoleApp(App[None]):
             self._seat_keys.append((view.site, view.seat))
         if self._seat_keys:
             floor.move_cursor(row=min(row, len(self._seat_keys) - 1))
-        feed = self.query_one("#feed", DataTable)
+        feed = self._feed
         row = feed.cursor_row
         feed.clear()
         self._alert_keys = self.state.alerts(self.min_severity)[:500]
@@ -223,6 +227,15 @@ class ConsoleApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    FLOOR_ACTIONS = frozenset({"ack", "resolve", "open_seat", "cycle_sort", "cycle_filter", "reports"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Floor actions only on the floor: an ack typed on the seat or reports screen would
+        hit an alert the supervisor cannot see."""
+        if action in self.FLOOR_ACTIONS and self.screen is not self.screen_stack[0]:
+            return False
+        return True
 
     def action_reports(self) -> None:
         self.push_screen(ReportsScreen(self.store, self.clock, self.export_dir))

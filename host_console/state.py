@@ -248,8 +248,10 @@ class FloorState:
         self.counters["events"] += 1
         view = self.seat(event.site, event.seat)
         view.last_seen, view.online = now, True
-        if event.type == "call_started":
-            view.call_state, view.call, view.t_call = "in_call", event.call, 0.0
+        if event.type == "call_started" and view.call != event.call:
+            # Metrics (QoS 0, sent at once) can overtake the event (QoS 1, via the outbox):
+            # a call already known from its metrics keeps their fresher state and clock.
+            view.call_state, view.call, view.t_call = "in_call", event.call, event.t_call or 0.0
             if view.timeline and view.timeline[-1][1] != "ringing":
                 view.timeline.clear()
         view.timeline.append((event.t_call, event.type, summary(event.data)))

@@ -67,7 +67,7 @@ class ReportsScreen(Screen[None]):
         table.clear()
         for line in report.agents:
             table.add_row(Text(line.name), line.calls,
-                          "-" if line.mean_score is None else line.mean_score, line.total,
+                          "-" if line.mean_score is None else f"{line.mean_score:.1f}", line.total,
                           ", ".join(f"{k}×{v}" for k, v in line.violations.most_common(3)))
         norms = [(f"{n.name} {reports.NORM_TITLE.get(n.name, '')}", float(n.total))
                  for n in report.norms]

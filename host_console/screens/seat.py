@@ -125,6 +125,10 @@ class SeatScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Kept, not queried on each tick: a tick can fire while the screen is closing.
+        self._sparks = self.query_one("#level", Sparkline), self.query_one("#rate", Sparkline)
+        self._texts = {name: self.query_one(f"#{name}", Static)
+                       for name in ("info", "dose", "device", "timeline", "cards")}
         self.set_interval(1.0, self.refresh_view)
         self.refresh_view()
 
@@ -132,10 +136,11 @@ class SeatScreen(Screen[None]):
         view = self.state.seats.get(self.key)
         if view is None:
             return
-        self.query_one("#level", Sparkline).data = [v + 60 for v in view.level_history]
-        self.query_one("#rate", Sparkline).data = list(view.rate_history)
-        self.query_one("#info", Static).update(summary(view))
-        self.query_one("#dose", Static).update(dose_gauge(view))
-        self.query_one("#device", Static).update(device_info(view, self.clock()))
-        self.query_one("#timeline", Static).update(timeline(view))
-        self.query_one("#cards", Static).update(scorecards(view))
+        level, rate = self._sparks
+        level.data = [v + 60 for v in view.level_history]
+        rate.data = list(view.rate_history)
+        self._texts["info"].update(summary(view))
+        self._texts["dose"].update(dose_gauge(view))
+        self._texts["device"].update(device_info(view, self.clock()))
+        self._texts["timeline"].update(timeline(view))
+        self._texts["cards"].update(scorecards(view))

@@ -92,3 +92,13 @@ async def test_command_palette_runs_console_actions() -> None:
     read_only = ConsoleApp(FloorState(), read_only=True)
     async with read_only.run_test() as pilot:
         assert "Acknowledge alert" not in [c.title for c in read_only.get_system_commands(read_only.screen)]
+
+
+async def test_floor_actions_are_off_on_other_screens() -> None:
+    app = ConsoleApp(call_with_hold(), clock=lambda: NOW)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("tab", "enter")
+        assert isinstance(app.screen, SeatScreen)
+        await pilot.press("a", "r", "p")              # no ack behind the supervisor's back
+        assert isinstance(app.screen, SeatScreen)
+        assert all(g.status == "open" for g in app.state.feed.values())
