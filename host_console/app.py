@@ -6,6 +6,7 @@ only fills a queue (ingest.py), so a burst of events never blocks rendering.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +30,8 @@ SEVERITY_STYLE = {None: "", "info": "cyan", "warn": "yellow", "alert": "bold red
 STATE_ORDER = {"ringing": 0, "in_call": 1, "hold": 2, "idle": 3, "offline": 4}
 SORTS = ("seat", "severity", "state")
 FILTERS = ("info", "warn", "alert")
+FEED_ROWS = 300          # alert groups listed; the rest stay in the model and the history
+PUMP_BATCH = 2_000       # messages applied per lock hold, so a backlog never freezes the UI
 
 
 def meter(value: float | None, lo: float, hi: float, width: int = 8) -> str:
@@ -42,29 +45,43 @@ def mmss(seconds: float | None) -> str:
     return "" if seconds is None else f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
 
 
-# Cells are Text, never str: DataTable parses a str as markup, and an agent or
-# supervisor name like "[b" from the wire would then break the redraw.
-def floor_row(view: SeatView) -> tuple[Text, ...]:
+Cells = tuple[tuple[str, str], ...]      # (text, style) per column: cheap to build and compare
+
+
+def floor_cells(view: SeatView) -> Cells:
     style = SEVERITY_STYLE[view.worst]
     badges = len([a for a in view.open_alerts.values() if a.status == "open"])
     rate = "" if view.rate_cpm is None else round(view.rate_cpm)
-    return (Text(view.seat, style=style), Text(view.agent or ""),
-            Text(view.state, style="dim" if view.state == "offline" else ""), Text(mmss(view.t_call)),
-            Text(f"{meter(view.rate_cpm, 60, 240)} {rate}"), Text(meter(view.mic_dbfs, -60, 0)),
-            Text(f"{badges or ''}", style=style))
+    return ((view.seat, style), (view.agent or "", ""),
+            (view.state, "dim" if view.state == "offline" else ""), (mmss(view.t_call), ""),
+            (f"{meter(view.rate_cpm, 60, 240)} {rate}", ""), (meter(view.mic_dbfs, -60, 0), ""),
+            (f"{badges or ''}", style))
+
+
+def feed_cells(group: AlertGroup) -> Cells:
+    event = group.last
+    status = group.status if not group.by else f"{group.status} ({group.by})"
+    return ((event.ts[11:19], ""), (event.seat, ""), (event.call or "", ""), (event.type, ""),
+            (event.severity, SEVERITY_STYLE[event.severity]), (str(group.count), ""), (status, ""))
+
+
+# Cells become Text, never str: DataTable parses a str as markup, and an agent or
+# supervisor name like "[b" from the wire would then break the redraw.
+def as_text(cells: Cells) -> tuple[Text, ...]:
+    return tuple(Text(text, style=style) for text, style in cells)
+
+
+def floor_row(view: SeatView) -> tuple[Text, ...]:
+    return as_text(floor_cells(view))
 
 
 def feed_row(group: AlertGroup) -> tuple[Text, ...]:
-    event = group.last
-    status = group.status if not group.by else f"{group.status} ({group.by})"
-    return (Text(event.ts[11:19]), Text(event.seat), Text(event.call or ""), Text(event.type),
-            Text(event.severity, style=SEVERITY_STYLE[event.severity]), Text(str(group.count)),
-            Text(status))
+    return as_text(feed_cells(group))
 
 
 class ConsoleApp(App[None]):
     TITLE = "seatwatch"
-    CSS_PATH = "console.tcss"
+    CSS_PATH = Path(__file__).parent / "console.tcss"   # absolute: subclasses live elsewhere
     BINDINGS = [
         Binding("a", "ack", "Ack"),
         Binding("r", "resolve", "Resolve"),
@@ -91,6 +108,12 @@ class ConsoleApp(App[None]):
         self.header_clock = header_clock          # off for snapshot tests: a clock never matches
         self.sort, self.min_severity = "seat", "info"
         self._drawn_version = -1
+        self._drawn: dict[str, list[tuple[str, Cells]]] = {}
+        self.model_lock = threading.RLock()
+        if store is not None:
+            self.state.recorder = store.keep
+        self._pump: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._seat_keys: list[tuple[str, str]] = []
         self._alert_keys: list[AlertGroup] = []
 
@@ -112,27 +135,48 @@ class ConsoleApp(App[None]):
         feed.add_columns("Time", "Seat", "Call", "Event", "Severity", "×", "Status")
         feed.border_title = "Alerts (newest first)"
         self.set_interval(self.refresh_s, self.tick)
+        self.start_ingest()
         self.tick()
 
     # --- data ----------------------------------------------------------------------------
+    def start_ingest(self) -> None:
+        """Messages are decoded, stored and applied on a thread of their own; the UI only
+        redraws. Both sides hold `self.model_lock` while they touch the floor model."""
+        if self.ingest is None or self._pump is not None:
+            return
+        self._pump = threading.Thread(target=self._pump_loop, name="console-ingest", daemon=True)
+        self._pump.start()
+
+    def _pump_loop(self) -> None:
+        assert self.ingest is not None
+        while not self._stopping.is_set():
+            batch = self.ingest.wait(timeout=0.2, limit=PUMP_BATCH)
+            if batch:
+                self.apply_batch(batch)
+
+    def apply_batch(self, batch: list[tuple[str, bytes, float]]) -> None:
+        with self.model_lock:
+            if self.store is None:
+                for topic, payload, received in batch:
+                    self.state.handle(topic, payload, received)
+                return
+            with self.store.transaction():       # written (committed) before shown
+                for topic, payload, received in batch:
+                    self.state.handle(topic, payload, received)
+
     def tick(self) -> None:
-        now = self.clock()
-        if self.ingest is not None:
-            batch = self.ingest.drain()
-            if self.store is not None and batch:
-                self.store.record(batch)       # written before shown
-            for topic, payload, received in batch:
-                self.state.handle(topic, payload, received)
-        self.state.mark_stale(now)
-        if self.state.version != self._drawn_version:
-            self._drawn_version = self.state.version
+        with self.model_lock:
+            self.state.mark_stale(self.clock())
+            changed = self.state.version != self._drawn_version
+        if changed:
             self.redraw()
         self.update_status()
 
     def update_status(self) -> None:
         link = "no broker" if self.ingest is None else self.ingest.state
         counters = self.state.counters
-        bad = sum(v for k, v in counters.items() if k.startswith("malformed") or k == "unknown_topic")
+        bad = sum(v for k, v in list(counters.items())
+                  if k.startswith("malformed") or k == "unknown_topic")
         mode = " · read-only" if self.read_only else ""
         self.sub_title = f"broker: {link}{mode}"
         self._status.update(
@@ -150,23 +194,40 @@ class ConsoleApp(App[None]):
         return views
 
     def redraw(self) -> None:
-        floor = self._floor
-        row = floor.cursor_row
-        floor.clear()
-        self._seat_keys = []
-        for view in self.sorted_seats():
-            floor.add_row(*floor_row(view))
-            self._seat_keys.append((view.site, view.seat))
-        if self._seat_keys:
-            floor.move_cursor(row=min(row, len(self._seat_keys) - 1))
-        feed = self._feed
-        row = feed.cursor_row
-        feed.clear()
-        self._alert_keys = self.state.alerts(self.min_severity)[:500]
-        for group in self._alert_keys:
-            feed.add_row(*feed_row(group))
-        if self._alert_keys:
-            feed.move_cursor(row=min(row, len(self._alert_keys) - 1))
+        with self.model_lock:                  # rows are built under the lock, drawn after it
+            self._drawn_version = self.state.version
+            views = self.sorted_seats()
+            seats = [(f"{v.site}/{v.seat}", floor_cells(v)) for v in views]
+            self._seat_keys = [(v.site, v.seat) for v in views]
+            self._alert_keys = self.state.alerts(self.min_severity)[:FEED_ROWS]
+            alerts = [("/".join(str(part) for part in g.key), feed_cells(g)) for g in self._alert_keys]
+        self._fill(self._floor, seats, width_columns={1})
+        self._fill(self._feed, alerts, width_columns=set())
+
+    def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]], width_columns: set[int]) -> None:
+        """Update `table` to `rows`: changed cells only while the order holds (a floor
+        of a thousand seats mostly changes meters), else rebuilt with the cursor kept on
+        the same row key, so an alert arriving above the selection does not move it."""
+        drawn = self._drawn.get(table.id or "", [])
+        keys = [key for key, _ in rows]
+        if keys == [key for key, _ in drawn]:
+            columns = list(table.columns)
+            for (key, cells), (_, old) in zip(rows, drawn, strict=True):
+                if cells != old:
+                    for index, (new, was) in enumerate(zip(cells, old, strict=True)):
+                        if new != was:
+                            table.update_cell(key, columns[index], Text(new[0], style=new[1]),
+                                              update_width=index in width_columns)
+        else:
+            selected = drawn[table.cursor_row][0] if 0 <= table.cursor_row < len(drawn) else None
+            row = table.cursor_row
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*as_text(cells), key=key)
+            if keys:
+                row = keys.index(selected) if selected in keys else min(row, len(keys) - 1)
+                table.move_cursor(row=row)
+        self._drawn[table.id or ""] = rows
 
     # --- actions -------------------------------------------------------------------------
     def selected_alert(self) -> AlertGroup | None:
@@ -184,11 +245,8 @@ class ConsoleApp(App[None]):
             return
         site, seat = group.key[0], group.key[1]
         body = payloads.ack(group.last.id, seat=seat, action=action, by=self.user)
-        if self.store is not None:
-            self.store.record([(topics.acks_topic(site), payloads.encode(body), self.clock())])
-        # Apply locally at once; the broker echo from other consoles is idempotent.
-        self.state.apply_ack(site, body)
-        self.state.version += 1
+        # Stored and applied here at once; the broker's echo is a duplicate, dropped.
+        self.apply_batch([(topics.acks_topic(site), payloads.encode(body), self.clock())])
         if self.ingest is not None and not self.ingest.publish(topics.acks_topic(site), body):
             self.notify("broker unreachable: acknowledgement shown here only", severity="warning")
         self.tick()
@@ -203,11 +261,12 @@ class ConsoleApp(App[None]):
         floor = self.query_one("#floor", DataTable)
         if self.focused is floor and self._seat_keys:
             key = self._seat_keys[min(floor.cursor_row, len(self._seat_keys) - 1)]
-            self.push_screen(SeatScreen(self.state, key, self.clock))
+            self.push_screen(SeatScreen(self.state, key, self.clock, self.model_lock))
         elif self.focused is self.query_one("#feed", DataTable):
             group = self.selected_alert()
             if group is not None:
-                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1]), self.clock))
+                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1]), self.clock,
+                                            self.model_lock))
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
         self.action_open_seat()
@@ -257,5 +316,8 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Help", "What the console shows and its keys", self.action_help)
 
     def on_unmount(self) -> None:
+        self._stopping.set()
+        if self._pump is not None:
+            self._pump.join(2.0)
         if self.ingest is not None:
             self.ingest.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,10 +122,41 @@ def same_seat(where: topics.ParsedTopic, site: str, seat: str, kind: str) -> Non
                                     f"{where.site}/{where.seat}")
 
 
+def check(where: topics.ParsedTopic, payload: bytes) -> Event | dict[str, Any]:
+    """Decode and validate one message for its topic kind; raises EventError/PayloadError."""
+    if where.kind == "events":
+        event = decode(payload)
+        same_seat(where, event.site, event.seat, "event")
+        return event
+    if where.kind == "status":
+        status = payloads.check_status(payload)
+        same_seat(where, status["site"], status["seat"], "status")
+        return status
+    if where.kind == "metrics":
+        metrics = payloads.check_metrics(payload)
+        same_seat(where, where.site, metrics["seat"], "metrics")
+        for name in METRIC_NUMBERS:
+            value = metrics.get(name)
+            # JSON parsers accept NaN and Infinity; a meter or a clock cannot show them.
+            if value is not None and not math.isfinite(value):
+                raise payloads.PayloadError(f"metrics: {name}: not a finite number")
+        if metrics.get("t_call") is not None and metrics["t_call"] < 0:
+            raise payloads.PayloadError("metrics: t_call: negative")
+        return metrics
+    if where.kind == "acks":
+        return payloads.check_ack(payload)
+    raise payloads.PayloadError(f"{where.kind}: not a topic the console reads")
+
+
+# kind, site, seat (None for acks), topic, payload, received, what was parsed
+Recorder = Callable[[str, str, "str | None", str, bytes, float, "Event | dict[str, Any]"], None]
+
+
 class FloorState:
     def __init__(self, roster: dict[str, dict[str, str]] | None = None, *,
                  stale_after_s: float = STALE_AFTER_S) -> None:
         self.stale_after_s = stale_after_s
+        self.recorder: Recorder | None = None     # the history store, when there is one
         self.last_error = ""
         self.seats: dict[tuple[str, str], SeatView] = {}
         self.feed: OrderedDict[tuple[str, str, str | None, str], AlertGroup] = OrderedDict()
@@ -142,31 +174,11 @@ class FloorState:
         except topics.TopicError:
             self.counters["unknown_topic"] += 1
             return False
+        if where.kind == "cmd":
+            self.counters["ignored"] += 1
+            return False
         try:
-            if where.kind == "events":
-                event = decode(payload)
-                same_seat(where, event.site, event.seat, "event")
-                changed = self.apply_event(event, now)
-            elif where.kind == "status":
-                status = payloads.check_status(payload)
-                same_seat(where, status["site"], status["seat"], "status")
-                changed = self.apply_status(status, now)
-            elif where.kind == "metrics":
-                metrics = payloads.check_metrics(payload)
-                same_seat(where, where.site, metrics["seat"], "metrics")
-                for name in METRIC_NUMBERS:
-                    value = metrics.get(name)
-                    # JSON parsers accept NaN and Infinity; a meter or a clock cannot show them.
-                    if value is not None and not math.isfinite(value):
-                        raise payloads.PayloadError(f"metrics: {name}: not a finite number")
-                if metrics.get("t_call") is not None and metrics["t_call"] < 0:
-                    raise payloads.PayloadError("metrics: t_call: negative")
-                changed = self.apply_metrics(where.site, metrics, now)
-            elif where.kind == "acks":
-                changed = self.apply_ack(where.site, payloads.check_ack(payload))
-            else:
-                self.counters["ignored"] += 1
-                return False
+            obj = check(where, payload)
         # TypeError: edge.events.validate looks an unhashable "type" (a list) up in a dict.
         except (EventError, payloads.PayloadError, TypeError) as exc:
             name = f"malformed_{where.kind}"
@@ -175,6 +187,20 @@ class FloorState:
             if self.counters[name] % LOG_EVERY == 1:
                 log.warning("%s (%s so far): %s", name, self.counters[name], self.last_error)
             return False
+        if isinstance(obj, Event) and obj.id in self._seen:
+            self.counters["duplicate"] += 1
+            return False
+        if self.recorder is not None:
+            # Kept (written) before it is applied, so before any redraw can show it.
+            self.recorder(where.kind, where.site, where.seat, topic, payload, now, obj)
+        if isinstance(obj, Event):
+            changed = self.apply_event(obj, now)
+        elif where.kind == "status":
+            changed = self.apply_status(obj, now)
+        elif where.kind == "metrics":
+            changed = self.apply_metrics(where.site, obj, now)
+        else:
+            changed = self.apply_ack(where.site, obj)
         if changed:
             self.version += 1
         return changed

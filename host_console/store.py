@@ -17,16 +17,18 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from edge import payloads, topics
-from edge.events import EventError, decode
+from edge.events import Event, EventError
 from host_console.reports import NORM_OF, CardRow, ViolationRow
-from host_console.state import HISTORY_POINTS, FloorState
+from host_console.state import HISTORY_POINTS, FloorState, check
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,9 @@ CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, received REAL NOT NULL, kind TEXT NOT NULL,
     site TEXT NOT NULL, seat TEXT, topic TEXT NOT NULL, payload BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind, seq);
-CREATE INDEX IF NOT EXISTS journal_seat ON journal(kind, site, seat, seq);
 CREATE INDEX IF NOT EXISTS journal_received ON journal(kind, received);
 CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, t REAL NOT NULL, ts TEXT NOT NULL,
+    id TEXT PRIMARY KEY, t REAL NOT NULL, ts TEXT NOT NULL,
     site TEXT NOT NULL, seat TEXT NOT NULL, agent TEXT, call TEXT, type TEXT NOT NULL,
     severity TEXT NOT NULL, t_call REAL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_t ON events(t);
@@ -50,7 +51,7 @@ CREATE TABLE IF NOT EXISTS scorecards (
     card TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS scorecards_t ON scorecards(t);
 CREATE TABLE IF NOT EXISTS acks (
-    seq INTEGER NOT NULL, received REAL NOT NULL, site TEXT NOT NULL, seat TEXT NOT NULL,
+    received REAL NOT NULL, site TEXT NOT NULL, seat TEXT NOT NULL,
     event TEXT NOT NULL, action TEXT NOT NULL, by_user TEXT NOT NULL, ts TEXT NOT NULL,
     note TEXT, UNIQUE(event, action, by_user, ts));
 """
@@ -75,7 +76,10 @@ class HistoryStore:
     def __init__(self, path: str | Path, *, roster: dict[str, dict[str, str]] | None = None,
                  config: StoreConfig | None = None) -> None:
         self.path, self.config = Path(path), config or StoreConfig()
-        self.db = sqlite3.connect(self.path)
+        # One connection shared by the ingest thread and the UI, serialised by a lock.
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.RLock()
+        self._latest = 0.0
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a power cut may lose the last batch, never corrupt the file.
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -98,61 +102,65 @@ class HistoryStore:
         return self._agents.get((site, seat)) or self.roster.get(seat, {}).get("agent")
 
     # --- writing -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One commit for a batch; `keep` calls inside it (from FloorState.recorder) join it."""
+        with self._lock:
+            self._latest = 0.0
+            with self.db:
+                yield
+            if self._latest - self._last_prune >= self.config.prune_every_s:
+                self.prune(self._latest)
+
     def record(self, batch: Iterable[Message]) -> int:
-        """Store a batch in one transaction; returns how many messages were new."""
-        written = 0
-        last = 0.0
-        with self.db:
+        """Validate and store a batch in one transaction; returns how many messages were new.
+        (The console itself stores through `keep`, with what the floor model parsed.)"""
+        before = self.written
+        with self.transaction():
             for topic, payload, received in batch:
-                last = max(last, received)
-                written += self._record_one(topic, payload, received)
-        self.written += written
-        if last - self._last_prune >= self.config.prune_every_s:
-            self.prune(last)
-        return written
+                try:
+                    where = topics.parse_topic(topic)
+                    obj = check(where, payload)
+                except (topics.TopicError, EventError, payloads.PayloadError, TypeError) as exc:
+                    # The floor model counts it as malformed; history keeps what it can show.
+                    log.debug("not stored: %s: %s", topic, exc)
+                    continue
+                self.keep(where.kind, where.site, where.seat, topic, payload, received, obj)
+        return self.written - before
 
-    def _journal(self, kind: str, site: str, seat: str | None, topic: str, payload: bytes,
-                 received: float) -> int:
-        cur = self.db.execute(
-            "INSERT INTO journal (received, kind, site, seat, topic, payload) VALUES (?,?,?,?,?,?)",
-            (received, kind, site, seat, topic, payload))
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+    def keep(self, kind: str, site: str, seat: str | None, topic: str, payload: bytes,
+             received: float, obj: Event | dict[str, Any]) -> None:
+        """Store one well-formed message (inside `transaction()`)."""
+        self._latest = max(self._latest, received)
+        if isinstance(obj, Event):
+            if self._keep_event(obj, topic, payload, received):
+                self.written += 1
+            return
+        if kind == "acks":
+            cur = self.db.execute("INSERT OR IGNORE INTO acks VALUES (?,?,?,?,?,?,?,?)",
+                                  (received, site, obj["seat"], obj["event"], obj["action"],
+                                   obj["by"], obj["ts"], obj.get("note")))
+            if not cur.rowcount:
+                return        # our own ack, echoed back by the broker
+            seat = obj["seat"]
+        elif kind == "status" and obj.get("agent"):
+            self._agents[(site, obj["seat"])] = obj["agent"]
+        self.db.execute("INSERT INTO journal (received, kind, site, seat, topic, payload) "
+                        "VALUES (?,?,?,?,?,?)", (received, kind, site, seat, topic, payload))
+        self.written += 1
 
-    def _record_one(self, topic: str, payload: bytes, received: float) -> int:
-        try:
-            where = topics.parse_topic(topic)
-            if where.kind == "events":
-                return self._record_event(topic, payload, received)
-            if where.kind == "acks":
-                return self._record_ack(where.site, topic, payload, received)
-            if where.kind == "status":
-                status = payloads.check_status(payload)
-                if status.get("agent"):
-                    self._agents[(status["site"], status["seat"])] = status["agent"]
-                self._journal("status", status["site"], status["seat"], topic, payload, received)
-                return 1
-            if where.kind == "metrics":
-                metrics = payloads.check_metrics(payload)
-                self._journal("metrics", where.site, metrics["seat"], topic, payload, received)
-                return 1
-        except (topics.TopicError, EventError, payloads.PayloadError, ValueError, TypeError) as exc:
-            # The floor model counts it as malformed; history keeps only what it can show.
-            log.debug("not stored: %s: %s", topic, exc)
-        return 0
-
-    def _record_event(self, topic: str, payload: bytes, received: float) -> int:
-        event = decode(payload)
-        if self.db.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone():
-            return 0
-        seq = self._journal("events", event.site, event.seat, topic, payload, received)
+    def _keep_event(self, event: Event, topic: str, payload: bytes, received: float) -> bool:
         agent = self.agent(event.site, event.seat)
         t = epoch(event.ts)
-        self.db.execute(
-            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (event.id, seq, t, event.ts, event.site, event.seat, agent, event.call,
-             event.type, event.severity, event.t_call,
-             json.dumps(event.data, ensure_ascii=False)))
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (event.id, t, event.ts, event.site, event.seat, agent, event.call, event.type,
+             event.severity, event.t_call, json.dumps(event.data, ensure_ascii=False)))
+        if not cur.rowcount:
+            return False      # a QoS 1 redelivery
+        self.db.execute("INSERT INTO journal (received, kind, site, seat, topic, payload) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (received, "events", event.site, event.seat, topic, payload))
         card = event.data.get("scorecard")
         if event.type == "call_ended" and isinstance(card, dict):
             violations = card.get("violations") if isinstance(card.get("violations"), dict) else {}
@@ -163,23 +171,12 @@ class HistoryStore:
                  score if isinstance(score, (int, float)) else None,
                  duration if isinstance(duration, (int, float)) else None,
                  json.dumps(violations, ensure_ascii=False), json.dumps(card, ensure_ascii=False)))
-        return 1
-
-    def _record_ack(self, site: str, topic: str, payload: bytes, received: float) -> int:
-        ack = payloads.check_ack(payload)
-        key = (ack["event"], ack["action"], ack["by"], ack["ts"])
-        if self.db.execute("SELECT 1 FROM acks WHERE event=? AND action=? AND by_user=? AND ts=?",
-                           key).fetchone():
-            return 0      # our own ack, echoed back by the broker
-        seq = self._journal("acks", site, ack["seat"], topic, payload, received)
-        self.db.execute("INSERT INTO acks VALUES (?,?,?,?,?,?,?,?,?)",
-                        (seq, received, site, ack["seat"], *key, ack.get("note")))
-        return 1
+        return True
 
     def prune(self, now: float) -> int:
         """Delete metrics older than the sparkline window."""
         self._last_prune = now
-        with self.db:
+        with self._lock, self.db:
             cur = self.db.execute("DELETE FROM journal WHERE kind = 'metrics' AND received < ?",
                                   (now - self.config.metrics_keep_s,))
         return cur.rowcount
@@ -188,17 +185,19 @@ class HistoryStore:
     def replay(self, now: float) -> Iterator[Message]:
         """The history to rebuild a floor from, oldest first: the newest events and acks,
         each seat's last status, and the recent metrics."""
-        rows = self.db.execute(
-            """
-            WITH recent AS (SELECT seq FROM journal WHERE kind IN ('events', 'acks')
-                            ORDER BY seq DESC LIMIT :n),
-                 status AS (SELECT MAX(seq) AS seq FROM journal WHERE kind = 'status'
-                            GROUP BY site, seat)
-            SELECT topic, payload, received FROM journal
-            WHERE seq IN (SELECT seq FROM recent) OR seq IN (SELECT seq FROM status)
-               OR (kind = 'metrics' AND received >= :since)
-            ORDER BY seq""",
-            {"n": self.config.replay_events, "since": now - self.config.metrics_keep_s})
+        with self._lock:
+            rows = self.db.execute(
+                """
+                WITH recent AS (SELECT seq FROM journal WHERE kind IN ('events', 'acks')
+                                ORDER BY seq DESC LIMIT :n),
+                     status AS (SELECT MAX(seq) AS seq FROM journal WHERE kind = 'status'
+                                GROUP BY site, seat)
+                SELECT topic, payload, received FROM journal
+                WHERE seq IN (SELECT seq FROM recent) OR seq IN (SELECT seq FROM status)
+                   OR (kind = 'metrics' AND received >= :since)
+                ORDER BY seq""",
+                {"n": self.config.replay_events, "since": now - self.config.metrics_keep_s},
+            ).fetchall()
         for topic, payload, received in rows:
             yield topic, bytes(payload), received
 
@@ -213,6 +212,10 @@ class HistoryStore:
 
     def report_rows(self, since: float, until: float) -> tuple[list[CardRow], list[ViolationRow]]:
         """Scorecards and norm events of a period, for `reports.build`."""
+        with self._lock:
+            return self._report_rows(since, until)
+
+    def _report_rows(self, since: float, until: float) -> tuple[list[CardRow], list[ViolationRow]]:
         cards = [CardRow(*row) for row in self.db.execute(
             "SELECT t, seat, agent, call, score FROM scorecards WHERE t >= ? AND t < ? ORDER BY t",
             (since, until))]
@@ -224,4 +227,5 @@ class HistoryStore:
 
     def query(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read-only access for the reports."""
-        return list(self.db.execute(sql, params))
+        with self._lock:
+            return list(self.db.execute(sql, params))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from threading import RLock
 from typing import Any
 
 from rich.text import Text
@@ -103,9 +104,10 @@ class SeatScreen(Screen[None]):
     BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
 
     def __init__(self, state: FloorState, key: tuple[str, str],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, lock: RLock | None = None) -> None:
         super().__init__()
         self.state, self.key, self.clock = state, key, clock
+        self.model_lock = lock or RLock()       # the app's: the ingest thread writes the model
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -133,14 +135,16 @@ class SeatScreen(Screen[None]):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        view = self.state.seats.get(self.key)
-        if view is None:
-            return
+        with self.model_lock:
+            view = self.state.seats.get(self.key)
+            if view is None:
+                return
+            levels = [v + 60 for v in view.level_history]
+            rates = list(view.rate_history)
+            texts = {"info": summary(view), "dose": dose_gauge(view),
+                     "device": device_info(view, self.clock()), "timeline": timeline(view),
+                     "cards": scorecards(view)}
         level, rate = self._sparks
-        level.data = [v + 60 for v in view.level_history]
-        rate.data = list(view.rate_history)
-        self._texts["info"].update(summary(view))
-        self._texts["dose"].update(dose_gauge(view))
-        self._texts["device"].update(device_info(view, self.clock()))
-        self._texts["timeline"].update(timeline(view))
-        self._texts["cards"].update(scorecards(view))
+        level.data, rate.data = levels, rates
+        for name, text in texts.items():
+            self._texts[name].update(text)
