@@ -15,7 +15,9 @@ Run alone: `python bench/bench_console.py [--quick]`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
 import random
 import subprocess
 import sys
@@ -129,11 +131,25 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
     from host_console.store import HistoryStore
 
     ticks: list[float] = []
+    t0 = time.perf_counter()
+    gc_pauses: list[float] = []
+    gc_began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_began[0] = time.perf_counter()
+        else:
+            gc_pauses.append(time.perf_counter() - gc_began[0])
+            if os.environ.get("BENCH_DEBUG") and gc_pauses[-1] > 0.05:
+                print(f"gc gen {info['generation']} {gc_pauses[-1] * 1000:.0f} ms "
+                      f"collected {info['collected']}", file=sys.stderr)
+
+    gc.callbacks.append(on_gc)
     handled: list[tuple[int, float]] = []          # (messages, seconds in FloorState.handle)
-    lags: list[float] = []
+    lags: list[tuple[float, float]] = []           # (seconds since start, lag)
 
     redraws: list[float] = []
-    records: list[float] = []
+    batches: list[tuple[int, float]] = []          # (messages, seconds) per ingest batch
 
     class TimedConsole(ConsoleApp):
         def tick(self) -> None:
@@ -145,19 +161,19 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
             began = time.perf_counter()
             super().redraw()
             redraws.append(time.perf_counter() - began)
+            if os.environ.get("BENCH_DEBUG"):
+                print(f"redraw at {began - t0:.1f} s: {redraws[-1] * 1000:.0f} ms", file=sys.stderr)
+
+        def apply_batch(self, batch: list[tuple[str, bytes, float]]) -> None:
+            began = time.perf_counter()
+            super().apply_batch(batch)
+            batches.append((len(batch), time.perf_counter() - began))
 
     ingest = Ingest(BrokerUrl("127.0.0.1", port), "bench-console").start()
     store = HistoryStore(folder / "console.db")
-    record = store.record
-
-    def timed_record(batch: Any) -> int:
-        began = time.perf_counter()
-        written = record(batch)
-        records.append(time.perf_counter() - began)
-        return written
-
-    store.record = timed_record  # type: ignore[method-assign]
-    app = TimedConsole(ingest=ingest, store=store, header_clock=False, refresh_s=0.5)
+    # As `seatwatch console` runs it (cli.run): tune_gc on.
+    app = TimedConsole(ingest=ingest, store=store, header_clock=False, refresh_s=0.5,
+                       tune_gc=os.environ.get("BENCH_GC", "tuned") == "tuned")
     handle = app.state.handle
 
     def timed_handle(topic: str, payload: bytes, now: float) -> bool:
@@ -166,7 +182,7 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
         handled.append((1, time.perf_counter() - began))
         return changed
 
-    app.state.handle = timed_handle  # type: ignore[method-assign]
+    app.state.handle = timed_handle  # type: ignore[method-assign]   # includes the history write
     process = psutil.Process()
     producer = subprocess.Popen(
         [sys.executable, __file__, "--produce", str(port), str(seconds)],
@@ -179,7 +195,7 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
         def heartbeat() -> None:
             nonlocal last
             now = time.perf_counter()
-            lags.append(max(0.0, now - last - expected))
+            lags.append((now - began, max(0.0, now - last - expected)))
             last = now
 
         app.set_interval(expected, heartbeat)
@@ -191,9 +207,18 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
         while (app.state.counters["events"] < summary["events"] and time.perf_counter() < deadline):
             await pilot.pause(0.5)
         await pilot.pause(1.0)
+        if os.environ.get("BENCH_DEBUG"):
+            from collections import Counter
+            kinds = Counter(type(o).__name__ for o in gc.get_objects())
+            print("tracked objects", sum(kinds.values()), kinds.most_common(12), gc.get_stats(),
+                  file=sys.stderr)
     store.close()
+    gc.callbacks.remove(on_gc)
     shown = app.state.counters["events"]
-    steady = [m for t, m in rss if t >= min(5.0, seconds / 2)]
+    warm = min(5.0, seconds / 2)       # the first seconds take the retained status of every seat
+    steady = [m for t, m in rss if t >= warm]
+    steady_lags = [lag for t, lag in lags if t >= warm]
+    all_lags = [lag for _, lag in lags]
     per_message = [s for _, s in handled]
     return {
         **{f"producer_{k}" if not k.startswith("producer") else k: v for k, v in summary.items()},
@@ -209,11 +234,21 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
         "ui_tick_ms_max": round(max(ticks) * 1000, 1),
         "ui_redraw_ms_p50": round(percentile(redraws, 50) * 1000, 1),
         "ui_redraw_ms_p99": round(percentile(redraws, 99) * 1000, 1),
-        "history_write_ms_p50": round(percentile(records, 50) * 1000, 1),
-        "history_write_ms_p99": round(percentile(records, 99) * 1000, 1),
-        "ui_loop_lag_ms_p50": round(percentile(lags, 50) * 1000, 1),
-        "ui_loop_lag_ms_p99": round(percentile(lags, 99) * 1000, 1),
-        "ui_loop_lag_ms_max": round(max(lags) * 1000, 1),
+        "ingest_batch_messages_p50": percentile([n for n, _ in batches], 50),
+        "ingest_batch_ms_p50": round(percentile([t for _, t in batches], 50) * 1000, 1),
+        "ingest_batch_ms_p99": round(percentile([t for _, t in batches], 99) * 1000, 1),
+        "ingest_us_per_message": round(sum(t for _, t in batches) / max(1, sum(n for n, _ in batches))
+                                       * 1e6, 1),
+        "ui_loop_lag_ms_p50": round(percentile(all_lags, 50) * 1000, 1),
+        "ui_loop_lag_ms_p99": round(percentile(all_lags, 99) * 1000, 1),
+        "ui_loop_lag_ms_max": round(max(all_lags) * 1000, 1),
+        "ui_loop_lag_steady_ms_p50": round(percentile(steady_lags, 50) * 1000, 1),
+        "ui_loop_lag_steady_ms_p99": round(percentile(steady_lags, 99) * 1000, 1),
+        "ui_loop_lag_steady_ms_max": round(max(steady_lags) * 1000, 1),
+        "ui_worst_lags_at_s": [round(t, 1) for t, _ in sorted(lags, key=lambda x: -x[1])[:5]],
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "gc_pause_ms_max": round(max(gc_pauses, default=0.0) * 1000, 1),
+        "gc_pause_ms_total": round(sum(gc_pauses) * 1000, 1),
         "handle_us_mean": round(sum(per_message) / max(1, len(per_message)) * 1e6, 1),
         "handle_us_p99": round(percentile(per_message, 99) * 1e6, 1),
         "rss_steady_start_mib": round(steady[0], 1) if steady else None,

@@ -6,6 +6,7 @@ only fills a queue (ingest.py), so a burst of events never blocks rendering.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterable
@@ -30,8 +31,12 @@ SEVERITY_STYLE = {None: "", "info": "cyan", "warn": "yellow", "alert": "bold red
 STATE_ORDER = {"ringing": 0, "in_call": 1, "hold": 2, "idle": 3, "offline": 4}
 SORTS = ("seat", "severity", "state")
 FILTERS = ("info", "warn", "alert")
-FEED_ROWS = 300          # alert groups listed; the rest stay in the model and the history
-PUMP_BATCH = 2_000       # messages applied per lock hold, so a backlog never freezes the UI
+SHOWS = ("all", "attention", "active", "idle", "offline")
+ACTIVE = frozenset({"ringing", "in_call", "hold"})
+METER_COLUMNS = frozenset({3, 4, 5})    # call time, rate, level: change every second
+FEED_ROWS = 100          # alert groups listed (rebuilt as alerts arrive); the rest: model, history, reports
+GC_YOUNG = 20_000        # allocations between young-generation collections (CPython: 700)
+PUMP_BATCH = 500         # messages applied per lock hold, so a backlog never freezes the UI
 
 
 def meter(value: float | None, lo: float, hi: float, width: int = 8) -> str:
@@ -79,6 +84,16 @@ def feed_row(group: AlertGroup) -> tuple[Text, ...]:
     return as_text(feed_cells(group))
 
 
+def quiet_gc() -> None:
+    """A full collection walks every object the app holds (widgets, a thousand seats):
+    on a busy floor that was the UI's longest pause. What exists once the floor is up
+    lives as long as the process, so it is moved out of the collector's way, and the
+    young generation is collected less often (most of it is short-lived messages)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, 20, 20)
+
+
 class ConsoleApp(App[None]):
     TITLE = "seatwatch"
     CSS_PATH = Path(__file__).parent / "console.tcss"   # absolute: subclasses live elsewhere
@@ -88,6 +103,8 @@ class ConsoleApp(App[None]):
         Binding("enter", "open_seat", "Seat detail", show=True),
         Binding("s", "cycle_sort", "Sort"),
         Binding("f", "cycle_filter", "Severity filter"),
+        Binding("g", "cycle_team", "Team"),
+        Binding("v", "cycle_show", "Show"),
         Binding("p", "reports", "Reports"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("t", "toggle_dark", "Theme"),
@@ -99,16 +116,21 @@ class ConsoleApp(App[None]):
                  store: HistoryStore | None = None,
                  site: str = "+", user: str = "supervisor", read_only: bool = False,
                  refresh_s: float = 0.5, clock: Any = time.time,
-                 export_dir: Path | None = None, header_clock: bool = True) -> None:
+                 export_dir: Path | None = None, header_clock: bool = True,
+                 tune_gc: bool = False) -> None:
         super().__init__()
         self.state = state or FloorState()
         self.ingest, self.store, self.site, self.user = ingest, store, site, user
         self.read_only, self.refresh_s, self.clock = read_only, refresh_s, clock
         self.export_dir = export_dir or Path.cwd()
         self.header_clock = header_clock          # off for snapshot tests: a clock never matches
+        self.tune_gc = tune_gc                    # the console process (cli) and its benchmark
         self.sort, self.min_severity = "seat", "info"
+        self.team: str | None = None              # floor filter: one team, or every team
+        self.show = "all"                         # floor filter: see SHOWS
         self._drawn_version = -1
         self._drawn: dict[str, list[tuple[str, Cells]]] = {}
+        self._drawn_scroll: dict[str, int] = {}
         self.model_lock = threading.RLock()
         if store is not None:
             self.state.recorder = store.keep
@@ -137,6 +159,8 @@ class ConsoleApp(App[None]):
         self.set_interval(self.refresh_s, self.tick)
         self.start_ingest()
         self.tick()
+        if self.tune_gc:
+            self.call_after_refresh(quiet_gc)
 
     # --- data ----------------------------------------------------------------------------
     def start_ingest(self) -> None:
@@ -153,6 +177,8 @@ class ConsoleApp(App[None]):
             batch = self.ingest.wait(timeout=0.2, limit=PUMP_BATCH)
             if batch:
                 self.apply_batch(batch)
+            if self.store is not None:
+                self.store.checkpoint(time.monotonic())     # outside the model lock
 
     def apply_batch(self, batch: list[tuple[str, bytes, float]]) -> None:
         with self.model_lock:
@@ -168,7 +194,8 @@ class ConsoleApp(App[None]):
         with self.model_lock:
             self.state.mark_stale(self.clock())
             changed = self.state.version != self._drawn_version
-        if changed:
+        scrolled = int(self._floor.scroll_y) != self._drawn_scroll.get("floor")
+        if changed or scrolled:
             self.redraw()
         self.update_status()
 
@@ -181,10 +208,22 @@ class ConsoleApp(App[None]):
         self.sub_title = f"broker: {link}{mode}"
         self._status.update(
             f"broker {link} · seats {len(self.state.seats)} · events {counters['events']} · "
-            f"bad messages {bad} · sort {self.sort} · severity ≥ {self.min_severity}{mode}")
+            f"bad messages {bad} · sort {self.sort} · team {self.team or 'all'} · show {self.show} · "
+            f"severity ≥ {self.min_severity}{mode}")
+
+    def shown(self, view: SeatView) -> bool:
+        if self.team is not None and view.team != self.team:
+            return False
+        if self.show == "attention":
+            return view.worst is not None
+        if self.show == "active":
+            return view.state in ACTIVE
+        if self.show in ("idle", "offline"):
+            return view.state == self.show
+        return True
 
     def sorted_seats(self) -> list[SeatView]:
-        views = list(self.state.seats.values())
+        views = [view for view in self.state.seats.values() if self.shown(view)]
         if self.sort == "severity":
             views.sort(key=lambda v: (-SEVERITY_RANK.get(v.worst or "", -1), v.seat))
         elif self.sort == "state":
@@ -201,32 +240,47 @@ class ConsoleApp(App[None]):
             self._seat_keys = [(v.site, v.seat) for v in views]
             self._alert_keys = self.state.alerts(self.min_severity)[:FEED_ROWS]
             alerts = [("/".join(str(part) for part in g.key), feed_cells(g)) for g in self._alert_keys]
-        self._fill(self._floor, seats, width_columns={1})
+        self._fill(self._floor, seats, width_columns={1}, lazy_columns=METER_COLUMNS)
         self._fill(self._feed, alerts, width_columns=set())
 
-    def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]], width_columns: set[int]) -> None:
-        """Update `table` to `rows`: changed cells only while the order holds (a floor
-        of a thousand seats mostly changes meters), else rebuilt with the cursor kept on
-        the same row key, so an alert arriving above the selection does not move it."""
+    def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]], width_columns: set[int],
+              lazy_columns: frozenset[int] = frozenset()) -> None:
+        """Update `table` to `rows`: changed cells only while the order holds, else rebuilt
+        with the cursor kept on the same row key (an alert arriving above the selection
+        must not move it). Meters change every second on every seat: `lazy_columns` are
+        updated on the rows in view only; the others catch up when scrolled into view."""
         drawn = self._drawn.get(table.id or "", [])
         keys = [key for key, _ in rows]
+        top = int(table.scroll_y)
+        in_view = range(top - 2, top + table.size.height + 2)
+        self._drawn_scroll[table.id or ""] = top
         if keys == [key for key, _ in drawn]:
             columns = list(table.columns)
-            for (key, cells), (_, old) in zip(rows, drawn, strict=True):
-                if cells != old:
-                    for index, (new, was) in enumerate(zip(cells, old, strict=True)):
-                        if new != was:
-                            table.update_cell(key, columns[index], Text(new[0], style=new[1]),
-                                              update_width=index in width_columns)
-        else:
-            selected = drawn[table.cursor_row][0] if 0 <= table.cursor_row < len(drawn) else None
-            row = table.cursor_row
-            table.clear()
-            for key, cells in rows:
-                table.add_row(*as_text(cells), key=key)
-            if keys:
-                row = keys.index(selected) if selected in keys else min(row, len(keys) - 1)
-                table.move_cursor(row=row)
+            shown: list[tuple[str, Cells]] = []
+            for row, ((key, cells), (_, old)) in enumerate(zip(rows, drawn, strict=True)):
+                if cells == old:
+                    shown.append((key, old))
+                    continue
+                eager = row in in_view
+                kept = []
+                for index, (new, was) in enumerate(zip(cells, old, strict=True)):
+                    if new != was and (eager or index not in lazy_columns):
+                        table.update_cell(key, columns[index], Text(new[0], style=new[1]),
+                                          update_width=index in width_columns)
+                        kept.append(new)
+                    else:
+                        kept.append(was)
+                shown.append((key, tuple(kept)))
+            self._drawn[table.id or ""] = shown
+            return
+        selected = drawn[table.cursor_row][0] if 0 <= table.cursor_row < len(drawn) else None
+        row = table.cursor_row
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*as_text(cells), key=key)
+        if keys:
+            row = keys.index(selected) if selected in keys else min(row, len(keys) - 1)
+            table.move_cursor(row=row)
         self._drawn[table.id or ""] = rows
 
     # --- actions -------------------------------------------------------------------------
@@ -281,13 +335,27 @@ class ConsoleApp(App[None]):
         self.redraw()
         self.update_status()
 
+    def action_cycle_team(self) -> None:
+        with self.model_lock:
+            teams = sorted({v.team for v in self.state.seats.values() if v.team})
+        choices: list[str | None] = [None, *teams]
+        self.team = choices[(choices.index(self.team) + 1) % len(choices)] if self.team in choices else None
+        self.redraw()
+        self.update_status()
+
+    def action_cycle_show(self) -> None:
+        self.show = SHOWS[(SHOWS.index(self.show) + 1) % len(SHOWS)]
+        self.redraw()
+        self.update_status()
+
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    FLOOR_ACTIONS = frozenset({"ack", "resolve", "open_seat", "cycle_sort", "cycle_filter", "reports"})
+    FLOOR_ACTIONS = frozenset({"ack", "resolve", "open_seat", "cycle_sort", "cycle_filter", "reports",
+                               "cycle_team", "cycle_show"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Floor actions only on the floor: an ack typed on the seat or reports screen would
@@ -313,6 +381,9 @@ class ConsoleApp(App[None]):
         yield SystemCommand("Sort floor", "Sort seats by seat, severity or state", self.action_cycle_sort)
         yield SystemCommand("Severity filter", "Show info, warn or alert and above",
                             self.action_cycle_filter)
+        yield SystemCommand("Team filter", "Floor: one team at a time, then all", self.action_cycle_team)
+        yield SystemCommand("Show seats", "Floor: all, needing attention, in a call, idle, offline",
+                            self.action_cycle_show)
         yield SystemCommand("Help", "What the console shows and its keys", self.action_help)
 
     def on_unmount(self) -> None:

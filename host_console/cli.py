@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     ingest = Ingest(url, client_id, site=args.site, tls=TlsFiles(ca=args.tls_ca)).start()
     try:
         ConsoleApp(state, ingest=ingest, store=store, site=args.site, user=args.user,
-                   read_only=args.read_only).run()
+                   read_only=args.read_only, tune_gc=True).run()
     finally:
         store.close()
     return 0
