@@ -33,6 +33,8 @@ SORTS = ("seat", "severity", "state")
 FILTERS = ("info", "warn", "alert")
 SHOWS = ("all", "attention", "active", "idle", "offline")
 ACTIVE = frozenset({"ringing", "in_call", "hold"})
+FLOOR_COLUMNS = (("Seat", None), ("Agent", None), ("State", 7), ("Call", 5), ("Rate cpm", 12),
+                 ("Level", 8), ("Alerts", 6))
 METER_COLUMNS = frozenset({3, 4, 5})    # call time, rate, level: change every second
 FEED_ROWS = 100          # alert groups listed (rebuilt as alerts arrive); the rest: model, history, reports
 GC_YOUNG = 20_000        # allocations between young-generation collections (CPython: 700)
@@ -151,7 +153,10 @@ class ConsoleApp(App[None]):
         self._floor = floor = self.query_one("#floor", DataTable)
         self._feed = self.query_one("#feed", DataTable)
         self._status = self.query_one("#status-line", Static)
-        floor.add_columns("Seat", "Agent", "State", "Call", "Rate cpm", "Level", "Alerts")
+        # Fixed widths where cells are updated in place: a column sized by its first
+        # values (no rate yet) would cut later ones ("████████ 131").
+        for label, width in FLOOR_COLUMNS:
+            floor.add_column(label, width=width)
         floor.border_title = "Floor"
         feed = self.query_one("#feed", DataTable)
         feed.add_columns("Time", "Seat", "Call", "Event", "Severity", "×", "Status")

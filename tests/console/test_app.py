@@ -114,3 +114,17 @@ async def test_meters_off_screen_catch_up_when_scrolled_into_view() -> None:
         assert floor.scroll_y > 80
         app.tick()
         assert str(floor.get_row_at(99)[4]).endswith("180")
+
+
+async def test_meter_columns_keep_room_for_values_that_arrive_later() -> None:
+    state = FloorState()
+    state.handle(*status("S1"), NOW)                           # no metrics yet: empty meters
+    app = ConsoleApp(state, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        state.handle(*metrics("S1", call_state="in_call", rate_cpm=131.0, mic_dbfs=-20.0,
+                              t_call=754.0), NOW + 1)
+        app.tick()
+        await pilot.pause()
+        line = app.query_one("#floor", DataTable).render_line(1).text
+        assert "███░░░░░ 131" in line and "12:34" in line and "█████░░░" in line
