@@ -3,9 +3,13 @@
     embedded MQTT broker (amqtt) <- edge daemon process (N seats replaying scripted calls
     in real time) -> the supervisors' console in this terminal
 
-The calls are the shipped scenario renders (scenarios/rendered/), strung into one
-"day" that every seat replays from a different call, so the floor is never in lock
-step. `--headless` runs without the console for a while and prints a summary.
+Each seat is a simulated inline device: the firmware's own main loop (firmware/app.py)
+over the simulated HAL, playing that seat's day of calls (the shipped scenario renders,
+scenarios/rendered/, in its own rotation) and writing framed packets to a pseudo-
+terminal; the edge reads every pty with the real serial link, exactly as it reads USB
+devices, and LED feedback travels back to the device. `--replay` skips the devices and
+replays the day from a file instead. `--headless` runs without the console for a while
+and prints a summary.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from edge.embedded_broker import EmbeddedBroker
 from edge.publish.mqtt import BrokerUrl
+from edge.sim.device import PtyDevice, device_script
 from edge.sim.playlist import build_playlist, load_rendered
 from edge.sim.scenario import RATE
 
@@ -39,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="headless run time in seconds (default 60)")
     parser.add_argument("--broker", help="use this broker instead of the embedded one")
     parser.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--replay", action="store_true",
+                        help="replay recordings in the edge instead of simulated serial devices")
 
 
 def build_day(workdir: Path) -> tuple[Path, Path, list[tuple[str, float]]]:
@@ -63,6 +71,30 @@ def write_edge_config(workdir: Path, broker: str, seats: int, audio: Path, contr
         lines += ["[[seat]]", f'id = "A{index + 1:02d}"', f'source = "wav:{audio}"',
                   f'control = "{control}"', f'agent = "{AGENTS[index % len(AGENTS)]}"',
                   "loop = true", f"offset_s = {offset:.2f}", ""]
+    config = workdir / "edge.toml"
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return config
+
+
+def start_devices(workdir: Path, seats: int, speed: float) -> list[PtyDevice]:
+    """One simulated device per seat on its own pty, each with its own rotation of calls."""
+    calls = load_rendered()
+    devices = []
+    for index in range(seats):
+        day = build_playlist(calls, index, idle_s=4.0, stagger_s=2.5)
+        script = device_script((c.sample / RATE, c.kind) for c in day.controls)
+        seat = f"A{index + 1:02d}"
+        devices.append(PtyDevice(workdir, np.ascontiguousarray(day.pcm, dtype="<i2"), script,
+                                 speed=speed, seat=seat, boot=index + 1, name=f"tty{seat}").start())
+    return devices
+
+
+def write_device_config(workdir: Path, broker: str, devices: list[PtyDevice]) -> Path:
+    lines = [f'site = "{SITE}"', 'edge = "demo-edge"', f'broker = "{broker}"',
+             f'state_dir = "{workdir / "state"}"', "metrics_interval_s = 1.0", ""]
+    for index, device in enumerate(devices):
+        lines += ["[[seat]]", f'id = "{device.seat}"', f'source = "serial:{device.port}"',
+                  f'agent = "{AGENTS[index % len(AGENTS)]}"', ""]
     config = workdir / "edge.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
     return config
@@ -124,13 +156,18 @@ def run(args: argparse.Namespace) -> int:
     url = BrokerUrl.parse(args.broker) if args.broker else BrokerUrl(broker.host, broker.port)  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory(prefix="seatwatch-demo-") as tmp:
         workdir = Path(tmp)
+        devices: list[PtyDevice] = []
         try:
-            audio, control, starts = build_day(workdir)
+            if args.replay:
+                audio, control, starts = build_day(workdir)
+                config = write_edge_config(workdir, str(url), args.seats, audio, control, starts)
+            else:
+                devices = start_devices(workdir, args.seats, args.speed)
+                config = write_device_config(workdir, str(url), devices)
         except FileNotFoundError as exc:
             print(f"seatwatch demo: {exc}", file=sys.stderr)
             return 2
-        edge = start_edge(write_edge_config(workdir, str(url), args.seats, audio, control,
-                                            starts), workdir)
+        edge = start_edge(config, workdir)
         try:
             if args.headless:
                 return headless(url, args.duration, args.seats)
@@ -142,5 +179,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         finally:
             stop_process(edge)
+            for device in devices:
+                device.stop()
             if broker is not None:
                 broker.stop()
