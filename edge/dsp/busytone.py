@@ -2,7 +2,8 @@
 
 China's busy tone is 450 Hz, 0.35 s on / 0.35 s off. A frame is "tone" when one
 frequency carries most of its energy (a single-bin DFT against the frame's power); the
-far end is gone once two tone bursts with the policy's cadence are seen. Speech never
+far end is gone once a tone burst, a gap and the start of the next burst follow the
+policy's cadence. Speech never
 holds 90 % of its energy in one bin for a third of a second, twice, in rhythm.
 """
 
@@ -15,6 +16,7 @@ from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 TONE_SHARE = 0.7           # fraction of frame power in the tone bin
 MIN_LEVEL_DBFS = -50.0
 TOLERANCE = 0.4            # burst and gap lengths may be off by this fraction
+CONFIRM_FRAMES = 5         # 50 ms of the second burst
 
 
 def tone_share(frames: np.ndarray, hz: float, rate: int = PIPELINE_RATE) -> np.ndarray:
@@ -37,30 +39,30 @@ class BusyToneDetector:
     def reset(self) -> None:
         self._tone = False
         self._run = 0                      # frames in the current on/off run
-        self._bursts: list[int] = []       # start samples of bursts in cadence so far
+        self._first: int | None = None     # start sample of a burst with the right length
+        self._gap_ok = False               # ... followed by a gap with the right length
         self._burst_start = 0
 
     def update(self, sample: int, share: float, level_dbfs: float) -> int | None:
-        """Feed one frame; returns the first burst's start sample once the cadence is confirmed."""
+        """Feed one frame; the first burst's start sample once the cadence is confirmed:
+        a burst of the right length, a gap of the right length, and the next burst under
+        way for CONFIRM_FRAMES (the agent may hang up before it ends)."""
         tone = share >= TONE_SHARE and level_dbfs >= MIN_LEVEL_DBFS
-        if tone == self._tone:
-            self._run += 1
-            if not tone and self._run > self._off[1]:
-                self._bursts.clear()       # the gap went on too long: not a cadence
-            return None
-        ended, length = self._tone, self._run
-        self._tone, self._run = tone, 1
-        if ended:                          # a burst just ended
-            if self._on[0] <= length <= self._on[1]:
-                self._bursts.append(self._burst_start)
-                if len(self._bursts) >= 2:
-                    first = self._bursts[0]
-                    self._bursts.clear()
-                    return first
-            else:
-                self._bursts.clear()
-        else:                              # a burst just started after a gap
-            if self._bursts and not self._off[0] <= length <= self._off[1]:
-                self._bursts.clear()
-            self._burst_start = sample - FRAME_SAMPLES
+        if tone != self._tone:
+            ended, length = self._tone, self._run
+            self._tone, self._run = tone, 0
+            if ended:                      # a burst just ended
+                in_cadence = self._on[0] <= length <= self._on[1]
+                self._first = self._burst_start if in_cadence else None
+                self._gap_ok = False
+            else:                          # a burst just started after a gap
+                self._gap_ok = self._first is not None and self._off[0] <= length <= self._off[1]
+                if not self._gap_ok:
+                    self._first = None
+                self._burst_start = sample - FRAME_SAMPLES
+        self._run += 1
+        if tone and self._gap_ok and self._run >= CONFIRM_FRAMES and self._first is not None:
+            first = self._first
+            self.reset()
+            return first
         return None

@@ -13,19 +13,19 @@ import time
 import numpy as np
 
 from edge.publish.mqtt import BrokerUrl
-from edge.sim.device import PtyDevice
+from edge.sim.device import PtyDevice, device_script
 from edge.sources.wavfile import read_stereo
 from host_console.ingest import Ingest
 from host_console.state import FloorState
 from tests.e2e.test_thin_slice import pump
 from tests.fixtures.broker import Mosquitto
-from tests.link.test_scenario import SCENARIO, device_script
+from tests.link.test_scenario import SCENARIO
 
 
 def test_edge_daemon_serves_a_serial_seat(tmp_path, mosquitto: Mosquitto) -> None:
     pcm = np.ascontiguousarray(read_stereo(SCENARIO.with_suffix(".ogg")), dtype="<i2")
     control = json.loads(SCENARIO.with_suffix(".json").read_text())
-    dev = PtyDevice(tmp_path, pcm, device_script(control)).start()
+    dev = PtyDevice(tmp_path, pcm, device_script((e["t"], e["type"]) for e in control["events"])).start()
     state = FloorState()
     ingest = Ingest(BrokerUrl.parse(mosquitto.url), "console-serial-test").start()
     edge = None
