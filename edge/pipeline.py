@@ -89,6 +89,10 @@ class SeatPipeline:
                                   VolumeRule(self._report, policy.volume),
                                   DeadAirRule(self._report, policy.dead_air),
                                   OvertalkRule(self._report, policy.overtalk)]
+        # only the rules that override a hook are called for it (100 frames/s per seat)
+        self._on_frame = [r for r in self.rules if type(r).frame is not Rule.frame]
+        self._on_keyword = [r for r in self.rules if type(r).keyword is not Rule.keyword]
+        self._on_rate = [r for r in self.rules if type(r).rate is not Rule.rate]
         hangup = policy.hangup
         self._busy = BusyToneDetector(hangup.busy_on_s, hangup.busy_off_s)
         self.hearing = HearingMonitor(self._report, policy.hearing,
@@ -169,14 +173,15 @@ class SeatPipeline:
             if gone is not None:
                 self.calls.far_end_gone(gone, "busy_tone")
             for item in by_frame.get(index, ()):
-                for rule in self.rules:
-                    if isinstance(item, Heard):
+                if isinstance(item, Heard):
+                    for rule in self._on_keyword:
                         rule.keyword(item)
-                    else:
+                else:
+                    for rule in self._on_rate:
                         rule.rate(item)
             frame = Frame(sample, mic_db, ear_db, bool(speech[index, MIC]), bool(speech[index, EAR]),
                           True, self.hold.active)
-            for rule in self.rules:
+            for rule in self._on_frame:
                 rule.frame(frame)
             self.calls.frame(frame)
 
@@ -184,7 +189,6 @@ class SeatPipeline:
         self.clock = max(self.clock, event.sample)
         started = self.calls.control(event)
         if started:
-            self._violations.clear()
             self._talk = [0, 0]
             self.models.reset()
             self._busy.reset()
@@ -214,7 +218,9 @@ class SeatPipeline:
     # --- output --------------------------------------------------------------------------
     def _report(self, type_: str, sample: int, data: dict[str, Any],
                 facts: CallFacts | None = None) -> None:
-        facts = facts or self.calls.facts
+        facts = facts or self.calls.facts or self.calls.ended   # rules closing a call report late
+        if type_ == "call_started":
+            self._violations.clear()
         if facts is not None and type_ in NORM_TYPES:
             self._violations[type_] += 1
         call_id = facts.call_id if facts else None

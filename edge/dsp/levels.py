@@ -16,7 +16,7 @@ def frame_levels(pcm: np.ndarray, frame: int = FRAME_SAMPLES) -> tuple[np.ndarra
     (the caller carries it over to the next block).
     """
     count = len(pcm) // frame
-    frames = pcm[: count * frame].astype(np.float32).reshape(count, frame, -1) / 32768.0
+    frames = pcm[: count * frame].astype(np.float32).reshape(count, frame, pcm.shape[1]) / 32768.0
     power = np.einsum("fsc,fsc->fc", frames, frames) / frame
     rms = 10.0 * np.log10(np.maximum(power, 10 ** (FLOOR_DBFS / 10)))
     peak = 20.0 * np.log10(np.maximum(np.abs(frames).max(axis=1), 10 ** (FLOOR_DBFS / 20)))

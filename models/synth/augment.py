@@ -72,8 +72,8 @@ def channel(x: np.ndarray, rng: np.random.Generator, pool: list[np.ndarray] | No
         return y
     if rng.random() < 0.3 * strength:
         y = reverb(y, rng, float(rng.uniform(0.15, 0.5)))
-    if rng.random() < 0.3 * strength and pool:
-        y = mix_at_snr(y, babble(pool, rng, len(y)), float(rng.uniform(5, 25)))
+    if rng.random() < 0.5 * strength and pool:
+        y = mix_at_snr(y, babble(pool, rng, len(y)), float(rng.uniform(3, 22)))
     if rng.random() < 0.4 * strength:
         y = telephone_band(y)
     if rng.random() < 0.3 * strength:

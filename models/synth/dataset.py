@@ -167,24 +167,26 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
 
 
 def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None) -> np.ndarray:
-    """About `fa_minutes` of keyword-free speech by held-out voices, with pauses and noise."""
+    """At least `fa_minutes` of keyword-free speech by held-out voices, with pauses and noise."""
     rng = random.Random(f"{cfg.seed}-fa")
     target = int(cfg.fa_minutes * 60 * RATE)
-    pieces, total = [], 0
-    jobs = []
-    while total < target:
-        utt = corpus.negative_utterances(rng, 1, held_out=True)[0] if rng.random() < 0.5 \
-            else corpus.negative_utterances(rng, 1, held_out=False)[0]
-        jobs.append((utt, rng.choice(TEST_VOICES), rng.randint(*cfg.speeds), rng.randint(30, 70),
-                     rng.randrange(1 << 30)))
-        total += int(3.8 * RATE)  # rough utterance length incl. silence, refined below
-    spoken = render_many(jobs, cfg.workers, "synth false-alarm stream")
+    pieces: list[np.ndarray] = []
+    pool: list[np.ndarray] = []
+    total = 0
+    while total < target:   # render in batches until the trimmed speech is long enough
+        jobs = []
+        for _ in range(max(16, int((target - total) / (2.0 * RATE)))):
+            utt = corpus.negative_utterances(rng, 1, held_out=rng.random() < 0.5)[0]
+            jobs.append((utt, rng.choice(TEST_VOICES), rng.randint(*cfg.speeds), rng.randint(30, 70),
+                         rng.randrange(1 << 30)))
+        for item in render_many(jobs, cfg.workers, "synth false-alarm stream"):
+            speech = item.audio[int(LEAD_S * RATE * 0.8):]
+            pieces.append(speech[: len(speech) - int(TAIL_S * RATE * 0.5)])
+            total += len(pieces[-1])
+            if len(pool) < 200:
+                pool.append(item.audio)
     nrng = np.random.default_rng(7)
-    for item in spoken:
-        speech = item.audio[int(LEAD_S * RATE * 0.8):]
-        pieces.append(speech[: len(speech) - int(TAIL_S * RATE * 0.5)])
     stream = np.concatenate(pieces)[:target]
-    pool = [s.audio for s in spoken[:200]]
     if snr_db is not None:
         stream = mix_at_snr(stream, babble(pool, nrng, len(stream)), snr_db)
     stream = stream + nrng.standard_normal(len(stream)).astype(np.float32) * 10 ** (-65 / 20)

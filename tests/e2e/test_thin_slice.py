@@ -35,7 +35,8 @@ def test_recorded_call_reaches_the_console_model(tmp_path: Path, mosquitto: Mosq
         edge = subprocess.run(
             [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{audio}", "--fast",
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01",
-             "--state-dir", str(tmp_path / "state"), "--policy", str(levels_only_policy(tmp_path))], capture_output=True, text=True, timeout=60)
+             "--state-dir", str(tmp_path / "state"),
+             "--policy", str(levels_only_policy(tmp_path))], capture_output=True, text=True, timeout=60)
         assert edge.returncode == 0, edge.stderr
         seat = ("hq", "A01")
         pump(ingest, state, lambda: seat in state.seats and state.seats[seat].scorecards

@@ -107,6 +107,8 @@ def test_control_file_sets_the_call_window_and_rings(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case,reason", [
     ("missing", "no such file"), ("mono", "expected 2 channels"), ("garbage", "not a readable audio"),
     ("bad-control", "type 'hangup' is not one of"), ("control-json", "not a readable JSON"),
+    ("no-models", "is missing (run `seatwatch models train`)"),
+    ("corrupt-model", "is not a valid TFLite model"),
 ])
 def test_bad_input_exits_non_zero_with_one_line_reason(tmp_path: Path, case: str,
                                                        reason: str) -> None:
@@ -123,6 +125,12 @@ def test_bad_input_exits_non_zero_with_one_line_reason(tmp_path: Path, case: str
     elif case == "bad-control":
         (tmp_path / "c.json").write_text('{"events": [{"t": 1, "type": "hangup"}]}')
         args += ["--control", tmp_path / "c.json"]
+    elif case == "no-models":
+        args += ["--models", tmp_path / "empty"]
+    elif case == "corrupt-model":
+        (tmp_path / "m").mkdir()
+        (tmp_path / "m" / "kws.tflite").write_bytes(b"\x00" * 64)
+        args += ["--models", tmp_path / "m"]
     else:
         (tmp_path / "c.json").write_text('{"events": [')
         args += ["--control", tmp_path / "c.json"]

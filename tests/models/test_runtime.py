@@ -86,3 +86,24 @@ def test_shipped_rate_model_orders_slow_and_fast_speech() -> None:
 
     slow, fast = cpm(85), cpm(190)
     assert 60 <= slow < 130 and fast > 160 and fast - slow > 50
+
+
+def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
+    audio = speak("您好，请问有什么可以帮您？好的，请稍等。", voice="f4", speed=120, pitch=50)
+    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
+    whole = KeywordSpotter().push(feats)
+    spotter, rng, parts, at = KeywordSpotter(), np.random.default_rng(9), [], 0
+    while at < len(feats):
+        step = int(rng.integers(1, 37))
+        parts += spotter.push(feats[at:at + step])
+        at += step
+    assert parts == whole and len(whole) >= 2
+
+
+def test_negative_text_never_contains_a_keyword() -> None:
+    from models.synth import corpus
+
+    forms = [form for spoken in corpus.KEYWORDS.values() for form in spoken]
+    negatives = (*corpus.CONFUSABLES, *corpus.NEGATIVE_SENTENCES, *corpus.service_sentences())
+    assert [text for text in negatives if any(form in text for form in forms)] == []
+    assert len(corpus.all_sentences()) >= 300          # "a few hundred varied service sentences"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from edge.analyze import analyze
-from edge.events import Event, LIFECYCLE_TYPES
+from edge.events import LIFECYCLE_TYPES, Event
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERED = ROOT / "scenarios" / "rendered"
@@ -58,7 +58,8 @@ WINDOWS: dict[str, Callable[[dict[str, Any]], list[Window]]] = {
     "dead_air": lambda m: [(a + 8.0 - LEVEL_S - 0.4, a + 8.0 + 0.4) for a, _ in pauses(m)],
     "hold_checkin_missed": lambda m: [(a + 15.0 - 0.5, a + 15.0 + GRACE_S + 0.5) for a, _ in pauses(m)]
     + [(a + 30.0 - 0.5, a + 30.0 + GRACE_S + 0.5) for a, _ in pauses(m)],
-    "call_too_long": lambda m: [(control_time(m, "off_hook") + 180 - 0.05, control_time(m, "off_hook") + 180.05)],
+    "call_too_long": lambda m: [(control_time(m, "off_hook") + 179.95,
+                                 control_time(m, "off_hook") + 180.05)],
     "closing_missing": lambda m: [(control_time(m, "on_hook") - 0.01, control_time(m, "on_hook") + 0.01)],
     "agent_hung_up_first": lambda m: [(control_time(m, "on_hook") - 0.01, control_time(m, "on_hook") + 0.01)],
     "assist_requested": lambda m: [(control_time(m, "button") - 0.01, control_time(m, "button") + 0.01)],
