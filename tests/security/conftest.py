@@ -129,14 +129,15 @@ _counter = iter(range(1_000_000))
 
 
 def connect(broker: SecureBroker, user: str | None, *, password: str | None = None,
-            protocol: int = mqtt.MQTTv5, tls: bool = True, wait: bool = True) -> Client:
+            protocol: int = mqtt.MQTTv5, tls: bool = True, wait: bool = True,
+            ca: Path | None = None) -> Client:
     """Connect (TLS unless told otherwise); `answered` is set by CONNACK or a drop."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{user}-{next(_counter)}",
                          protocol=protocol)
     if user is not None:
         client.username_pw_set(user, password if password is not None else broker.passwords[user])
     if tls:
-        client.tls_set(ca_certs=str(broker.ca.ca_cert))
+        client.tls_set(ca_certs=str(ca or broker.ca.ca_cert))
     client.reconnect_delay_set(30, 60)      # one attempt per test: a refusal stays a refusal
     record = Client(client)
 

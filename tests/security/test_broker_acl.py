@@ -7,15 +7,20 @@ console subscriber that receives a later, allowed message but never the refused 
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from edge import payloads, topics
 from edge.events import Event
+from edge.security import acl
+from edge.security.ca import make_ca
+from edge.security.provision import provision
 from tests.security.conftest import SITE, Client, SecureBroker, connect
 
 NOT_AUTHORISED = 0x87
@@ -185,3 +190,38 @@ def test_shipped_config_has_no_plain_listener() -> None:
     assert {"certfile", "keyfile", "cafile"} <= set(after_listener)
     assert ["require_certificate", "false"] in settings
     assert "port" not in keys and "bind_address" not in keys   # no implicit default listener
+
+
+def test_a_broker_not_signed_by_the_trusted_ca_is_refused(
+        secure_broker: SecureBroker, clients: list[Client], tmp_path: Path) -> None:
+    """Clients authenticate the broker: an impostor's certificate fails the handshake
+    before the password is sent."""
+    other = make_ca(tmp_path / "other-ca")
+    client = connect(secure_broker, "edge-a", ca=other.ca_cert, wait=False)
+    clients.append(client)
+    time.sleep(1.5)
+    assert not client.connected.is_set() and client.connack is None
+
+
+def test_provisioning_a_running_broker_takes_effect_on_reload(
+        secure_broker: SecureBroker, clients: list[Client]) -> None:
+    """The operator's flow: provision, SIGHUP, the new account works within its ACL."""
+    done = provision(acl.device_block("edge-new", SITE, ["C01"]),
+                     passwd_file=secure_broker.folder / "passwd",
+                     acl_file=secure_broker.folder / "acl",
+                     secret_file=secure_broker.folder / "secrets" / "edge-new.pass")
+    password = done.secret_file.read_text().strip()
+    assert secure_broker.broker.proc is not None
+    secure_broker.broker.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    console = watcher(secure_broker, clients)
+    edge = connect(secure_broker, "edge-new", password=password)
+    clients.append(edge)
+    assert edge.connected.is_set(), edge.connack
+    assert edge.publish(topics.events_topic(SITE, "A01"), event_for("A01")) == NOT_AUTHORISED
+    body = event_for("C01")
+    assert edge.publish(topics.events_topic(SITE, "C01"), body) == 0
+    assert console.wait_for(lambda: body in console.received("/C01/events"))
+    old = connect(secure_broker, "edge-a")          # existing accounts survive the reload
+    clients.append(old)
+    assert old.connected.is_set()
