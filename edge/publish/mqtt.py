@@ -57,9 +57,10 @@ class MqttLink(Session):
         self._inflight: dict[int, int] = {}          # mid -> outbox seq
         self._early_acks: set[int] = set()           # PUBACKs that beat publish()'s return
         self._early_refusals: set[int] = set()       # refusals that beat publish()'s return
-        # mids of our own status publishes: their PUBACKs must not land in the early sets,
-        # where a later event reusing the mid (paho wraps at 65535) would be taken as acked.
-        self._status_mids: set[int] = set()
+        # mids of our status and metrics publishes: their callbacks must not land in the
+        # early sets, where a later event reusing the mid (paho wraps at 65535) would be
+        # taken as acknowledged before the broker had it.
+        self._own_mids: set[int] = set()
         self._last_seq = 0                           # highest seq handed to the client
         self._sent_lock = threading.Lock()
         self._wake = threading.Event()
@@ -84,7 +85,12 @@ class MqttLink(Session):
     def publish_metrics(self, metrics: dict[str, Any]) -> None:
         if self.is_connected.is_set():
             body = {"schema": 1, "ts": payloads.utc_now_iso(), "seat": self.who.seat, **metrics}
-            self.client.publish(self._metrics_topic, payloads.encode(body), qos=0)
+            info = self.client.publish(self._metrics_topic, payloads.encode(body), qos=0)
+            with self._sent_lock:
+                if info.mid in self._early_acks:    # its callback beat publish()'s return
+                    self._early_acks.discard(info.mid)
+                else:
+                    self._own_mids.add(info.mid)
 
     def flush(self, timeout: float) -> bool:
         """Wait until the broker has acknowledged every stored event."""
@@ -114,20 +120,20 @@ class MqttLink(Session):
             self._inflight.clear()
             self._early_acks.clear()
             self._early_refusals.clear()
-            self._status_mids.clear()
+            self._own_mids.clear()
             self._last_seq = 0          # resend everything still in the outbox, in order
         # On paho's network thread: this PUBACK cannot be handled before the mid is noted.
         info = client.publish(self._status_topic, self.who.status("online"), qos=1, retain=True)
         with self._sent_lock:
-            self._status_mids.add(info.mid)
+            self._own_mids.add(info.mid)
         client.subscribe(self._cmd_topic, qos=1)
         self._wake.set()
         log.info("%s: seat %s connected (MQTT %s)", self.url, self.who.seat, self.version)
 
     def published(self, mid: int) -> None:
         with self._sent_lock:
-            if mid in self._status_mids:
-                self._status_mids.discard(mid)
+            if mid in self._own_mids:
+                self._own_mids.discard(mid)
                 return
             seq = self._inflight.pop(mid, None)
             if seq is None:
@@ -142,8 +148,8 @@ class MqttLink(Session):
         bad data, and goes out after the next reconnection once the account is fixed.
         """
         with self._sent_lock:
-            if mid in self._status_mids:
-                self._status_mids.discard(mid)
+            if mid in self._own_mids:
+                self._own_mids.discard(mid)
                 log.error("seat %s: broker refused the status on %s (%s)", self.who.seat,
                           self._status_topic, reason)
                 return
