@@ -67,16 +67,23 @@ def _new_key(path: Path) -> None:
 
 
 def make_ca(out: Path, hosts: Sequence[str] = ("localhost", "127.0.0.1"),
-            name: str = "seatwatch") -> CaFiles:
-    """Create ca.crt/ca.key and server.crt/server.key in `out`; existing files are replaced."""
+            name: str = "seatwatch") -> tuple[CaFiles, bool]:
+    """ca.crt/ca.key and a new server.crt/server.key in `out`; (files, CA was created).
+
+    An existing CA in `out` is kept and only the broker certificate is issued again
+    (renewal, new host names): replacing the CA would cut off every edge and console
+    that trusts it.
+    """
     sans = subject_alt_names(hosts)
     out.mkdir(parents=True, exist_ok=True)
     files = CaFiles(out / "ca.crt", out / "ca.key", out / "server.crt", out / "server.key")
-    _new_key(files.ca_key)
-    _openssl("req", "-x509", "-new", "-key", str(files.ca_key), "-out", str(files.ca_cert),
-             "-days", str(CA_DAYS), "-subj", f"/CN={name} broker CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    created = not (files.ca_cert.exists() and files.ca_key.exists())
+    if created:
+        _new_key(files.ca_key)
+        _openssl("req", "-x509", "-new", "-key", str(files.ca_key), "-out", str(files.ca_cert),
+                 "-days", str(CA_DAYS), "-subj", f"/CN={name} broker CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     _new_key(files.server_key)
     with tempfile.TemporaryDirectory() as tmp:
         csr, ext = Path(tmp) / "server.csr", Path(tmp) / "server.ext"
@@ -92,4 +99,4 @@ def make_ca(out: Path, hosts: Sequence[str] = ("localhost", "127.0.0.1"),
         _openssl("x509", "-req", "-in", str(csr), "-CA", str(files.ca_cert),
                  "-CAkey", str(files.ca_key), "-set_serial", str(secrets.randbits(63)),
                  "-days", str(SERVER_DAYS), "-extfile", str(ext), "-out", str(files.server_cert))
-    return files
+    return files, created

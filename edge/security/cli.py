@@ -58,8 +58,9 @@ def _report(done: Provisioned) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.what == "ca":
-            files = make_ca(args.out, args.host or ("localhost", "127.0.0.1"))
-            print(f"CA certificate (give to edges and consoles): {files.ca_cert}")
+            files, created = make_ca(args.out, args.host or ("localhost", "127.0.0.1"))
+            state = "new" if created else "existing, kept"
+            print(f"CA certificate ({state}; give to edges and consoles): {files.ca_cert}")
             print(f"CA key (keep offline): {files.ca_key}")
             print(f"broker certificate and key: {files.server_cert} {files.server_key}")
             return 0

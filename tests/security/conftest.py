@@ -70,7 +70,7 @@ class SecureBroker:
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
     folder = tmp_path_factory.mktemp("broker")
-    ca = make_ca(folder, ["localhost", "127.0.0.1"])
+    ca, _ = make_ca(folder, ["localhost", "127.0.0.1"])
     passwords = {}
     for user, block in ACCOUNTS.items():
         done = provision(block, passwd_file=folder / "passwd", acl_file=folder / "acl",

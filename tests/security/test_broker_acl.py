@@ -196,7 +196,7 @@ def test_a_broker_not_signed_by_the_trusted_ca_is_refused(
         secure_broker: SecureBroker, clients: list[Client], tmp_path: Path) -> None:
     """Clients authenticate the broker: an impostor's certificate fails the handshake
     before the password is sent."""
-    other = make_ca(tmp_path / "other-ca")
+    other, _ = make_ca(tmp_path / "other-ca")
     client = connect(secure_broker, "edge-a", ca=other.ca_cert, wait=False)
     clients.append(client)
     time.sleep(1.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -112,9 +113,23 @@ def test_cli_bad_seat_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_cli_ca(tmp_path: Path) -> None:
-    assert main(["provision", "ca", "--out", str(tmp_path / "pki"), "--host", "broker.example"]) == 0
+def test_cli_ca_then_renewal_keeps_the_ca(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pki = tmp_path / "pki"
+    assert main(["provision", "ca", "--out", str(pki), "--host", "broker.example"]) == 0
+    assert "(new;" in capsys.readouterr().out
     for name in ("ca.crt", "server.crt"):
-        assert (tmp_path / "pki" / name).read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert (pki / name).read_text().startswith("-----BEGIN CERTIFICATE-----")
     for name in ("ca.key", "server.key"):
-        assert stat.S_IMODE((tmp_path / "pki" / name).stat().st_mode) == 0o600
+        assert stat.S_IMODE((pki / name).stat().st_mode) == 0o600
+    ca_before, server_before = (pki / "ca.crt").read_bytes(), (pki / "server.crt").read_bytes()
+    assert main(["provision", "ca", "--out", str(pki), "--host", "broker.example",
+                 "--host", "10.0.0.5"]) == 0
+    assert "existing, kept" in capsys.readouterr().out
+    assert (pki / "ca.crt").read_bytes() == ca_before
+    assert (pki / "server.crt").read_bytes() != server_before
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(pki / "ca.crt"),
+                             str(pki / "server.crt")], capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stderr
+    text = subprocess.run(["openssl", "x509", "-in", str(pki / "server.crt"), "-noout", "-text"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "DNS:broker.example" in text and "IP Address:10.0.0.5" in text
