@@ -42,6 +42,14 @@ class Ingest(Session):
         info = self.client.publish(topic, payloads.encode(body), qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
+    def wait(self, timeout: float, limit: int = 10_000) -> list[tuple[str, bytes, float]]:
+        """Block until a message arrives (or `timeout`), then take what is queued."""
+        try:
+            first = self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        return [first, *self.drain(limit - 1)]
+
     def drain(self, limit: int = 10_000) -> list[tuple[str, bytes, float]]:
         batch: list[tuple[str, bytes, float]] = []
         try:

@@ -7,19 +7,28 @@ Memory is bounded: per-seat history and the alert feed are capped.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from edge import payloads, topics
 from edge.events import LIFECYCLE_TYPES, Event, EventError, decode
 
+log = logging.getLogger(__name__)
+
 SEVERITY_RANK = {"info": 0, "warn": 1, "alert": 2}
 HISTORY_POINTS = 300          # per seat: ~5 minutes of 1 s metrics
 SCORECARDS_KEPT = 20          # per seat
+TIMELINE_KEPT = 60            # entries of the current call per seat
 FEED_LIMIT = 5_000            # alert groups kept in the feed
 SEEN_IDS = 200_000            # event ids remembered for de-duplication
 STALE_AFTER_S = 30.0          # no status/metrics/event for this long: shown offline
+LOG_EVERY = 1_000             # a flood of bad messages logs its first and every 1000th
+METRIC_NUMBERS = ("t_call", "rate_cpm", "mic_dbfs", "ear_dba", "dose_pct", "cpu_pct", "model_ms")
+TimelineEntry = tuple[float | None, str, str]    # t_call (s), what, detail
 
 
 @dataclass
@@ -65,7 +74,11 @@ class SeatView:
     last_seen: float = 0.0
     level_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     rate_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
-    timeline: deque[tuple[float | None, str]] = field(default_factory=lambda: deque(maxlen=50))
+    events_dropped: int | None = None
+    model_ms: float | None = None
+    cpu_pct: float | None = None
+    # The current (or last) call: (t_call s, what, detail), in arrival order.
+    timeline: deque[TimelineEntry] = field(default_factory=lambda: deque(maxlen=TIMELINE_KEPT))
     scorecards: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=SCORECARDS_KEPT))
     open_alerts: dict[tuple[str, str, str | None, str], AlertGroup] = field(default_factory=dict)
 
@@ -79,8 +92,72 @@ class SeatView:
         return None if not ranks else next(k for k, v in SEVERITY_RANK.items() if v == max(ranks))
 
 
+def summary(data: dict[str, Any], limit: int = 3) -> str:
+    """The first few scalar fields of an event, for one timeline line."""
+    parts = [f"{k} {v}" for k, v in data.items()
+             if isinstance(v, (str, int, float)) and not isinstance(v, bool)][:limit]
+    return ", ".join(parts)[:80]
+
+
+def milestones(card: dict[str, Any]) -> list[TimelineEntry]:
+    """What the ended call's scorecard says about greeting, holds and closing."""
+    out: list[TimelineEntry] = []
+    greeting_t = card.get("greeting_t")
+    if card.get("greeting") is True:
+        out.append((greeting_t if isinstance(greeting_t, (int, float)) else None, "greeting", "heard"))
+    if isinstance(card.get("holds"), int) and card["holds"]:
+        out.append((None, "holds", f"{card['holds']}, check-ins missed "
+                                   f"{card.get('hold_checkins_missed', 0)}"))
+    if isinstance(card.get("closing"), bool):
+        out.append((None, "closing", "heard" if card["closing"] else "missing"))
+    if isinstance(card.get("score"), (int, float)):
+        out.append((None, "score", f"{card['score']}"))
+    return out
+
+
+def same_seat(where: topics.ParsedTopic, site: str, seat: str, kind: str) -> None:
+    """A payload about another seat than its topic is misrouted or spoofed: refused."""
+    if (site, seat) != (where.site, where.seat):
+        raise payloads.PayloadError(f"{kind}: for {site}/{seat} but published on "
+                                    f"{where.site}/{where.seat}")
+
+
+def check(where: topics.ParsedTopic, payload: bytes) -> Event | dict[str, Any]:
+    """Decode and validate one message for its topic kind; raises EventError/PayloadError."""
+    if where.kind == "events":
+        event = decode(payload)
+        same_seat(where, event.site, event.seat, "event")
+        return event
+    if where.kind == "status":
+        status = payloads.check_status(payload)
+        same_seat(where, status["site"], status["seat"], "status")
+        return status
+    if where.kind == "metrics":
+        metrics = payloads.check_metrics(payload)
+        same_seat(where, where.site, metrics["seat"], "metrics")
+        for name in METRIC_NUMBERS:
+            value = metrics.get(name)
+            # JSON parsers accept NaN and Infinity; a meter or a clock cannot show them.
+            if value is not None and not math.isfinite(value):
+                raise payloads.PayloadError(f"metrics: {name}: not a finite number")
+        if metrics.get("t_call") is not None and metrics["t_call"] < 0:
+            raise payloads.PayloadError("metrics: t_call: negative")
+        return metrics
+    if where.kind == "acks":
+        return payloads.check_ack(payload)
+    raise payloads.PayloadError(f"{where.kind}: not a topic the console reads")
+
+
+# kind, site, seat (None for acks), topic, payload, received, what was parsed
+Recorder = Callable[[str, str, "str | None", str, bytes, float, "Event | dict[str, Any]"], None]
+
+
 class FloorState:
-    def __init__(self, roster: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, roster: dict[str, dict[str, str]] | None = None, *,
+                 stale_after_s: float = STALE_AFTER_S) -> None:
+        self.stale_after_s = stale_after_s
+        self.recorder: Recorder | None = None     # the history store, when there is one
+        self.last_error = ""
         self.seats: dict[tuple[str, str], SeatView] = {}
         self.feed: OrderedDict[tuple[str, str, str | None, str], AlertGroup] = OrderedDict()
         self.counters: Counter[str] = Counter()
@@ -97,23 +174,33 @@ class FloorState:
         except topics.TopicError:
             self.counters["unknown_topic"] += 1
             return False
-        try:
-            if where.kind == "events":
-                changed = self.apply_event(decode(payload), now)
-            elif where.kind == "status":
-                changed = self.apply_status(payloads.check_status(payload), now)
-            elif where.kind == "metrics":
-                assert where.seat is not None
-                changed = self.apply_metrics(where.site, payloads.check_metrics(payload), now)
-            elif where.kind == "acks":
-                changed = self.apply_ack(where.site, payloads.check_ack(payload))
-            else:
-                self.counters["ignored"] += 1
-                return False
-        except (EventError, payloads.PayloadError) as exc:
-            self.counters[f"malformed_{where.kind}"] += 1
-            self.last_error = str(exc)
+        if where.kind == "cmd":
+            self.counters["ignored"] += 1
             return False
+        try:
+            obj = check(where, payload)
+        # TypeError: edge.events.validate looks an unhashable "type" (a list) up in a dict.
+        except (EventError, payloads.PayloadError, TypeError) as exc:
+            name = f"malformed_{where.kind}"
+            self.counters[name] += 1
+            self.last_error = f"{topic}: {exc}"
+            if self.counters[name] % LOG_EVERY == 1:
+                log.warning("%s (%s so far): %s", name, self.counters[name], self.last_error)
+            return False
+        if isinstance(obj, Event) and obj.id in self._seen:
+            self.counters["duplicate"] += 1
+            return False
+        if self.recorder is not None:
+            # Kept (written) before it is applied, so before any redraw can show it.
+            self.recorder(where.kind, where.site, where.seat, topic, payload, now, obj)
+        if isinstance(obj, Event):
+            changed = self.apply_event(obj, now)
+        elif where.kind == "status":
+            changed = self.apply_status(obj, now)
+        elif where.kind == "metrics":
+            changed = self.apply_metrics(where.site, obj, now)
+        else:
+            changed = self.apply_ack(where.site, obj)
         if changed:
             self.version += 1
         return changed
@@ -140,8 +227,22 @@ class FloorState:
     def apply_metrics(self, site: str, metrics: dict[str, Any], now: float) -> bool:
         view = self.seat(site, metrics["seat"])
         view.online, view.last_seen = True, now
+        # Hold and LED changes only show in metrics: they become timeline milestones.
+        t_call = metrics.get("t_call", view.t_call)
+        state = metrics.get("call_state", view.call_state)
+        if state != view.call_state:
+            if state == "hold":
+                view.timeline.append((t_call, "hold", "started"))
+            elif view.call_state == "hold" and state == "in_call":
+                view.timeline.append((t_call, "hold", "ended"))
+            elif state == "ringing":
+                view.timeline.clear()
+                view.timeline.append((None, "ringing", ""))
+        led = metrics.get("led", view.led)
+        if led and led != view.led:
+            view.timeline.append((t_call, "led", "check-in reminder" if led == "hold_checkin_due" else led))
         for name in ("call_state", "call", "t_call", "rings", "rate_cpm", "mic_dbfs", "ear_dba",
-                     "dose_pct", "led", "link", "queue_depth"):
+                     "dose_pct", "led", "link", "queue_depth", "events_dropped", "model_ms", "cpu_pct"):
             if name in metrics:
                 setattr(view, name, metrics[name])
         if metrics.get("mic_dbfs") is not None:
@@ -151,7 +252,9 @@ class FloorState:
         self.counters["metrics"] += 1
         return True
 
-    def mark_stale(self, now: float, after_s: float = STALE_AFTER_S) -> bool:
+    def mark_stale(self, now: float, after_s: float | None = None) -> bool:
+        """Heartbeats (status, metrics, events) stopped without a last-will: offline."""
+        after_s = self.stale_after_s if after_s is None else after_s
         changed = False
         for view in self.seats.values():
             if view.online and now - view.last_seen > after_s:
@@ -171,16 +274,20 @@ class FloorState:
         self.counters["events"] += 1
         view = self.seat(event.site, event.seat)
         view.last_seen, view.online = now, True
-        view.timeline.append((event.t_call, event.type))
-        if event.type == "call_started":
-            view.call_state, view.call, view.t_call = "in_call", event.call, 0.0
-            view.timeline.clear()
-            view.timeline.append((0.0, event.type))
-        elif event.type == "call_ended":
+        if event.type == "call_started" and view.call != event.call:
+            # Metrics (QoS 0, sent at once) can overtake the event (QoS 1, via the outbox):
+            # a call already known from its metrics keeps their fresher state and clock.
+            view.call_state, view.call, view.t_call = "in_call", event.call, event.t_call or 0.0
+            if view.timeline and view.timeline[-1][1] != "ringing":
+                view.timeline.clear()
+        view.timeline.append((event.t_call, event.type, summary(event.data)))
+        if event.type == "call_ended":
             view.call_state, view.call = "idle", None
-            card = dict(event.data.get("scorecard", {}))
+            given = event.data.get("scorecard")
+            card = dict(given) if isinstance(given, dict) else {}
             card["call"], card["ts"], card["agent"] = event.call, event.ts, view.agent
             view.scorecards.append(card)
+            view.timeline.extend(milestones(card))
         if event.type in LIFECYCLE_TYPES:
             return True
         key = (event.site, event.seat, event.call, event.type)

@@ -51,8 +51,9 @@ def synth_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def train(args: argparse.Namespace, data: Path, out: Path) -> None:
     import numpy as np
 
+    from edge.dsp.features import logmel
     from models.synth import corpus
-    from models.synth.dataset import WINDOW
+    from models.synth.dataset import WINDOW, negative_stream, save
     from models.train import kws, rate
     from models.train.convert import to_int8_tflite
 
@@ -60,12 +61,20 @@ def train(args: argparse.Namespace, data: Path, out: Path) -> None:
     kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
     d = np.load(data / "kws_train.npz")
     model = kws.train(d["x"], d["y"], kws_cfg)
+    # hard-negative mining on keyword-free speech by the training voices, then fine-tune
+    mine = data / "kws_mine.npz"
+    if not mine.exists():
+        cfg = synth_config(args)
+        save(mine, audio=negative_stream(cfg, split="train", minutes=cfg.fa_minutes * 0.75))
+    hard = kws.hard_negatives(model, logmel(np.load(mine)["audio"]))
+    print(f"mined {len(hard)} false-alarm windows; fine-tuning")
+    model = kws.fine_tune(model, d["x"], d["y"], hard, kws_cfg, epochs=2 if args.quick else 5)
     (out / "kws.tflite").write_bytes(to_int8_tflite(model, kws.normalise(d["x"])))
     (out / "kws.json").write_text(json.dumps({
         "labels": list(corpus.LABELS), "window": WINDOW, "hop": HOP, "smooth": SMOOTH,
         "refractory_frames": REFRACTORY_FRAMES, "normalise": "window_mean",
         "thresholds": {label: 0.8 for label in corpus.KEYWORDS},
-        "features": FeatureConfig().to_dict(), "train": asdict(kws_cfg)},
+        "features": FeatureConfig().to_dict(), "train": asdict(kws_cfg), "mined_negatives": len(hard)},
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     rate_cfg = rate.RateTrainConfig.quick() if args.quick else rate.RateTrainConfig()
     d = np.load(data / "rate_train.npz")

@@ -20,4 +20,11 @@ def open_source(spec: str, *, control: str | None = None, loop: bool = False,
     if kind == "wav":
         return WavSource(Path(target), control, realtime=realtime, loop=loop,
                          device=f"replay-{seat}", offset_s=offset_s)
+    if kind == "serial":
+        # imported here: the link loads the firmware's framing modules from firmware/
+        from edge.link.serial_source import SerialLinkError, SerialSource
+        try:
+            return SerialSource(target)
+        except SerialLinkError as exc:
+            raise SourceError(str(exc)) from None
     raise SourceError(f"source {spec!r}: unknown kind {kind!r} (expected wav, serial or alsa)")

@@ -22,7 +22,10 @@ name is coloured by its worst open alert: cyan info, yellow warn, red alert.
 | `enter` | seat detail |
 | `a` / `r` | acknowledge / resolve the selected alert (shared with every console) |
 | `s` | sort: seat, severity, state |
-| `f` | severity filter: info, warn, alert |
+| `f` | alert feed severity filter: info, warn, alert |
+| `g` | floor: one team at a time, then all |
+| `v` | floor: all seats, needing attention, in a call, idle, offline |
+| `p` | reports: per agent and per norm (`1` hour, `8` shift, `d` day, `w` week, `x` CSV) |
 | `t` | light / dark theme |
 | `ctrl+p` | command palette |
 | `q` | quit |

@@ -3,57 +3,148 @@ hearing dose and device information."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from threading import RLock
+from typing import Any
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from host_console.state import FloorState, SeatView
 
+DOSE_ACTION_PCT = 50.0      # EU 2003/10/EC lower action value (80 dB(A) over 8 h) = half the dose
+DOSE_LIMIT_PCT = 100.0      # NIOSH REL: 85 dB(A) over 8 h
+GAUGE_CELLS = 30
 
-def describe(view: SeatView) -> str:
-    lines = [f"[b]Seat {view.seat}[/b]  agent {view.agent or '-'}  team {view.team or '-'}  "
-             f"state {view.state}",
-             f"device {view.device or '-'}  firmware {view.firmware or '-'}  "
-             f"edge {view.edge or '-'}  link {view.link or '-'}  queue {view.queue_depth}",
-             f"hearing dose today: {'-' if view.dose_pct is None else f'{view.dose_pct:.0f} %'}"
-             f"  earpiece {'-' if view.ear_dba is None else f'{view.ear_dba:.0f} dB(A)'}",
-             f"LED shown to the agent: {view.led or '-'}", "", "[b]Current call[/b]"]
-    lines += [f"  {'' if t is None else f'{t:6.1f} s'}  {kind}" for t, kind in view.timeline]
-    lines += ["", "[b]Recent scorecards[/b]"]
-    for card in list(view.scorecards)[-5:][::-1]:
-        violations = ", ".join(f"{k}×{v}" for k, v in card.get("violations", {}).items()) or "none"
-        lines.append(f"  {card.get('ts', '')[:19]}  score {card.get('score', '-')}  "
+
+def ago(seconds: float) -> str:
+    if seconds < 0:
+        return "just now"
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def number(value: float | int | None, unit: str = "", digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+# Everything here is built as rich Text, never markup: names, LED patterns and scorecard
+# fields come from the wire, and "[/" in one of them would break a markup string.
+def heading(title: str) -> Text:
+    return Text(title, style="bold")
+
+
+def summary(view: SeatView) -> Text:
+    call = "" if view.call is None else f"  call {view.call}"
+    t = "" if view.t_call is None else f"  {int(view.t_call) // 60:02d}:{int(view.t_call) % 60:02d}"
+    return Text.assemble(heading(f"Seat {view.seat}"),
+                         f"  agent {view.agent or '-'}  team {view.team or '-'}  state {view.state}"
+                         f"{call}{t}  rate {number(view.rate_cpm, ' cpm')}  "
+                         f"level {number(view.mic_dbfs, ' dBFS')}")
+
+
+def dose_gauge(view: SeatView, cells: int = GAUGE_CELLS) -> Text:
+    """Today's noise dose against the daily limit; the scale runs to 150 % so an overdose shows."""
+    if view.dose_pct is None:
+        return Text.assemble(heading("Hearing dose today"), "  no data")
+    dose = max(0.0, float(view.dose_pct))
+    filled = round(min(dose, 150.0) / 150.0 * cells)
+    colour = "red" if dose >= DOSE_LIMIT_PCT else "yellow" if dose >= DOSE_ACTION_PCT else "green"
+    mark = round(DOSE_LIMIT_PCT / 150.0 * cells)
+    bar = "".join("█" if i < filled else ("│" if i == mark else "░") for i in range(cells))
+    return Text.assemble(heading("Hearing dose today"), "  ", (bar, colour),
+                         f" {dose:.0f} % of the daily limit  (earpiece {number(view.ear_dba, ' dB(A)')})")
+
+
+def device_info(view: SeatView, now: float) -> Text:
+    seen = "never" if not view.last_seen else ago(now - view.last_seen)
+    link_colour = {"ok": "green", "degraded": "yellow", "down": "red"}.get(view.link or "", "")
+    return Text.assemble(
+        heading("Device"), f"  {view.device or '-'}  firmware {view.firmware or '-'}  "
+        f"edge {view.edge or '-'}\nlink ", (view.link or "-", link_colour),
+        f"  last seen {seen}  outbox {number(view.queue_depth)}  "
+        f"dropped {number(view.events_dropped)}  model {number(view.model_ms, ' ms', 1)}  "
+        f"cpu {number(view.cpu_pct, ' %')}  LED {view.led or '-'}")
+
+
+def timeline(view: SeatView) -> Text:
+    lines = [f"  {'      ' if t is None else f'{int(t) // 60:02d}:{t % 60:04.1f}'}  {what:<20} {detail}"
+             for t, what, detail in view.timeline]
+    title = "Current call" if view.call else "Last call"
+    return Text.assemble(heading(title), "\n", "\n".join(lines) or "  no call yet")
+
+
+def scorecards(view: SeatView, shown: int = 5) -> Text:
+    lines = []
+    for card in list(view.scorecards)[-shown:][::-1]:
+        given: Any = card.get("violations")
+        violations = (", ".join(f"{k}×{v}" for k, v in given.items())
+                      if isinstance(given, dict) and given else "none")
+        lines.append(f"  {str(card.get('ts', ''))[:19]}  score {card.get('score', '-')}  "
                      f"{card.get('duration_s', '-')} s  violations: {violations}")
-    return "\n".join(lines)
+    return Text.assemble(heading("Recent scorecards"), "\n", "\n".join(lines) or "  none yet")
+
+
+def describe(view: SeatView, now: float | None = None) -> Text:
+    """The whole detail as one text (for logs and tests)."""
+    now = time.time() if now is None else now
+    return Text("\n\n").join([summary(view), dose_gauge(view), device_info(view, now),
+                               timeline(view), scorecards(view)])
 
 
 class SeatScreen(Screen[None]):
     BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
 
-    def __init__(self, state: FloorState, key: tuple[str, str]) -> None:
+    def __init__(self, state: FloorState, key: tuple[str, str],
+                 clock: Callable[[], float] = time.time, lock: RLock | None = None) -> None:
         super().__init__()
-        self.state, self.key = state, key
+        self.state, self.key, self.clock = state, key, clock
+        self.model_lock = lock or RLock()       # the app's: the ingest thread writes the model
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="detail"):
+            yield Static(id="info")
             yield Label("Microphone level (dBFS), last minutes")
             yield Sparkline([], id="level")
             yield Label("Speaking rate (characters per minute)")
             yield Sparkline([], id="rate")
-            yield Static(id="info")
+            yield Static(id="dose")
+            yield Static(id="device")
+            with Horizontal(id="call-panes"):
+                with Vertical():
+                    yield Static(id="timeline")
+                with Vertical():
+                    yield Static(id="cards")
         yield Footer()
 
     def on_mount(self) -> None:
+        # Kept, not queried on each tick: a tick can fire while the screen is closing.
+        self._sparks = self.query_one("#level", Sparkline), self.query_one("#rate", Sparkline)
+        self._texts = {name: self.query_one(f"#{name}", Static)
+                       for name in ("info", "dose", "device", "timeline", "cards")}
         self.set_interval(1.0, self.refresh_view)
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        view = self.state.seats.get(self.key)
-        if view is None:
-            return
-        self.query_one("#level", Sparkline).data = [v + 60 for v in view.level_history]
-        self.query_one("#rate", Sparkline).data = list(view.rate_history)
-        self.query_one("#info", Static).update(describe(view))
+        with self.model_lock:
+            view = self.state.seats.get(self.key)
+            if view is None:
+                return
+            levels = [v + 60 for v in view.level_history]
+            rates = list(view.rate_history)
+            texts = {"info": summary(view), "dose": dose_gauge(view),
+                     "device": device_info(view, self.clock()), "timeline": timeline(view),
+                     "cards": scorecards(view)}
+        level, rate = self._sparks
+        level.data, rate.data = levels, rates
+        for name, text in texts.items():
+            self._texts[name].update(text)

@@ -58,7 +58,8 @@ def choose_thresholds(fa_scores: np.ndarray, hours: float, refractory: int,
     allowed = int(np.floor(FA_PER_HOUR_MAX * hours))
     for label in KEYWORDS:
         column = fa_scores[:, labels.index(label)]
-        steps = [round(0.5 + 0.01 * i, 3) for i in range(49)] + [0.992, 0.994, 0.996, 0.998]
+        # int8 posteriors step by 1/256: 0.99 is the highest reachable useful threshold
+        steps = [round(0.5 + 0.01 * i, 3) for i in range(50)]
         out[label] = next((t for t in steps if false_alarms(column, t, refractory) <= allowed), steps[-1])
     return out
 

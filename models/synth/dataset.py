@@ -166,18 +166,22 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
     return KwsSet(np.stack(xs), np.array(ys, np.int64)), spoken
 
 
-def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None) -> np.ndarray:
-    """At least `fa_minutes` of keyword-free speech by held-out voices, with pauses and noise."""
-    rng = random.Random(f"{cfg.seed}-fa")
-    target = int(cfg.fa_minutes * 60 * RATE)
+def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None, split: str = "test",
+                    minutes: float | None = None) -> np.ndarray:
+    """At least `fa_minutes` of keyword-free speech, with pauses and noise: by held-out
+    voices for evaluation, or by training voices and sentences for hard-negative mining."""
+    train = split == "train"
+    rng = random.Random(f"{cfg.seed}-fa" if not train else f"{cfg.seed}-mine")
+    voices = TRAIN_VOICES if train else TEST_VOICES
+    target = int((minutes or cfg.fa_minutes) * 60 * RATE)
     pieces: list[np.ndarray] = []
     pool: list[np.ndarray] = []
     total = 0
     while total < target:   # render in batches until the trimmed speech is long enough
         jobs = []
         for _ in range(max(16, int((target - total) / (2.0 * RATE)))):
-            utt = corpus.negative_utterances(rng, 1, held_out=rng.random() < 0.5)[0]
-            jobs.append((utt, rng.choice(TEST_VOICES), rng.randint(*cfg.speeds), rng.randint(30, 70),
+            utt = corpus.negative_utterances(rng, 1, held_out=not train and rng.random() < 0.5)[0]
+            jobs.append((utt, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
                          rng.randrange(1 << 30)))
         for item in render_many(jobs, cfg.workers, "synth false-alarm stream"):
             speech = item.audio[int(LEAD_S * RATE * 0.8):]

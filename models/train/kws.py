@@ -22,7 +22,7 @@ class KwsTrainConfig:
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
-        return cls(epochs=12, width=24)
+        return cls(epochs=30, batch=32, width=24)
 
 
 def build_model(width: int) -> object:
@@ -69,4 +69,34 @@ def train(x: np.ndarray, y: np.ndarray, cfg: KwsTrainConfig) -> object:
     model.fit(xs, y, batch_size=cfg.batch, epochs=cfg.epochs, validation_split=0.1,  # type: ignore[attr-defined]
               class_weight=weights, verbose=2,
               callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.5)])
+    return model
+
+
+def hard_negatives(model: object, feats: np.ndarray, hop: int = 20, floor: float = 0.3) -> np.ndarray:
+    """Windows of keyword-free speech on which the model believes a keyword (any keyword
+    posterior >= floor): the false alarms to learn from."""
+    ends = np.arange(WINDOW, len(feats) + 1, hop)
+    found = []
+    for chunk in np.array_split(ends, max(1, len(ends) // 512)):
+        x = np.stack([feats[e - WINDOW:e] for e in chunk])
+        post = model.predict(normalise(x), verbose=0, batch_size=256)  # type: ignore[attr-defined]
+        found.append(x[post[:, : len(corpus.KEYWORDS)].max(axis=1) >= floor])
+    return np.concatenate(found).astype(np.float16)
+
+
+def fine_tune(model: object, x: np.ndarray, y: np.ndarray, negatives: np.ndarray, cfg: KwsTrainConfig,
+              epochs: int = 5) -> object:
+    """A few more epochs with the mined false alarms added as filler, at a lower rate."""
+    import tensorflow as tf
+
+    filler = corpus.LABELS.index(corpus.FILLER)
+    xs = np.concatenate([x, negatives, negatives])     # twice: they are the rare, hard cases
+    ys = np.concatenate([y, np.full(2 * len(negatives), filler, y.dtype)])
+    order = np.random.default_rng(cfg.seed + 1).permutation(len(ys))
+    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate / 4),  # type: ignore[attr-defined]
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    counts = np.bincount(ys, minlength=len(corpus.LABELS)).astype(np.float64)
+    weights = {i: float(len(ys) / (len(counts) * max(c, 1))) for i, c in enumerate(counts)}
+    model.fit(normalise(xs[order]), ys[order], batch_size=cfg.batch, epochs=epochs,  # type: ignore[attr-defined]
+              validation_split=0.1, class_weight=weights, verbose=2)
     return model

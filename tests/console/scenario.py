@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge import payloads, topics
-from edge.events import Event
+from edge.events import Event, decode
 from host_console.state import FloorState
 
 NOW = 1_780_000_000.0
@@ -12,7 +12,7 @@ NOW = 1_780_000_000.0
 def event(kind: str, seat: str, call: str | None = "c1", t_call: float | None = 10.0,
           site: str = "hq", **data: object) -> tuple[str, bytes]:
     ev = Event.new(kind, site=site, seat=seat, device=f"dev-{seat}", call=call, t_call=t_call,
-                   data=dict(data), now=NOW)
+               data=dict(data), now=NOW)
     return topics.events_topic(site, seat), ev.to_json().encode()
 
 
@@ -26,18 +26,35 @@ def metrics(seat: str, site: str = "hq", **fields: object) -> tuple[str, bytes]:
     return topics.metrics_topic(site, seat), payloads.encode(body)
 
 
+ROSTER = {"A01": {"agent": "王芳", "team": "pension"}, "A02": {"agent": "李强", "team": "medical"}}
+
+
+def ack(ev_payload: bytes, action: str = "ack", by: str = "lin", site: str = "hq") -> tuple[str, bytes]:
+    ev = decode(ev_payload)
+    body = payloads.ack(ev.id, seat=ev.seat, action=action, by=by)
+    return topics.acks_topic(site), payloads.encode(body)
+
+
+def scorecard(seat: str, call: str, score: float, site: str = "hq",
+              **violations: int) -> tuple[str, bytes]:
+    card = {"score": score, "duration_s": 95.0, "violations": violations}
+    return event("call_ended", seat, call=call, t_call=95.0, site=site, scorecard=card)
+
+
+def busy_messages() -> list[tuple[str, bytes]]:
+    return [status("A01"), status("A02"), status("A03"),
+            event("call_started", "A01", t_call=0.0),
+            metrics("A01", call_state="in_call", rate_cpm=131.0, mic_dbfs=-24.0, t_call=42.0),
+            event("forbidden_phrase", "A01", keyword="不知道", score=0.93),
+            event("overtalk", "A01", overlap_s=0.8),
+            event("overtalk", "A01", overlap_s=1.1),
+            event("call_started", "A02", call="c7", t_call=0.0),
+            event("dead_air", "A02", call="c7", silence_s=8.0),
+            status("A03", "offline")]
+
+
 def busy_floor() -> FloorState:
-    state = FloorState(roster={"A01": {"agent": "王芳", "team": "pension"},
-                               "A02": {"agent": "李强", "team": "medical"}})
-    messages = [status("A01"), status("A02"), status("A03"),
-                event("call_started", "A01", t_call=0.0),
-                metrics("A01", call_state="in_call", rate_cpm=131.0, mic_dbfs=-24.0, t_call=42.0),
-                event("forbidden_phrase", "A01", keyword="不知道", score=0.93),
-                event("overtalk", "A01", overlap_s=0.8),
-                event("overtalk", "A01", overlap_s=1.1),
-                event("call_started", "A02", call="c7", t_call=0.0),
-                event("dead_air", "A02", call="c7", silence_s=8.0),
-                status("A03", "offline")]
-    for topic, payload in messages:
+    state = FloorState(roster=ROSTER)
+    for topic, payload in busy_messages():
         state.handle(topic, payload, NOW)
     return state

@@ -7,7 +7,8 @@ from textual.widgets import DataTable
 from host_console.app import ConsoleApp
 from host_console.screens.help import HelpScreen
 from host_console.screens.seat import SeatScreen
-from tests.console.scenario import NOW, busy_floor
+from host_console.state import FloorState
+from tests.console.scenario import NOW, busy_floor, metrics, status
 
 
 def app_for_test(**kwargs: object) -> ConsoleApp:
@@ -69,3 +70,61 @@ async def test_seat_detail_and_help_screens() -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, (HelpScreen, SeatScreen))
+
+
+async def test_floor_filters_by_team_and_state() -> None:
+    app = app_for_test()
+    async with app.run_test(size=(140, 40)) as pilot:
+        floor = app.query_one("#floor", DataTable)
+
+        def seats() -> list[str]:
+            return [str(floor.get_row_at(i)[0]) for i in range(floor.row_count)]
+
+        await pilot.press("g")                  # teams in name order: medical, then pension
+        assert app.team == "medical" and seats() == ["A02"]
+        await pilot.press("g")
+        assert seats() == ["A01"]
+        await pilot.press("g", "v")             # all teams; seats needing attention
+        assert app.show == "attention" and seats() == ["A01", "A02"]
+        await pilot.press("v", "v")             # active calls, then idle seats
+        assert seats() == []
+        await pilot.press("v")                  # offline
+        assert seats() == ["A03"]
+        assert "team all · show offline" in str(app.query_one("#status-line").render())
+
+
+async def test_meters_off_screen_catch_up_when_scrolled_into_view() -> None:
+    state = FloorState()
+    for i in range(100):
+        state.handle(*status(f"S{i:03d}"), NOW)
+        state.handle(*metrics(f"S{i:03d}", call_state="in_call", rate_cpm=100.0), NOW)
+    app = ConsoleApp(state, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        floor = app.query_one("#floor", DataTable)
+        await pilot.pause()
+        for seat in ("S000", "S099"):
+            state.handle(*metrics(seat, call_state="hold", rate_cpm=180.0), NOW + 1)
+        app.tick()
+        assert str(floor.get_row_at(0)[4]).endswith("180")          # in view: at once
+        assert str(floor.get_row_at(99)[4]).endswith("100")         # off screen: not yet
+        assert str(floor.get_row_at(99)[2]) == "hold"               # but its state is
+        floor.focus()
+        await pilot.press("ctrl+end")
+        await pilot.pause(0.3)
+        assert floor.scroll_y > 80
+        app.tick()
+        assert str(floor.get_row_at(99)[4]).endswith("180")
+
+
+async def test_meter_columns_keep_room_for_values_that_arrive_later() -> None:
+    state = FloorState()
+    state.handle(*status("S1"), NOW)                           # no metrics yet: empty meters
+    app = ConsoleApp(state, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        state.handle(*metrics("S1", call_state="in_call", rate_cpm=131.0, mic_dbfs=-20.0,
+                              t_call=754.0), NOW + 1)
+        app.tick()
+        await pilot.pause()
+        line = app.query_one("#floor", DataTable).render_line(1).text
+        assert "███░░░░░ 131" in line and "12:34" in line and "█████░░░" in line
