@@ -101,7 +101,7 @@ class Client:
     def received(self, topic_suffix: str = "") -> list[bytes]:
         return [payload for topic, payload in list(self.messages) if topic.endswith(topic_suffix)]
 
-    def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
