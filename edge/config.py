@@ -19,6 +19,7 @@ Errors name the file, the key and the reason.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +71,26 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) ->
     return value
 
 
+def _seconds(value: Any, where: str) -> float:
+    """A finite number of seconds (TOML has nan and inf; huge integers overflow float)."""
+    number = _expect(value, (int, float), where, "seconds")
+    try:
+        number = float(number)
+    except OverflowError:
+        raise ConfigError(f"{where}: {value!r} is too large") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where}: expected a finite number of seconds, got {number!r}")
+    return number
+
+
 def parse_config(text: str, source: str = "<config>", base: Path | None = None) -> EdgeConfig:
     base = base or Path.cwd()
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    except RecursionError:   # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{source}: arrays or tables nested too deeply") from None
     unknown = set(doc) - _TOP
     if unknown:
         raise ConfigError(f"{source}: {sorted(unknown)[0]}: unknown key")
@@ -83,7 +98,10 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
     def path(key: str) -> Path | None:
         if key not in doc:
             return None
-        value = Path(_expect(doc[key], str, f"{source}: {key}", "a path"))
+        text = _expect(doc[key], str, f"{source}: {key}", "a path")
+        if "\0" in text:
+            raise ConfigError(f"{source}: {key}: a path cannot contain a NUL character")
+        value = Path(text)
         return value if value.is_absolute() else base / value
 
     site = _expect(doc.get("site"), str, f"{source}: site", "a site id")
@@ -125,8 +143,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
             control=_expect(raw["control"], str, f"{where}.control", "a path") if "control" in raw else None,
             loop=_expect(raw.get("loop", False), bool, f"{where}.loop", "true or false"),
             realtime=_expect(raw.get("realtime", True), bool, f"{where}.realtime", "true or false"),
-            offset_s=float(_expect(raw.get("offset_s", 0.0), (int, float), f"{where}.offset_s",
-                                   "seconds"))))
+            offset_s=_seconds(raw.get("offset_s", 0.0), f"{where}.offset_s")))
     ids = [s.id for s in seats]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{source}: seat: duplicate seat id")
@@ -134,6 +151,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
                        f"{source}: metrics_interval_s", "seconds")
     max_events = _expect(doc.get("outbox_max_events", 100_000), int,
                          f"{source}: outbox_max_events", "a whole number")
+    interval = _seconds(interval, f"{source}: metrics_interval_s")
     if interval <= 0 or max_events < 100:
         raise ConfigError(f"{source}: metrics_interval_s must be > 0 and outbox_max_events >= 100")
     edge = _expect(doc.get("edge", "edge"), str, f"{source}: edge", "an edge id")

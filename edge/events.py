@@ -72,7 +72,8 @@ class EventError(ValueError):
 
 
 def valid_ident(value: object) -> bool:
-    return isinstance(value, str) and bool(_IDENT.match(value))
+    # fullmatch: `$` alone also matches before a trailing newline ("A01\n").
+    return isinstance(value, str) and bool(_IDENT.fullmatch(value))
 
 
 # --- sortable unique ids (ULID layout: 48-bit ms time + 80 bits, Crockford base32) ---
@@ -167,6 +168,14 @@ class Event:
         return self.type not in LIFECYCLE_TYPES
 
 
+def _check_utf8(text: str, path: str) -> None:
+    """JSON's \\ud800 escapes decode to lone surrogates that no UTF-8 encoder accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(f"{path}: not valid Unicode (lone surrogate)") from None
+
+
 def _check_data(value: Any, path: str, depth: int) -> None:
     if depth > _MAX_DATA_DEPTH:
         raise EventError(f"{path}: nested deeper than {_MAX_DATA_DEPTH}")
@@ -174,6 +183,7 @@ def _check_data(value: Any, path: str, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise EventError(f"{path}: keys must be strings")
+            _check_utf8(key, f"{path} key")
             _check_data(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -182,6 +192,7 @@ def _check_data(value: Any, path: str, depth: int) -> None:
         # Labels only: a long string could smuggle a transcript off the device.
         if len(value) > _MAX_STRING:
             raise EventError(f"{path}: string longer than {_MAX_STRING} characters")
+        _check_utf8(value, path)
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise EventError(f"{path}: not a finite number")
@@ -201,9 +212,9 @@ def validate(obj: Any) -> Event:
         raise EventError(f"event: unknown field(s) {', '.join(unknown)}")
     if obj["schema"] != SCHEMA_VERSION or isinstance(obj["schema"], bool):
         raise EventError(f"schema: unsupported version {obj['schema']!r} (expected 1)")
-    if not isinstance(obj["id"], str) or not _EVENT_ID.match(obj["id"]):
+    if not isinstance(obj["id"], str) or not _EVENT_ID.fullmatch(obj["id"]):
         raise EventError("id: not a 26-character ULID")
-    if obj["type"] not in EVENT_TYPES:
+    if not isinstance(obj["type"], str) or obj["type"] not in EVENT_TYPES:
         raise EventError(f"type: unknown event type {obj['type']!r}")
     if obj["severity"] not in SEVERITIES:
         raise EventError(f"severity: {obj['severity']!r} is not one of info|warn|alert")
@@ -221,8 +232,8 @@ def validate(obj: Any) -> Event:
     for name in ("t_call", "t"):
         value = obj.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or value < 0 or value != value):
-            raise EventError(f"{name}: must be null or a non-negative number of seconds")
+                                  or not 0 <= value < float("inf")):
+            raise EventError(f"{name}: must be null or a finite non-negative number of seconds")
     if not isinstance(obj["data"], dict):
         raise EventError("data: not an object")
     _check_data(obj["data"], "data", 1)
@@ -245,6 +256,6 @@ def decode(payload: bytes | str) -> Event:
         raise EventError(f"event: payload larger than {_MAX_EVENT_BYTES} bytes")
     try:
         obj = json.loads(payload)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:   # ValueError: also ints over 4300 digits
         raise EventError(f"event: not JSON ({exc})") from None
     return validate(obj)

@@ -53,6 +53,11 @@ def _load(payload: bytes | str | dict[str, Any], kind: str) -> dict[str, Any]:
         raise PayloadError(f"{kind}: schema: unsupported version {obj.get('schema')!r}")
     if not isinstance(obj.get("ts"), str):
         raise PayloadError(f"{kind}: ts: missing or not a string")
+    try:   # what is accepted must re-encode: the console stores and redraws it
+        json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise PayloadError(f"{kind}: not strict UTF-8 JSON (NaN/Infinity, a lone surrogate or "
+                           f"a non-JSON value): {exc}") from None
     return obj
 
 

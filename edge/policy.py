@@ -212,6 +212,8 @@ def _convert(value: Any, hint: Any, meta: dict[str, Any], source: str, key: str)
             raise fail(f"expected a number, got {value!r}")
         if hint is int and not isinstance(value, int):
             raise fail(f"expected a whole number, got {value!r}")
+        if value != value:   # TOML has nan, and nan passes every range comparison
+            raise fail("expected a number, got nan")
         lo, hi = meta.get("lo"), meta.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise fail(f"{value!r} is outside the allowed range {lo}..{hi}")
@@ -280,6 +282,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, "(syntax)", str(exc)) from None
+    except RecursionError:   # tomllib recurses once per nested array or inline table
+        raise PolicyError(source, "(syntax)", "arrays or tables nested too deeply") from None
     policy: Policy = _build(Policy, table, source, "")
     _cross_checks(policy, source)
     return policy

@@ -85,3 +85,20 @@ def parse_topic(topic: str) -> ParsedTopic:
         raise TopicError(f"unknown seatwatch topic: {topic!r}")
     _check(site, parts[3])
     return ParsedTopic(site, parts[3], parts[4])
+
+
+def check_origin(topic: str, site: object = None, seat: object = None) -> ParsedTopic:
+    """Refuse a payload whose site or seat differs from the topic it came on.
+
+    The broker's ACL binds an account to topics, not to what its payloads say: without
+    this check a device allowed only on seat A01 could publish, on A01's topic, an event
+    or a status claiming seat B01. Consumers call it after decoding; None means the
+    payload does not carry that field (metrics have no site; an ack's seat is the seat of
+    the acknowledged event, not of its topic).
+    """
+    where = parse_topic(topic)
+    if site is not None and site != where.site:
+        raise TopicError(f"payload site {site!r} arrived on {topic!r}")
+    if seat is not None and where.seat is not None and seat != where.seat:
+        raise TopicError(f"payload seat {seat!r} arrived on {topic!r}")
+    return where

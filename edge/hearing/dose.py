@@ -82,10 +82,14 @@ class FileLedger:
         path = self._path(agent, day)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            return float(doc["dose"]), [str(m) for m in doc.get("crossed", [])]
+            dose = float(doc["dose"])
+            if not 0.0 <= dose < math.inf:   # NaN would never cross a mark again today
+                raise ValueError(f"dose {dose!r} is not a finite non-negative fraction")
+            return dose, [str(m) for m in doc.get("crossed", [])]
         except FileNotFoundError:
             return 0.0, []
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError,
+                RecursionError) as exc:
             # A torn or hand-edited file must not stop monitoring; start the day over, loudly.
             log.warning("dose file %s is unreadable (%s); starting the day from 0", path, exc)
             return 0.0, []

@@ -48,13 +48,19 @@ class MqttLink(Session):
                  tls: TlsFiles | None = None, window: int = 50,
                  on_command: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.who, self.outbox, self.window, self.on_command = who, outbox, window, on_command
-        self.counters = {"sent": 0, "acked": 0, "bad_commands": 0, "ack_errors": 0}
+        self.counters = {"sent": 0, "acked": 0, "bad_commands": 0, "ack_errors": 0,
+                         "refused": 0}
         self._events_topic = topics.events_topic(who.site, who.seat)
         self._status_topic = topics.status_topic(who.site, who.seat)
         self._cmd_topic = topics.cmd_topic(who.site, who.seat)
         self._metrics_topic = topics.metrics_topic(who.site, who.seat)
         self._inflight: dict[int, int] = {}          # mid -> outbox seq
         self._early_acks: set[int] = set()           # PUBACKs that beat publish()'s return
+        self._early_refusals: set[int] = set()       # refusals that beat publish()'s return
+        # mids of our status and metrics publishes: their callbacks must not land in the
+        # early sets, where a later event reusing the mid (paho wraps at 65535) would be
+        # taken as acknowledged before the broker had it.
+        self._own_mids: set[int] = set()
         self._last_seq = 0                           # highest seq handed to the client
         self._sent_lock = threading.Lock()
         self._wake = threading.Event()
@@ -79,7 +85,12 @@ class MqttLink(Session):
     def publish_metrics(self, metrics: dict[str, Any]) -> None:
         if self.is_connected.is_set():
             body = {"schema": 1, "ts": payloads.utc_now_iso(), "seat": self.who.seat, **metrics}
-            self.client.publish(self._metrics_topic, payloads.encode(body), qos=0)
+            info = self.client.publish(self._metrics_topic, payloads.encode(body), qos=0)
+            with self._sent_lock:
+                if info.mid in self._early_acks:    # its callback beat publish()'s return
+                    self._early_acks.discard(info.mid)
+                else:
+                    self._own_mids.add(info.mid)
 
     def flush(self, timeout: float) -> bool:
         """Wait until the broker has acknowledged every stored event."""
@@ -108,19 +119,46 @@ class MqttLink(Session):
         with self._sent_lock:
             self._inflight.clear()
             self._early_acks.clear()
+            self._early_refusals.clear()
+            self._own_mids.clear()
             self._last_seq = 0          # resend everything still in the outbox, in order
-        client.publish(self._status_topic, self.who.status("online"), qos=1, retain=True)
+        # On paho's network thread: this PUBACK cannot be handled before the mid is noted.
+        info = client.publish(self._status_topic, self.who.status("online"), qos=1, retain=True)
+        with self._sent_lock:
+            self._own_mids.add(info.mid)
         client.subscribe(self._cmd_topic, qos=1)
         self._wake.set()
         log.info("%s: seat %s connected (MQTT %s)", self.url, self.who.seat, self.version)
 
     def published(self, mid: int) -> None:
         with self._sent_lock:
+            if mid in self._own_mids:
+                self._own_mids.discard(mid)
+                return
             seq = self._inflight.pop(mid, None)
             if seq is None:
                 self._early_acks.add(mid)
                 return
         self._acked(seq)
+
+    def publish_refused(self, mid: int, reason: Any) -> None:
+        """Refused by the broker (MQTT 5, e.g. the ACL does not grant this seat's topic).
+
+        The event stays in the outbox, not acknowledged: it is a configuration error, not
+        bad data, and goes out after the next reconnection once the account is fixed.
+        """
+        with self._sent_lock:
+            if mid in self._own_mids:
+                self._own_mids.discard(mid)
+                log.error("seat %s: broker refused the status on %s (%s)", self.who.seat,
+                          self._status_topic, reason)
+                return
+            if self._inflight.pop(mid, None) is None:
+                self._early_refusals.add(mid)
+        self.counters["refused"] += 1
+        log.error("seat %s: broker refused an event on %s (%s); kept in the outbox",
+                  self.who.seat, self._events_topic, reason)
+        self._wake.set()
 
     def _acked(self, seq: int) -> None:
         try:
@@ -165,6 +203,8 @@ class MqttLink(Session):
                     early = info.mid in self._early_acks
                     if early:
                         self._early_acks.discard(info.mid)
+                    elif info.mid in self._early_refusals:
+                        self._early_refusals.discard(info.mid)
                     else:
                         self._inflight[info.mid] = row.seq
                 self.counters["sent"] += 1

@@ -103,6 +103,11 @@ class Session:
     def published(self, mid: int) -> None:
         """The broker acknowledged message `mid` (QoS 1 PUBACK)."""
 
+    def publish_refused(self, mid: int, reason: Any) -> None:
+        """The broker refused message `mid` (MQTT 5 PUBACK reason >= 0x80, e.g. 0x87 not
+        authorised by the ACL). MQTT 3.1.1 cannot say so: mosquitto drops it silently."""
+        log.error("%s: broker refused message %d: %s", self.url, mid, reason)
+
     # --- lifecycle -----------------------------------------------------------------------
     def _new_client(self) -> mqtt.Client:
         v5 = self.protocol == mqtt.MQTTv5
@@ -122,7 +127,7 @@ class Session:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = lambda c, u, msg: self.message(msg)
-        client.on_publish = lambda c, u, mid, *rest: self.published(mid)
+        client.on_publish = self._on_publish
         return client
 
     def start(self) -> Self:
@@ -156,6 +161,13 @@ class Session:
         threading.Thread(target=restart, name="mqtt-downgrade", daemon=True).start()
 
     # --- paho callbacks ------------------------------------------------------------------
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any = None,
+                    properties: Any = None) -> None:
+        if getattr(reason, "is_failure", False):
+            self.publish_refused(mid, reason)
+        else:
+            self.published(mid)
+
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any = None) -> None:
         code = getattr(reason, "value", reason)

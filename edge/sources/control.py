@@ -30,7 +30,9 @@ def parse_control(obj: object, duration_s: float, rate: int, source: str = "cont
         kind, t = item.get("type"), item.get("t")
         if kind not in CONTROL_KINDS:
             raise ControlFileError(f"{where}: type {kind!r} is not one of {', '.join(CONTROL_KINDS)}")
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+        # a JSON integer of hundreds of digits overflows float(): refuse it like inf
+        if (isinstance(t, bool) or not isinstance(t, (int, float)) or abs(t) > 1e300
+                or not math.isfinite(t) or t < 0):
             raise ControlFileError(f"{where}: t must be a non-negative number of seconds")
         if t > duration_s + 1.0:
             raise ControlFileError(f"{where}: t={t} is after the end of the audio ({duration_s:.1f} s)")
@@ -45,7 +47,8 @@ def load_control(path: str | Path, duration_s: float, rate: int) -> list[Control
         obj = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ControlFileError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:   # ValueError: bad UTF-8 or JSON,
+        # and integers over Python's 4300-digit limit; RecursionError: deep nesting
         raise ControlFileError(f"{file}: not a readable JSON file ({exc})") from None
     return parse_control(obj, duration_s, rate, str(file))
 
