@@ -62,6 +62,7 @@ class MqttLink(Session):
         # taken as acknowledged before the broker had it.
         self._own_mids: set[int] = set()
         self._last_seq = 0                           # highest seq handed to the client
+        self._generation = 0                         # connections so far
         self._sent_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -122,6 +123,7 @@ class MqttLink(Session):
             self._early_refusals.clear()
             self._own_mids.clear()
             self._last_seq = 0          # resend everything still in the outbox, in order
+            self._generation += 1       # a send pass that began before this must not go on
         # On paho's network thread: this PUBACK cannot be handled before the mid is noted.
         info = client.publish(self._status_topic, self.who.status("online"), qos=1, retain=True)
         with self._sent_lock:
@@ -191,7 +193,7 @@ class MqttLink(Session):
                 continue
             with self._sent_lock:
                 room = self.window - len(self._inflight)
-                after = self._last_seq
+                after, generation = self._last_seq, self._generation
             if room <= 0:
                 continue
             for row in self.outbox.pending(after, room):
@@ -199,6 +201,10 @@ class MqttLink(Session):
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # connection gone: resent from the outbox after reconnecting
                 with self._sent_lock:
+                    if generation != self._generation:
+                        # reconnected meanwhile: connected() rewound to the oldest row, and
+                        # moving _last_seq forward here would skip rows lost with the old link
+                        break
                     self._last_seq = row.seq
                     early = info.mid in self._early_acks
                     if early:
