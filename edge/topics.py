@@ -97,8 +97,13 @@ def check_origin(topic: str, site: object = None, seat: object = None) -> Parsed
     the acknowledged event, not of its topic).
     """
     where = parse_topic(topic)
-    if site is not None and site != where.site:
-        raise TopicError(f"payload site {site!r} arrived on {topic!r}")
-    if seat is not None and where.seat is not None and seat != where.seat:
-        raise TopicError(f"payload seat {seat!r} arrived on {topic!r}")
+    check_parsed_origin(where, site, seat)
     return where
+
+
+def check_parsed_origin(where: ParsedTopic, site: object = None, seat: object = None) -> None:
+    """check_origin for a topic already parsed."""
+    if site is not None and site != where.site:
+        raise TopicError(f"payload site {site!r} arrived on {where.site}/{where.seat or ''}")
+    if seat is not None and where.seat is not None and seat != where.seat:
+        raise TopicError(f"payload seat {seat!r} arrived on {where.site}/{where.seat}")

@@ -117,9 +117,10 @@ def milestones(card: dict[str, Any]) -> list[TimelineEntry]:
 
 def same_seat(where: topics.ParsedTopic, site: str, seat: str, kind: str) -> None:
     """A payload about another seat than its topic is misrouted or spoofed: refused."""
-    if (site, seat) != (where.site, where.seat):
-        raise payloads.PayloadError(f"{kind}: for {site}/{seat} but published on "
-                                    f"{where.site}/{where.seat}")
+    try:
+        topics.check_parsed_origin(where, site, seat)
+    except topics.TopicError as exc:
+        raise payloads.PayloadError(f"{kind}: {exc}") from None
 
 
 def check(where: topics.ParsedTopic, payload: bytes) -> Event | dict[str, Any]:

@@ -165,7 +165,7 @@ def test_non_finite_and_misrouted_payloads_are_refused() -> None:
     _, other_status = status("S2")
     assert not state.handle(topics.status_topic("hq", "S1"), other_status, NOW)
     assert state.counters["malformed_metrics"] == 2 and state.counters["malformed_events"] == 1
-    assert state.counters["malformed_status"] == 1 and "published on hq/S1" in state.last_error
+    assert state.counters["malformed_status"] == 1 and "arrived on hq/S1" in state.last_error
     assert not state.seats
 
 
