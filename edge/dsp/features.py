@@ -89,6 +89,13 @@ def logmel(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarra
     return frames_to_logmel(padded[idx], cfg) if n else np.zeros((0, cfg.n_mels), np.float32)
 
 
+def remove_window_mean(x: np.ndarray) -> np.ndarray:
+    """(..., frames, mels) -> float32 with each window's mean removed: the models' only
+    input normalisation, shared by training and the edge (robust to whisper .. shout)."""
+    x = x.astype(np.float32)
+    return x - x.mean(axis=(-2, -1), keepdims=True)
+
+
 class StreamingLogMel:
     """Feed audio in any block sizes; get the same frames `logmel` gives the whole signal."""
 

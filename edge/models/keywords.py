@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.dsp.features import remove_window_mean
 from edge.models.loader import ModelError, TfliteModel
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -93,10 +94,8 @@ class KeywordSpotter:
         return hits
 
     def posteriors(self, window: np.ndarray) -> np.ndarray:
-        x = window.astype(np.float32)
-        x = x - x.mean()
         self.inferences += 1
-        return self.model.run(x[None])[0]
+        return self.model.run(remove_window_mean(window)[None])[0]
 
     def _infer(self, window: np.ndarray, count: int) -> list[KeywordHit]:
         self._post.append(self.posteriors(window))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.dsp.features import remove_window_mean
 from edge.models.loader import TfliteModel
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -40,9 +41,7 @@ class RateEstimator:
 
     def estimate(self, frames: np.ndarray) -> float:
         """cpm of a (window, 40) block of speech frames."""
-        x = frames.astype(np.float32)
-        x = x - x.mean()
-        return float(self.model.run(x[None])[0][0]) * SCALE
+        return float(self.model.run(remove_window_mean(frames)[None])[0][0]) * SCALE
 
     def push(self, frames: np.ndarray) -> list[tuple[int, RateEstimate]]:
         """Add speech frames; (index into `frames`, estimate) whenever one is due: the

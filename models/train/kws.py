@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.dsp.features import remove_window_mean as normalise
 from models.synth import corpus
 from models.synth.dataset import WINDOW
 
@@ -47,12 +48,6 @@ def build_model(width: int) -> object:
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(len(corpus.LABELS), activation="softmax", name="posteriors")(x)
     return tf.keras.Model(inputs, outputs, name="seatwatch_kws")
-
-
-def normalise(x: np.ndarray) -> np.ndarray:
-    """Per-window mean removal: robust to channel gain (whisper .. shout)."""
-    x = x.astype(np.float32)
-    return x - x.mean(axis=(1, 2), keepdims=True)
 
 
 def train(x: np.ndarray, y: np.ndarray, cfg: KwsTrainConfig) -> object:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.dsp.features import remove_window_mean as normalise
 from models.synth.dataset import RATE_WINDOW
 
 N_MELS = 40
@@ -39,11 +40,6 @@ def build_model(width: int) -> object:
     x = layers.Dense(width, activation="relu")(x)
     outputs = layers.Dense(1, name="cpm_over_100")(x)
     return tf.keras.Model(inputs, outputs, name="seatwatch_rate")
-
-
-def normalise(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float32)
-    return x - x.mean(axis=(1, 2), keepdims=True)
 
 
 def train(x: np.ndarray, y: np.ndarray, cfg: RateTrainConfig) -> object:
