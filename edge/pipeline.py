@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.dsp.busytone import MIN_LEVEL_DBFS as BUSY_MIN_DBFS
 from edge.dsp.busytone import BusyToneDetector, tone_share
 from edge.dsp.levels import frame_levels
 from edge.dsp.vad import EnergyVad
@@ -87,7 +88,7 @@ class SeatPipeline:
                                   ClosingRule(self._report, policy.closing),
                                   SpeechRateRule(self._report, policy.speech_rate),
                                   VolumeRule(self._report, policy.volume),
-                                  DeadAirRule(self._report, policy.dead_air),
+                                  DeadAirRule(self._report, policy.dead_air, policy.vad.hangover_s),
                                   OvertalkRule(self._report, policy.overtalk)]
         # only the rules that override a hook are called for it (100 frames/s per seat)
         self._on_frame = [r for r in self.rules if type(r).frame is not Rule.frame]
@@ -120,6 +121,7 @@ class SeatPipeline:
         """End of stream: close an open call as if the agent hung up; keep the dose."""
         if self.calls.in_call:
             self._control(ControlEvent(self.clock, "on_hook"))
+        self.hearing.flush()
         self.hearing.save()
 
     def snapshot(self) -> dict[str, Any]:
@@ -139,13 +141,13 @@ class SeatPipeline:
     def _audio(self, block: AudioBlock) -> None:
         pcm = block.pcm if not len(self._carry) else np.concatenate([self._carry, block.pcm])
         start = block.sample - len(self._carry)
-        rms, _peak = frame_levels(pcm)
+        rms, peak = frame_levels(pcm)
         used = len(rms) * FRAME_SAMPLES
         self._carry = pcm[used:]
         self.clock = block.sample + len(block.pcm)
         if not used:
             return
-        self.hearing.process(start + used, pcm[:used, EAR])
+        self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR])
         speech = np.array([(self._vads[MIC].update(float(m)), self._vads[EAR].update(float(e)))
                            for m, e in rms], bool).reshape(-1, 2)
         self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
@@ -161,8 +163,11 @@ class SeatPipeline:
             self._last_rate = est.cpm
             by_frame.setdefault(index, []).append(
                 RateReading(est.cpm, est.window_s, start + (index + 1) * FRAME_SAMPLES))
-        ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
-        shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        if float(rms[:, EAR].max()) >= BUSY_MIN_DBFS:
+            ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
+            shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        else:                       # a quiet earpiece holds no busy tone
+            shares = np.zeros(len(rms))
         talk = speech.sum(axis=0)
         self._talk[MIC] += int(talk[MIC])
         self._talk[EAR] += int(talk[EAR])
@@ -213,6 +218,7 @@ class SeatPipeline:
         self._report("call_ended", sample, {"scorecard": scorecard}, facts=facts)
         self.calls.forget_ended()
         self.feedback.call_scored(scorecard["score"], sample)
+        self.hearing.flush()
         self.hearing.save()
 
     # --- output --------------------------------------------------------------------------

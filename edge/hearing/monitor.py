@@ -21,6 +21,7 @@ from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 SHOCK_REFRACTORY_S = 2.0
 SAVE_EVERY_S = 60.0
+DOSE_EVERY = PIPELINE_RATE    # samples of earpiece audio per dose update
 
 
 class HearingMonitor:
@@ -37,11 +38,30 @@ class HearingMonitor:
         self._unsaved_s = 0.0
         self.max_dba = -120.0
         self.last_dba: float | None = None
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        self._pending_end = 0
 
-    def process(self, end_sample: int, ear: np.ndarray) -> None:
-        """`ear`: int16 earpiece samples of whole frames ending at `end_sample`."""
+    def process(self, end_sample: int, ear: np.ndarray, peak_dbfs: np.ndarray) -> None:
+        """`ear`: int16 earpiece samples of whole frames ending at `end_sample`, and each
+        frame's peak level. Shocks are checked at once; the dose, a slow quantity, is
+        integrated once a second of audio has gathered (events keep their exact time)."""
         if not self.policy.enabled or not len(ear):
             return
+        self._shock(end_sample - len(ear), peak_dbfs)
+        self._pending.append(ear)
+        self._pending_samples += len(ear)
+        self._pending_end = end_sample
+        if self._pending_samples >= DOSE_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Integrate the gathered earpiece audio into the dose."""
+        if not self._pending:
+            return
+        end_sample = self._pending_end
+        ear = np.concatenate(self._pending)
+        self._pending, self._pending_samples = [], 0
         self._roll_day(end_sample)
         x = ear.astype(np.float64) / 32768.0
         frames = self._weight.process(x).reshape(-1, FRAME_SAMPLES)
@@ -58,7 +78,6 @@ class HearingMonitor:
                 self._crossed.append(mark.name)
                 self._exposure(mark.name, float(cumulative[index]), start + (index + 1) * FRAME_SAMPLES)
         self.dose = float(cumulative[-1])
-        self._shock(start, x.reshape(-1, FRAME_SAMPLES))
         self._unsaved_s += len(ear) / PIPELINE_RATE
         if self._unsaved_s >= SAVE_EVERY_S:
             self.save()
@@ -70,9 +89,8 @@ class HearingMonitor:
             "lex_8h_dba": None if lex is None else round(lex, 1), "agent": self.agent})
         self.save()          # a crossed mark must survive a restart
 
-    def _shock(self, start: int, frames: np.ndarray) -> None:
-        peaks = np.max(np.abs(frames), axis=1)
-        peak_db = 20 * np.log10(np.maximum(peaks, 1e-9)) + self.profile.ear_db_spl_at_0dbfs
+    def _shock(self, start: int, peak_dbfs: np.ndarray) -> None:
+        peak_db = peak_dbfs + self.profile.ear_db_spl_at_0dbfs
         for index in np.flatnonzero(peak_db > self.policy.shock_limit_db_spl):
             sample = start + (int(index) + 1) * FRAME_SAMPLES
             if (self._last_shock is not None

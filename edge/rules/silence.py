@@ -10,9 +10,11 @@ from edge.sources.base import PIPELINE_RATE
 
 
 class DeadAirRule(Rule):
-    def __init__(self, report: Report, policy: DeadAir) -> None:
+    def __init__(self, report: Report, policy: DeadAir, vad_hangover_s: float = 0.0) -> None:
         super().__init__(report)
         self.policy = policy
+        # the VAD holds "speech" this long after the last loud frame: silence began then
+        self._hangover = int(vad_hangover_s * PIPELINE_RATE)
         self._silent_since: int | None = None
         self._reported = False
         self.longest_s = 0.0
@@ -27,7 +29,7 @@ class DeadAirRule(Rule):
             self._close(f.sample)
             return
         if self._silent_since is None:
-            self._silent_since, self._reported = f.sample, False
+            self._silent_since, self._reported = f.sample - self._hangover, False
         silent_s = (f.sample - self._silent_since) / PIPELINE_RATE
         if (self.policy.enabled and not self._reported
                 and silent_s >= self.policy.min_silence_s):
