@@ -141,9 +141,9 @@ def reconnect(outage_s: float = 0.3) -> dict[str, float]:
     import tempfile
 
     from edge.link.serial_source import SerialSource
+    from edge.sim.device import PtyDevice, stereo_signal
     from edge.sources.base import AudioBlock
     from tests.link.collect import collect
-    from edge.sim.device import PtyDevice, stereo_signal
 
     marks: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
