@@ -90,6 +90,7 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
     ingest = Ingest(url, "console-kill").start()     # creates the persistent session
     assert ingest.is_connected.wait(10)
     broker.stop()                                    # the daemon must store, not send
+    assert (broker.conf.parent / "mosquitto.db").exists(), "the broker could not save its sessions"
     rate = 16_000
     t = np.arange(rate * 40) / rate
     loud = (0.7 * np.sin(2 * np.pi * 300 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)).astype(np.float32)
@@ -122,6 +123,9 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
                                timeout=120)
     try:
         assert restarted.returncode == 0, restarted.stderr[-2000:]
+        with sqlite3.connect(db) as conn:
+            left = [row[0] for row in conn.execute("SELECT event_id FROM outbox ORDER BY seq")]
+        assert not left, f"the restarted daemon did not deliver {len(left)}: {restarted.stderr[-2000:]}"
         order, _ = collect(ingest, set(stored), timeout=30)
         assert order[: len(stored)] == stored
     finally:
