@@ -1,0 +1,114 @@
+"""Fault 1: the broker is killed (SIGKILL) and restarted N times while several seats stream.
+
+Each seat is a real MqttLink with its own durable Outbox, fed from this process at a
+steady rate with known event ids, so the accounting is exact: expected = every id whose
+publish() returned (committed to the outbox); delivered = distinct ids the console's
+Ingest received; duplicates are the extra copies it removed by id.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from edge.events import Event
+from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from edge.publish.outbox import Outbox
+from tests.chaos.common import FaultResult, durable_broker, kill_broker, start_ingest
+
+TYPES = ("dead_air", "overtalk", "call_too_long", "forbidden_phrase")
+
+
+class SeatStream:
+    """One seat producing an event every `period_s` on its own thread."""
+
+    def __init__(self, url: BrokerUrl, folder: Path, seat: str, period_s: float) -> None:
+        self.seat, self.period_s = seat, period_s
+        self.outbox = Outbox(folder / f"outbox-{seat}.db")
+        self.link = MqttLink(url, SeatIdentity("chaos", seat, f"dev-{seat}"), self.outbox).start()
+        self.produced: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"stream-{seat}", daemon=True)
+
+    def start(self) -> SeatStream:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.wait(self.period_s):
+            event = Event.new(TYPES[n % len(TYPES)], site="chaos", seat=self.seat,
+                              device=f"dev-{self.seat}", call=f"c{n // 20}", t_call=n * 0.5,
+                              data={"n": n})
+            self.link.publish(event)          # returns once the event is on disk
+            with self._lock:
+                self.produced.append(event.id)
+            n += 1
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self.produced)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def close(self) -> None:
+        self.link.close(2.0)
+        self.outbox.close()
+
+
+def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
+        up_s: tuple[float, float] = (0.5, 1.5), down_s: float = 0.5, seed: int = 8) -> FaultResult:
+    rng = random.Random(seed)
+    broker = durable_broker(folder / "broker")
+    url = BrokerUrl.parse(broker.url)
+    ingest, collector = start_ingest(broker, "chaos-console-restarts")
+    streams = [SeatStream(url, folder, f"S{i + 1:02d}", period_s) for i in range(seats)]
+    recoveries: list[float] = []
+    timeouts = 0
+    try:
+        for stream in streams:
+            if not stream.link.is_connected.wait(20):
+                raise RuntimeError(f"seat {stream.seat} could not connect")
+            stream.start()
+        for _ in range(restarts):
+            time.sleep(rng.uniform(*up_s))
+            kill_broker(broker)
+            time.sleep(down_s)                # the floor keeps producing into the outboxes
+            broker.start()
+            back_at = {i for s in streams for i in s.snapshot()}
+            took = collector.wait_for(back_at, timeout=60)
+            if took is None:
+                timeouts += 1
+            else:
+                recoveries.append(took)
+        time.sleep(rng.uniform(*up_s))
+        for stream in streams:
+            stream.stop()
+        produced = [s.snapshot() for s in streams]
+        expected = {i for ids in produced for i in ids}
+        collector.wait_for(expected, timeout=60)
+        collector.wait_quiet(1.0, timeout=10)
+        delivered = expected & set(collector.first)
+        in_order = all([i for i in collector.order if i in set(ids)] == ids for ids in produced)
+        return FaultResult(
+            fault=f"broker SIGKILL+restart x{restarts} ({seats} seats, MqttLink)",
+            expected=len(expected), delivered=len(delivered), duplicated=collector.duplicates,
+            lost=len(expected - delivered),
+            recovery_s=max(recoveries) if recoveries else None,
+            detail={"recovery_median_s": statistics.median(recoveries) if recoveries else None,
+                    "recovery_timeouts": timeouts, "in_order_per_seat": in_order,
+                    "unexpected_ids": len(set(collector.first) - expected),
+                    "reconnects": sum(s.link.reconnects for s in streams)})
+    finally:
+        for stream in streams:
+            stream.stop()
+            stream.close()
+        collector.stop()
+        ingest.stop()
+        broker.stop()
