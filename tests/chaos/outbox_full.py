@@ -72,7 +72,7 @@ def bounded(folder: Path, events: int = 400, bound: int = 100) -> FaultResult:
         return FaultResult(
             fault=f"outbox row bound ({events} events into max_events={bound}, broker down)",
             expected=events, delivered=len(delivered), duplicated=collector.duplicates,
-            lost=events - len(delivered), dropped_by_policy=sum(outbox.dropped.values()),
+            lost=events - len(delivered), explained=sum(outbox.dropped.values()),
             recovery_s=None if took is None else time.monotonic() - started,
             detail={"dropped": dict(outbox.dropped), "policy_predicted": want_dropped,
                     "policy_ok": outbox.dropped == want_dropped and delivered == set(kept),
@@ -125,7 +125,7 @@ def disk_full(folder: Path, max_pages: int = 24, attempts: int = 600) -> FaultRe
         return FaultResult(
             fault=f"outbox disk full (max_page_count={max_pages}, broker down)",
             expected=len(accepted), delivered=len(delivered), duplicated=collector.duplicates,
-            lost=len(set(accepted) - delivered), dropped_by_policy=sum(outbox.dropped.values()),
+            lost=len(set(accepted) - delivered), explained=sum(outbox.dropped.values()),
             recovery_s=again,
             detail={"attempted": attempts + 1, "refused_when_full": len(refused),
                     "refused_by_severity": {s: sum(e.severity == s for e in refused) for s in RANK},

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.chaos import broker_restarts, clock, edge_kill, outbox_full, serial
+from tests.chaos import broker_restarts, clock, daemon_restarts, edge_kill, outbox_full, serial
 from tests.chaos.common import FaultResult
 
 REPORT = Path(__file__).with_name("report.json")
@@ -34,7 +34,12 @@ Fault = Callable[[Path], FaultResult]
 def faults(short: bool) -> dict[str, list[Fault]]:
     """Group name -> the runs in it, sized for `short` (make test) or full (make chaos)."""
     return {
-        "broker": [lambda d: broker_restarts.run(d, restarts=3 if short else 10)],
+        "broker": [lambda d: broker_restarts.run(d, restarts=3 if short else 10),
+                   lambda d: daemon_restarts.run(d, restarts=2 if short else 10)],
+        # what the same faults do to a broker on mosquitto's stock persistence settings
+        "broker_control": [] if short else [
+            lambda d: broker_restarts.run(d, restarts=5, autosave_each_change=False,
+                                          recovery_timeout_s=10.0)],
         "edge_kill": [lambda d: edge_kill.run(d, kills=1 if short else 3)],
         "serial": [lambda d: serial.yanks(d, 2 if short else 5),
                    lambda d: serial.flips(d, 1e-3, seconds=3.0 if short else 8.0),
@@ -60,10 +65,10 @@ def _num(value: float | None) -> str:
 
 
 def table(results: list[FaultResult]) -> str:
-    head = ("fault", "unit", "expected", "delivered", "dup", "lost", "by policy", "unexpl.",
+    head = ("fault", "unit", "expected", "delivered", "dup", "lost", "explained", "unexpl.",
             "recovery s", "ok")
     rows = [(r.fault, r.unit, str(r.expected), str(r.delivered), str(r.duplicated), str(r.lost),
-             str(r.dropped_by_policy), str(r.unexplained), _num(r.recovery_s),
+             str(r.explained), str(r.unexplained), _num(r.recovery_s),
              "yes" if r.ok else "NO") for r in results]
     widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
     line = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)   # noqa: E731
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="the sizes used inside make test")
-    parser.add_argument("--only", help="comma-separated groups: broker,edge_kill,serial,outbox,clock")
+    parser.add_argument("--only", help="comma-separated groups: broker,broker_control,"
+                                       "edge_kill,serial,outbox,clock")
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)   # reconnect warnings are the expected noise

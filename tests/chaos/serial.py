@@ -91,7 +91,7 @@ def _account(name: str, pcm: np.ndarray, items: list[SourceItem], source: Serial
     frames = lambda samples: -(-samples // FRAME_SAMPLES)   # noqa: E731 (partial frames count)
     return FaultResult(fault=name, unit="frames", expected=frames(total),
                        delivered=frames(int(have.sum())), duplicated=source.stats.duplicates,
-                       lost=frames(missing) + frames(corrupt), dropped_by_policy=frames(reported),
+                       lost=frames(missing) + frames(corrupt), explained=frames(reported),
                        recovery_s=recovery_s, crashed=crashed, detail=detail)
 
 
