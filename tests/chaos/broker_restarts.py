@@ -34,6 +34,7 @@ class SeatStream:
         self.outbox = Outbox(folder / f"outbox-{seat}.db")
         self.link = MqttLink(url, SeatIdentity("chaos", seat, f"dev-{seat}"), self.outbox).start()
         self.produced: list[str] = []
+        self.made_at: dict[str, float] = {}     # id -> time.monotonic() when committed
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"stream-{seat}", daemon=True)
@@ -51,6 +52,7 @@ class SeatStream:
             self.link.publish(event)          # returns once the event is on disk
             with self._lock:
                 self.produced.append(event.id)
+                self.made_at[event.id] = time.monotonic()
             n += 1
 
     def snapshot(self) -> list[str]:
@@ -78,6 +80,7 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
     streams = [SeatStream(url, folder, f"S{i + 1:02d}", period_s) for i in range(seats)]
     recoveries: list[float] = []
     timeouts = 0
+    kills: list[tuple[float, float]] = []     # (killed, back) monotonic times
     try:
         for stream in streams:
             if not stream.link.is_connected.wait(20):
@@ -85,9 +88,11 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
             stream.start()
         for _ in range(restarts):
             time.sleep(rng.uniform(*up_s))
+            killed = time.monotonic()
             kill_broker(broker)
             time.sleep(down_s)                # the floor keeps producing into the outboxes
             broker.start()
+            kills.append((killed, time.monotonic()))
             back_at = {i for s in streams for i in s.snapshot()}
             took = collector.wait_for(back_at, timeout=recovery_timeout_s)
             if took is None:
@@ -102,6 +107,10 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
         collector.wait_for(expected, timeout=60)
         collector.wait_quiet(1.0, timeout=10)
         delivered = expected & set(collector.first)
+        made_at = {i: t for s in streams for i, t in s.made_at.items()}
+        missing = [{"seat": s.seat, "index": s.produced.index(i),
+                    "vs_kills_s": [round(made_at[i] - k, 3) for k, _ in kills]}
+                   for s in streams for i in s.produced if i not in delivered]
         in_order = all([i for i in collector.order if i in set(ids)] == ids for ids in produced)
         return FaultResult(
             fault=f"broker SIGKILL+restart x{restarts} ({seats} seats, MqttLink)"
@@ -113,6 +122,7 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
             detail={"recovery_median_s": statistics.median(recoveries) if recoveries else None,
                     "recovery_timeouts": timeouts, "in_order_per_seat": in_order,
                     "unexpected_ids": len(set(collector.first) - expected),
+                    "missing": missing[:20],
                     "reconnects": sum(s.link.reconnects for s in streams),
                     **({} if autosave_each_change else {"control": STOCK_AUTOSAVE})})
     finally:
