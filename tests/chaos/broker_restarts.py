@@ -1,4 +1,5 @@
-"""Fault 1: the broker is killed (SIGKILL) and restarted N times while several seats stream.
+"""Fault 1: the broker is killed (SIGKILL) or stopped (SIGTERM) and restarted N times while
+several seats stream.
 
 Each seat is a real MqttLink with its own durable Outbox, fed from this process at a
 steady rate with known event ids, so the accounting is exact: expected = every id whose
@@ -17,7 +18,7 @@ from pathlib import Path
 from edge.events import Event
 from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
 from edge.publish.outbox import Outbox
-from tests.chaos.common import FaultResult, durable_broker, kill_broker, start_ingest
+from tests.chaos.common import FaultResult, durable_broker, start_ingest, stop_broker
 
 STOCK_AUTOSAVE = ("control run: mosquitto saves its persistence file only at shutdown and every "
                  "30 min by default; after a SIGKILL it restarts without the console's session "
@@ -26,12 +27,33 @@ STOCK_AUTOSAVE = ("control run: mosquitto saves its persistence file only at shu
 TYPES = ("dead_air", "overtalk", "call_too_long", "forbidden_phrase")
 
 
+class WatchedOutbox(Outbox):
+    """Notes when each event was acknowledged (its row deleted), to place a loss in time."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.seq_of: dict[int, str] = {}
+        self.acked_at: dict[str, float] = {}
+
+    def put(self, event: Event, topic: str) -> None:
+        super().put(event, topic)
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM outbox WHERE event_id = ?", (event.id,)).fetchone()
+        if row is not None:
+            self.seq_of[int(row[0])] = event.id
+
+    def ack(self, seq: int) -> None:
+        super().ack(seq)
+        if seq in self.seq_of:
+            self.acked_at.setdefault(self.seq_of[seq], time.monotonic())
+
+
 class SeatStream:
     """One seat producing an event every `period_s` on its own thread."""
 
     def __init__(self, url: BrokerUrl, folder: Path, seat: str, period_s: float) -> None:
         self.seat, self.period_s = seat, period_s
-        self.outbox = Outbox(folder / f"outbox-{seat}.db")
+        self.outbox = WatchedOutbox(folder / f"outbox-{seat}.db")
         self.link = MqttLink(url, SeatIdentity("chaos", seat, f"dev-{seat}"), self.outbox).start()
         self.produced: list[str] = []
         self.made_at: dict[str, float] = {}     # id -> time.monotonic() when committed
@@ -70,7 +92,8 @@ class SeatStream:
 
 def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
         up_s: tuple[float, float] = (0.5, 1.5), down_s: float = 0.5, seed: int = 8,
-        autosave_each_change: bool = True, recovery_timeout_s: float = 60.0) -> FaultResult:
+        autosave_each_change: bool = True, recovery_timeout_s: float = 60.0,
+        how: str = "kill") -> FaultResult:
     """`autosave_each_change` False is the control run: mosquitto's stock persistence, which
     a SIGKILL can make lose the console's session and queued events (explained, reported)."""
     rng = random.Random(seed)
@@ -89,7 +112,7 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
         for _ in range(restarts):
             time.sleep(rng.uniform(*up_s))
             killed = time.monotonic()
-            kill_broker(broker)
+            stop_broker(broker, how)
             time.sleep(down_s)                # the floor keeps producing into the outboxes
             broker.start()
             kills.append((killed, time.monotonic()))
@@ -109,11 +132,15 @@ def run(folder: Path, restarts: int, seats: int = 3, period_s: float = 0.02,
         delivered = expected & set(collector.first)
         made_at = {i: t for s in streams for i, t in s.made_at.items()}
         missing = [{"seat": s.seat, "index": s.produced.index(i),
-                    "vs_kills_s": [round(made_at[i] - k, 3) for k, _ in kills]}
+                    "made_vs_kills_s": [round(made_at[i] - k, 3) for k, _ in kills],
+                    "acked_vs_kills_s": [round(s.outbox.acked_at[i] - k, 3) for k, _ in kills]
+                    if i in s.outbox.acked_at else None,
+                    "restarted_vs_kills_s": [round(b - k, 3) for k, b in kills]}
                    for s in streams for i in s.produced if i not in delivered]
         in_order = all([i for i in collector.order if i in set(ids)] == ids for ids in produced)
         return FaultResult(
-            fault=f"broker SIGKILL+restart x{restarts} ({seats} seats, MqttLink)"
+            fault=f"broker {'SIGKILL' if how == 'kill' else 'SIGTERM'}+restart x{restarts} "
+                  f"({seats} seats, MqttLink)"
                   + ("" if autosave_each_change else ", stock autosave"),
             expected=len(expected), delivered=len(delivered), duplicated=collector.duplicates,
             lost=len(expected - delivered),

@@ -128,6 +128,16 @@ def kill_broker(broker: Mosquitto) -> None:
         broker.proc = None
 
 
+def stop_broker(broker: Mosquitto, how: str) -> None:
+    """`kill`: SIGKILL (a crash); `term`: a clean stop (mosquitto saves its state first)."""
+    if how == "kill":
+        kill_broker(broker)
+    elif how == "term":
+        broker.stop()
+    else:
+        raise ValueError(f"broker stop {how!r}: expected kill or term")
+
+
 def start_ingest(broker: Mosquitto, client_id: str) -> tuple[Ingest, Collector]:
     ingest = Ingest(BrokerUrl.parse(broker.url), client_id).start()
     if not ingest.is_connected.wait(20):

@@ -21,7 +21,7 @@ from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import load_policy
 from edge.sources.wavfile import WavSource
 from tests.chaos import daemon
-from tests.chaos.common import FaultResult, durable_broker, kill_broker, start_ingest
+from tests.chaos.common import FaultResult, durable_broker, start_ingest, stop_broker
 
 # recordings whose every replay gives the same event types (fast_talker's rate varies)
 SEATS = {"D01": "no_greeting_rude", "D02": "loud_interrupter", "D03": "dead_air_assist"}
@@ -39,7 +39,7 @@ def reference_types(name: str) -> Counter[str]:
 
 
 def run(folder: Path, restarts: int, up_s: tuple[float, float] = (1.0, 2.0),
-        down_s: float = 0.5, seed: int = 9) -> FaultResult:
+        down_s: float = 0.5, seed: int = 9, how: str = "kill") -> FaultResult:
     rng = random.Random(seed)
     reference = {seat: reference_types(name) for seat, name in SEATS.items()}
     broker = durable_broker(folder / "broker")
@@ -56,7 +56,7 @@ def run(folder: Path, restarts: int, up_s: tuple[float, float] = (1.0, 2.0),
             time.sleep(0.05)
         for _ in range(restarts):
             time.sleep(rng.uniform(*up_s))
-            kill_broker(broker)
+            stop_broker(broker, how)
             time.sleep(down_s)
             broker.start()
             pending = {i for seat in SEATS for i in daemon.outbox_rows(state, seat)}
@@ -102,7 +102,8 @@ def run(folder: Path, restarts: int, up_s: tuple[float, float] = (1.0, 2.0),
                 if got[t] < want[t]:
                     missing[f"{seat}:{t}"] = missing.get(f"{seat}:{t}", 0) + want[t] - got[t]
     return FaultResult(
-        fault=f"broker SIGKILL+restart x{restarts} (edge daemon, {len(SEATS)} seats)",
+        fault=f"broker {'SIGKILL' if how == 'kill' else 'SIGTERM'}+restart x{restarts} "
+              f"(edge daemon, {len(SEATS)} seats)",
         expected=expected, delivered=delivered, duplicated=collector.duplicates,
         lost=expected - delivered, recovery_s=max(recoveries) if recoveries else None,
         detail={"complete_calls_checked": calls, "missing_by_type": missing,

@@ -34,8 +34,11 @@ Fault = Callable[[Path], FaultResult]
 def faults(short: bool) -> dict[str, list[Fault]]:
     """Group name -> the runs in it, sized for `short` (make test) or full (make chaos)."""
     return {
-        "broker": [lambda d: broker_restarts.run(d, restarts=3 if short else 10),
-                   lambda d: daemon_restarts.run(d, restarts=2 if short else 10)],
+        "broker": [lambda d: broker_restarts.run(d, restarts=3, how="term"),
+                   lambda d: daemon_restarts.run(d, restarts=2, how="term")] if short else [
+                   lambda d: broker_restarts.run(d, restarts=10, how="term"),
+                   lambda d: broker_restarts.run(d, restarts=10, how="kill", recovery_timeout_s=15.0),
+                   lambda d: daemon_restarts.run(d, restarts=10, how="kill")],
         # what the same faults do to a broker on mosquitto's stock persistence settings
         "broker_control": [] if short else [
             lambda d: broker_restarts.run(d, restarts=5, autosave_each_change=False,
