@@ -34,8 +34,8 @@ Fault = Callable[[Path], FaultResult]
 def faults(short: bool) -> dict[str, list[Fault]]:
     """Group name -> the runs in it, sized for `short` (make test) or full (make chaos)."""
     return {
-        "broker": [lambda d: broker_restarts.run(d, restarts=3, how="term"),
-                   lambda d: daemon_restarts.run(d, restarts=2, how="term")] if short else [
+        "broker": [lambda d: broker_restarts.run(d, restarts=3, how="kill"),
+                   lambda d: daemon_restarts.run(d, restarts=2, how="kill")] if short else [
                    lambda d: broker_restarts.run(d, restarts=10, how="term"),
                    lambda d: broker_restarts.run(d, restarts=10, how="kill", recovery_timeout_s=15.0),
                    lambda d: daemon_restarts.run(d, restarts=10, how="kill")],
