@@ -13,8 +13,8 @@ word, on hook. Triggers, on the device's sample clock:
 - agent_volume_high: tone onset + the policy's `min_speech_s` (the rule's own
   definition), so the figure is latency beyond what the rule requires;
 - forbidden_phrase: the end of the word, which ends its sentence: the utterance's
-  end in the render's ground truth, less the synthesizer's trailing silence (the last
-  10 ms frame within 40 dB of the sentence's loudest).
+  end in the render's ground truth, less the synthesizer's trailing silence
+  (bench_pipeline.speech_end).
 
 A sample maps to wall time through the device's clock (it streams from clock 0, stamped
 on every frame: sample n is captured at `clock_zero_wall + n / 16000`); the console's
@@ -35,6 +35,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_pipeline import tone  # noqa: E402
+from bench.bench_pipeline import speech_end, tone  # noqa: E402
 from edge.demo import SITE, start_edge, stop_process, write_device_config  # noqa: E402
 from edge.policy import load_policy  # noqa: E402
 from edge.publish.mqtt import BrokerUrl  # noqa: E402
@@ -62,7 +63,6 @@ SENTENCES = {"不知道": "这个我不知道", "没办法": "这个我们也没
 VOICES = ("m6", "f4", "m7", "f5")       # held out from keyword training, as in bench_pipeline
 LOUD_AT_S, LOUD_S, LOUD_AMP = 1.0, 4.0, 0.7  # after off hook; ~-8 dBFS against a -12 dBFS limit
 IDLE_S, AFTER_LOUD_S, AFTER_WORD_S = 1.5, 1.5, 2.0
-END_DB = 40.0                           # a word ends at its last frame within this of its peak
 
 
 @dataclass(frozen=True)
@@ -85,18 +85,12 @@ class Hit:
 @dataclass
 class Seat:
     id: str
+    voice: str
     pcm: np.ndarray                     # int16 (n, 2), what the device streams
     script: list[tuple[int, str, int]]  # device input changes
     off_hooks: list[int]                # each call's off-hook as the edge sees it (sample)
     triggers: list[Trigger]
     late: list[float] = field(default_factory=list)   # device writes past their capture time (s)
-
-
-def speech_end(mono: np.ndarray, start: int, end: int) -> int:
-    """The sample after the last 10 ms frame in [start, end) within END_DB of the loudest."""
-    frames = mono[start:start + (end - start) // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME)
-    energy = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
-    return start + (int(np.flatnonzero(energy > energy.max() - END_DB)[-1]) + 1) * FRAME
 
 
 def build_seat(index: int, seats: int, calls: int, words: int) -> Seat:
@@ -131,7 +125,8 @@ def build_seat(index: int, seats: int, calls: int, words: int) -> Seat:
     script = device_script((c["t"], c["type"]) for c in rendered.controls)
     # the device's debouncer stamps a change with the end of the frame that first saw it
     seen = [-(-at // FRAME) * FRAME for at, name, level in script if name == "hook" and level]
-    return Seat(seat, np.ascontiguousarray(pcm, dtype="<i2"), script, seen, triggers)
+    return Seat(seat, VOICES[index % len(VOICES)], np.ascontiguousarray(pcm, dtype="<i2"), script,
+                seen, triggers)
 
 
 def stats(values: list[float]) -> dict[str, float | None]:
@@ -229,7 +224,8 @@ def summarise(plan: list[Seat], zero: dict[str, float | None],
         got = [h for t in want if (h := hits.get(t)) is not None]
         heard = [(h, zero[h.trigger.seat] + h.trigger.sample / RATE) for h in got  # type: ignore[operator]
                  if zero[h.trigger.seat] is not None]
-        out[kind] = {"triggers": len(want), "received": len(got),
+        missed = Counter(f"{by_seat[t.seat].voice} {t.label}".strip() for t in want if t not in hits)
+        out[kind] = {"triggers": len(want), "received": len(got), "missed_by_voice": dict(missed),
                      "end_to_end": stats([(h.received - t0) * 1000 for h, t0 in heard]),
                      "audio_to_edge_event": stats([(h.created - t0) * 1000 for h, t0 in heard]),
                      "of_which_algorithmic": stats([(h.event_sample - h.trigger.sample) / RATE * 1000
