@@ -216,7 +216,7 @@ def summarise(plan: list[Seat], zero: dict[str, float | None],
         if trigger is None or trigger in hits:
             extra += 1
             continue
-        sample = seat.off_hooks[call] + round(event["t_call"] * RATE)
+        sample = seat.off_hooks[trigger.call] + round(event["t_call"] * RATE)
         hits[trigger] = Hit(trigger, at, wall(event["ts"]), sample)
     out: dict[str, Any] = {}
     for kind in (LEVEL, KEYWORD):
