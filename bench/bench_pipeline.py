@@ -28,6 +28,7 @@ from edge.sources.wavfile import read_stereo
 ROOT = Path(__file__).resolve().parents[1]
 RENDERED = ROOT / "scenarios" / "rendered"
 BLOCK = FRAME_SAMPLES * 10
+END_DB = 40.0        # speech_end: a word ends at its last frame within this of its peak
 PI4_SLOWDOWN = 6.0   # Cortex-A72 @1.5 GHz vs one core here: ~4-8x on numpy/TFLite int8 loops
 
 
@@ -77,6 +78,16 @@ def tone(seconds: float, amp: float, hz: float = 220.0) -> np.ndarray:
     return (amp * syllables * np.sin(2 * np.pi * hz * t) * 32767).astype(np.int16)
 
 
+def speech_end(mono: np.ndarray, start: int = 0, end: int | None = None) -> int:
+    """Where speech in mono[start:end] ends: the sample after its last 10 ms frame within
+    END_DB of its loudest (espeak-ng pads every utterance with ~0.5 s of silence)."""
+    end = len(mono) if end is None else end
+    usable = start + (end - start) // FRAME_SAMPLES * FRAME_SAMPLES
+    frames = mono[start:usable].astype(np.float64).reshape(-1, FRAME_SAMPLES)
+    energy = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
+    return start + (int(np.flatnonzero(energy > energy.max() - END_DB)[-1]) + 1) * FRAME_SAMPLES
+
+
 def level_probe(kind: str, onset: float) -> tuple[np.ndarray, float]:
     """A call with one trigger; returns the audio and when the rule's condition is met."""
     n = int(30 * PIPELINE_RATE)
@@ -122,7 +133,8 @@ def latency(quick: bool) -> dict[str, Any]:
 
 
 def keyword_latency(quick: bool) -> dict[str, Any]:
-    """Keywords said alone by held-out voices: hit time minus the end of the word."""
+    """Keywords said alone by held-out voices: hit time minus the end of the word (its
+    last sound, not the end of the synthesizer's buffer)."""
     from edge.dsp.features import logmel
     from edge.models.keywords import KeywordSpotter
     from models.synth import corpus
@@ -139,7 +151,7 @@ def keyword_latency(quick: bool) -> dict[str, Any]:
             if not hits:
                 missed += 1
                 continue
-            end = (lead + len(word)) / PIPELINE_RATE
+            end = (lead + speech_end(word)) / PIPELINE_RATE
             lat.append((hits[0].frame * FRAME_SAMPLES / PIPELINE_RATE - end) * 1000)
     return {"p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat else None,

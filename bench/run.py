@@ -46,6 +46,7 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location(f"bench_{name}", file)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module     # dataclasses look their module up there
         began = time.monotonic()
         try:
             spec.loader.exec_module(module)

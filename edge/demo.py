@@ -102,9 +102,11 @@ def write_device_config(workdir: Path, broker: str, devices: list[PtyDevice]) ->
 
 def start_edge(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
     log = open(os.environ.get("SEATWATCH_DEMO_LOG", workdir / "edge.log"), "wb")  # noqa: SIM115
+    # from this package's root, so the daemon runs this same code (a work tree, not the
+    # editable install another checkout may have put on the interpreter's path)
     return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
                              str(config)], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, cwd=Path(__file__).resolve().parents[1])
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

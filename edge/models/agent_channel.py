@@ -30,9 +30,12 @@ class ModelPaths:
         return self.folder / "rate.tflite"
 
 
-# A keyword is heard within a few inferences of its end (bench: p99 < 0.2 s), so the
-# spotter stops this long after the agent's last speech frame instead of the 2 s its
-# window would allow: fewer inferences on pauses and listening, same detections.
+# A keyword is heard within a second of its last sound (bench_pipeline, words alone:
+# p99 ~0.6-0.8 s; bench_latency, words ending sentences: p99 ~1.0 s), and the last speech
+# frame comes the VAD's 0.3 s hangover after it; so the spotter stops this long after the
+# agent's last speech frame instead of the 2 s its window would allow: fewer inferences
+# on pauses and listening, same detections (bench_latency's calls: identical with the
+# gate off).
 ACTIVE_AFTER_SPEECH = 120           # frames (1.2 s)
 
 

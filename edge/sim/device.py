@@ -22,6 +22,7 @@ config_module = load("config")
 hal_sim = load("hal_sim")
 
 RATE = 16_000
+FRAME = app_module.FRAME           # samples per channel per audio frame
 
 
 def stereo_signal(seconds: float, seed: int = 1) -> np.ndarray:
@@ -67,6 +68,9 @@ class PtyDevice:
         self.discarded = 0
         self.written = 0
         self.plugged_at = 0.0
+        # wall time (time.time()) at which the sample clock read 0 while streaming at
+        # `speed`: sample n is captured at clock_zero_wall + n / RATE / speed
+        self.clock_zero_wall: float | None = None
         self._plug()
         self.hal, self.app = self._boot(boot)
         self.thread = threading.Thread(target=self._run, name="pty-device", daemon=True)
@@ -156,15 +160,19 @@ class PtyDevice:
                 device.start()
                 self._started = True
                 began = time.monotonic() - hal.clock / RATE / (self.speed or 1)
+                self.clock_zero_wall = time.time() - hal.clock / RATE / (self.speed or 1)
             hal, device = self.hal, self.app
+            if self.speed:
+                # like I2S capture: a frame goes out once its last sample has been captured
+                delay = began + (hal.clock + FRAME) / RATE / self.speed - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                if self.hal is not hal:
+                    continue        # rebooted while we waited: the new boot starts over
             if not device.step():
                 device.poll_commands()
                 time.sleep(0.01)
                 continue
-            if self.speed:
-                delay = began + hal.clock / RATE / self.speed - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
 
     def finished(self) -> bool:
         """The device has sent all its audio."""
