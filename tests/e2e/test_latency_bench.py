@@ -5,13 +5,7 @@ allow (the spotter fires within 1.2 s of a word's end; the volume rule at its 2 
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 from bench.bench_latency import KEYWORD, LEVEL, finite, measure
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 
 def test_one_call_reaches_the_console_with_finite_latency() -> None:
