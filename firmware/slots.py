@@ -184,8 +184,9 @@ def activate(root="/"):
     """Choose (once per boot) and put the chosen slot first on the import path."""
     if not CHOSEN.chosen:
         select(root, CHOSEN)
-        if CHOSEN.slot is not None:
-            sys.path.insert(0, CHOSEN.directory)
+        directory = CHOSEN.directory
+        if CHOSEN.slot is not None and directory is not None:     # else: root or nothing
+            sys.path.insert(0, directory)
     return CHOSEN
 
 
