@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,16 +81,11 @@ class Image:
     slots_source: str                   # firmware/slots.py: run over the REPL while flashing
 
     @property
-    def manifest(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.files[-1].data)
-        return loaded
-
-    @property
     def size(self) -> int:
         return sum(len(a.data) for a in self.files + self.loader)
 
 
-def _entries(artifacts: tuple[Artifact, ...] | list[Artifact]) -> list[dict[str, Any]]:
+def _entries(artifacts: Sequence[Artifact]) -> list[dict[str, Any]]:
     return [{"name": a.name, "size": len(a.data), "sha256": a.sha256.hex()} for a in artifacts]
 
 
