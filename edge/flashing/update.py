@@ -192,7 +192,7 @@ def install(repl: RawRepl, image: Image, progress: Progress | None = None) -> Fl
         raise DeviceError(f"after the switch the device chooses {after.describe()}, not "
                           f"{image.version} from slot {slot}: {after.problem}")
     # a device flashed before slots kept its modules at the root; the slot shadows
-    # them on the import path, but they are dead weight on a 1.4 MB flash
+    # them on the import path, but they are dead weight on the flash
     repl.eval_json(f"_sw_remove('/', {[a.name for a in image.files]!r})")
     return FlashReport(len(image.files) + len(image.loader), image.size, image.version,
                        verified + loader_verified, slot, after.previous, loader_written, before)
