@@ -10,7 +10,7 @@ from debounce import Debouncer
 from led import LedPlayer
 from pcm import int16_view
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 RATE = 16000
 FRAME = 160                     # samples per channel per frame (10 ms)
 MS = RATE // 1000               # samples per millisecond
@@ -30,9 +30,10 @@ CONTROL_HOLD = max(HOOK_RISE, HOOK_FALL, RING_RISE, BUTTON_RISE) + FRAME
 
 
 class App:
-    def __init__(self, hal, config):
+    def __init__(self, hal, config, update=None):
         self.hal = hal
         self.config = config
+        self.update = update                # (slot, previous version, boot problem) for hello
         self.packer = P.Packer(FRAME * 4)
         self.samples = int16_view(self.packer.packet, P.HEADER_SIZE, FRAME * 2)
         self.deframer = P.Deframer(64)
@@ -66,7 +67,8 @@ class App:
 
     def hello(self):
         self._send(P.T_HELLO, P.pack_hello(RATE, FRAME, self.hal.boot_id(), CONTROL_HOLD, VERSION,
-                                           self.hal.board, self.hal.serial, self.config.seat))
+                                           self.hal.board, self.hal.serial, self.config.seat,
+                                           update=self.update))
 
     # --- loop ----------------------------------------------------------------------
     def start(self):

@@ -1,13 +1,15 @@
-# Starts the monitor unless a technician asked for the REPL: the help button held at
-# power-up, or a maintenance reboot requested by `seatwatch firmware flash`.
+# Starts the monitor from the slot boot.py chose (slots.py) unless a technician asked
+# for the REPL: the help button held at power-up, or a maintenance reboot requested by
+# `seatwatch firmware flash`. No verified firmware also leaves the REPL open, so the
+# board can always be flashed again.
 import os
 
 from machine import Pin
 
-import pins
+import slots
 
 
-def maintenance_requested():
+def maintenance_requested(pins):
     try:
         os.remove(pins.MAINTENANCE_FLAG)
         return True
@@ -18,13 +20,22 @@ def maintenance_requested():
 
 
 def main():
-    if maintenance_requested():
+    choice = slots.activate()            # boot.py chose already; this only reads it
+    if choice.directory is None:
+        print("seatwatch: no verified firmware (%s), REPL left open" % choice.problem)
+        return
+    import pins
+    if maintenance_requested(pins):
         print("seatwatch: maintenance mode, REPL left open")
         return
     import app
     import config
     import hal_rp2
-    app.App(hal_rp2.Rp2Hal(), config.load()).run()
+    settings = config.load(slots.join(choice.directory, config.PATH))
+    # the hello tells the edge which slot runs, what it can roll back to, and why the
+    # committed slot was passed over (if it was)
+    update = (choice.slot or "", choice.previous or "", choice.problem or "")
+    app.App(hal_rp2.Rp2Hal(), settings, update).run()
 
 
 main()

@@ -197,9 +197,24 @@ def _pack_str(value):
 
 
 def pack_hello(rate, frame_samples, boot_id, control_hold, firmware, board, serial, seat,
-               channels=2, bits=16):
+               channels=2, bits=16, update=None):
+    """update: (running slot, previous version, boot problem), appended as three more
+    strings; older edges stop reading after the seat."""
     fixed = struct.pack(HELLO_FIXED, rate, frame_samples, channels, bits, boot_id, control_hold)
-    return fixed + _pack_str(firmware) + _pack_str(board) + _pack_str(serial) + _pack_str(seat)
+    out = fixed + _pack_str(firmware) + _pack_str(board) + _pack_str(serial) + _pack_str(seat)
+    if update is not None:
+        for value in update:
+            out += _pack_str(value)
+    return out
+
+
+def _unpack_str(payload, i):
+    if i >= len(payload):
+        raise FrameError("short", T_HELLO, -1)
+    k = payload[i]
+    if i + 1 + k > len(payload):
+        raise FrameError("short", T_HELLO, -1)
+    return bytes(payload[i + 1:i + 1 + k]).decode("utf-8"), i + 1 + k
 
 
 def unpack_hello(payload):
@@ -210,16 +225,18 @@ def unpack_hello(payload):
     strings = []
     i = size
     for _ in range(4):
+        value, i = _unpack_str(payload, i)
+        strings.append(value)
+    # firmware without slots (0.1.x) sends no update strings
+    update = ["", "", ""]
+    for n in range(3):
         if i >= len(payload):
-            raise FrameError("short", T_HELLO, -1)
-        k = payload[i]
-        if i + 1 + k > len(payload):
-            raise FrameError("short", T_HELLO, -1)
-        strings.append(bytes(payload[i + 1:i + 1 + k]).decode("utf-8"))
-        i += 1 + k
+            break
+        update[n], i = _unpack_str(payload, i)
     return {"rate": rate, "frame_samples": frame_samples, "channels": channels, "bits": bits,
             "boot_id": boot_id, "control_hold": hold, "firmware": strings[0],
-            "board": strings[1], "serial": strings[2], "seat": strings[3]}
+            "board": strings[1], "serial": strings[2], "seat": strings[3],
+            "slot": update[0], "previous": update[1], "boot_problem": update[2]}
 
 
 def pack_control(kind, state, at):

@@ -7,9 +7,9 @@ asks it, in protocol, for a maintenance reboot: the next boot leaves the REPL op
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import serial
@@ -25,14 +25,6 @@ Progress = Callable[[str, int, int], None]      # file name, bytes done, bytes t
 
 class DeviceError(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class FlashReport:
-    files: int
-    bytes: int
-    version: str
-    verified: list[str]
 
 
 def ask_hello(port: str, timeout: float = 2.0) -> dict[str, Any]:
@@ -95,15 +87,17 @@ class RawRepl:
             time.sleep(wait_s)
         raise DeviceError(f"{port}: no raw REPL after {attempts} attempts ({last})")
 
-    def write_file(self, artifact: Artifact, progress: Progress | None = None) -> None:
+    def write_file(self, artifact: Artifact, progress: Progress | None = None,
+                   dest: str | None = None) -> None:
+        """Copy one file to `dest` (default: its name, at the root)."""
         def report(done: int, total: int) -> None:
             if progress:
                 progress(artifact.name, done, total)
         try:
-            self.transport.fs_writefile(artifact.name, artifact.data, chunk_size=512,
+            self.transport.fs_writefile(dest or artifact.name, artifact.data, chunk_size=512,
                                         progress_callback=report)
         except (TransportError, OSError) as exc:
-            raise DeviceError(f"writing {artifact.name}: {exc}") from None
+            raise DeviceError(f"writing {dest or artifact.name}: {exc}") from None
 
     def sha256(self, name: str) -> bytes:
         try:
@@ -116,6 +110,16 @@ class RawRepl:
             return self.transport.exec(code).decode(errors="replace")
         except TransportExecError as exc:
             raise DeviceError(f"device error: {exc.error_output.strip()}") from None
+        except (TransportError, OSError) as exc:       # the line went away
+            raise DeviceError(f"device lost: {exc}") from None
+
+    def eval_json(self, expression: str) -> Any:
+        """The value of a device-side expression, carried as one line of JSON."""
+        out = self.exec(f"import json\nprint(json.dumps({expression}))").strip()
+        try:
+            return json.loads(out.splitlines()[-1])
+        except (ValueError, IndexError):
+            raise DeviceError(f"unexpected answer from the device: {out[:200]!r}") from None
 
     def reset(self) -> None:
         """Hard reset into the monitor; the device drops the line, so nothing to read."""
@@ -129,28 +133,10 @@ class RawRepl:
             self.transport.exit_raw_repl()
         except (TransportError, OSError, serial.SerialException):
             pass
-        self.transport.close()
+        try:
+            self.transport.close()
+        except (OSError, serial.SerialException):      # unplugged: nothing left to close
+            pass
 
 
-def flash(port: str, artifacts: list[Artifact], version: str, progress: Progress | None = None,
-          reset: bool = True) -> FlashReport:
-    """Copy every artifact, then read back each file's SHA-256 from the device."""
-    repl = RawRepl(port)
-    try:
-        for artifact in artifacts:
-            repl.write_file(artifact, progress)
-        verified = []
-        for artifact in artifacts:
-            if repl.sha256(artifact.name) != artifact.sha256:
-                raise DeviceError(f"{artifact.name}: hash on the device differs from the image "
-                                  "(write corrupted; flash again)")
-            verified.append(artifact.name)
-        if reset:
-            repl.reset()
-    finally:
-        repl.close()
-    return FlashReport(len(artifacts), sum(len(a.data) for a in artifacts), version, verified)
-
-
-__all__ = ["CONFIG_NAME", "DeviceError", "FlashReport", "RawRepl", "ask_hello", "flash",
-           "request_maintenance"]
+__all__ = ["CONFIG_NAME", "DeviceError", "RawRepl", "ask_hello", "request_maintenance"]

@@ -89,6 +89,18 @@ def check_frames():
                                        P.T_GAIN, P.T_TIMESYNC, P.T_ACK]
     hello = P.unpack_hello(decoded[0][4])
     assert hello["boot_id"] == 513 and hello["serial"] == "SIM-0001" and hello["seat"] == "S1"
+    assert hello["slot"] == "" and hello["previous"] == "" and hello["boot_problem"] == ""
+    slotted = P.pack_hello(16000, 160, 513, 640, "0.2.0", "sim", "SIM-0001", "S1",
+                           update=("b", "0.1.0", "slot a: app.mpy: missing"))
+    hello = P.unpack_hello(slotted)
+    assert (hello["seat"], hello["slot"], hello["previous"]) == ("S1", "b", "0.1.0")
+    assert hello["boot_problem"] == "slot a: app.mpy: missing"
+    for cut in (1, 5, 26):                                 # inside the update strings
+        try:
+            P.unpack_hello(slotted[:-cut])
+        except P.FrameError:
+            continue
+        raise AssertionError("accepted a hello cut %d bytes short" % cut)
     assert decoded[1][2:4] == (65535, 4294967295) and len(decoded[1][4]) == 640
     assert tuple(P.unpack_control(decoded[2][4])) == (P.C_HOOK, 1, 123000)
     beat = P.unpack_heartbeat(decoded[3][4])
@@ -196,7 +208,7 @@ def check_app():
                 P.encode_frame(P.T_GAIN, 2, 0, b"\x09\x00") + b"\x13\x37\x00"]
     hal = hal_sim.SimHal(io.BytesIO(bytes(pcm)), out.write, script, drops=(20,),
                          read=lambda: commands.pop() if commands else b"")
-    device = app.App(hal, config.Config({"seat": "S9", "heartbeat_ms": 100}))
+    device = app.App(hal, config.Config({"seat": "S9", "heartbeat_ms": 100}), ("b", "0.1.0", ""))
     device.run()
     assert device.led.pattern == "too_quiet" and device.gain == (0, 0) and device.rx_bad == 1
     assert device.dropped == 1 and hal.watchdog_feeds >= 29
@@ -204,6 +216,9 @@ def check_app():
     kinds = []
     for raw in d.feed(out.getvalue()):
         kinds.append(P.decode_frame(raw)[1])
+        if kinds[-1] == P.T_HELLO:
+            hello = P.unpack_hello(P.decode_frame(raw)[4])
+            assert (hello["seat"], hello["slot"], hello["previous"]) == ("S9", "b", "0.1.0"), hello
     assert kinds.count(P.T_AUDIO) == 29 and kinds.count(P.T_CONTROL) == 3, kinds
     print("out app", hexs(out.getvalue()))
 

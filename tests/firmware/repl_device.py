@@ -3,9 +3,13 @@
 It starts like a board running the seatwatch monitor (ignores Ctrl-C, answers protocol
 frames; a maintenance reboot command drops it into the REPL), then speaks the friendly
 and raw REPL as MicroPython does: Ctrl-A raw mode, code ended by Ctrl-D answered with
-"OK", output, 0x04, error output, 0x04, ">"; raw-paste requests are declined ("R\\x00").
+"OK", output, 0x04, error output, 0x04, ">"; raw-paste mode with its flow control, as
+MicroPython boards have it (`paste=False` declines it, "R\\x00", as older firmware does;
+mpremote then sends 256 bytes per 10 ms).
 Code runs in a persistent namespace whose `open` and `os` see a directory standing in
 for the board's flash, so mpremote's file transfer and hashing run unmodified.
+`hangup_after=N` pulls the cable once N bytes of file data have reached the flash: the
+write in progress is cut there and the pty closes, as a USB unplug mid-copy does.
 """
 
 from __future__ import annotations
@@ -20,20 +24,33 @@ import tty
 import types
 from pathlib import Path
 
+from edge.link.framing import load
 from edge.link.framing import protocol as P
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n>"
+PASTE_WINDOW = 128                      # raw-paste flow-control window (MicroPython's size)
 
 
 class Reset(Exception):
     pass
 
 
+class Hangup(Exception):
+    pass
+
+
 class RawReplDevice:
-    def __init__(self, flash: Path, *, monitor: bool = True, corrupt: str | None = None) -> None:
+    def __init__(self, flash: Path, *, monitor: bool = True, corrupt: str | None = None,
+                 hangup_after: int | None = None, paste: bool = True) -> None:
         self.flash = flash
+        self.paste = paste
+        self._pasted = 0                    # raw-paste bytes since the last window grant
+        self.pastes = 0                     # commands that came in raw-paste mode
         self.mode = "monitor" if monitor else "friendly"
         self.corrupt = corrupt              # file name whose writes get one byte flipped
+        self.hangup_after = hangup_after    # bytes of file data before the cable is pulled
+        self.file_bytes = 0                 # file data written so far
+        self.cut_file: str | None = None    # the file being written when the cable went
         self.resets = 0
         self.executed: list[str] = []
         self.master, slave = os.openpty()
@@ -59,8 +76,11 @@ class RawReplDevice:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(2)
-        os.close(self.master)
-        os.close(self._slave)
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:                          # already closed by a hangup
+                pass
 
     # --- wire ------------------------------------------------------------------------
     def _send(self, data: bytes) -> None:
@@ -70,7 +90,7 @@ class RawReplDevice:
             view = view[n:]
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.mode != "unplugged":
             ready, _, _ = select.select([self.master], [], [], 0.02)
             if not ready:
                 continue
@@ -91,14 +111,26 @@ class RawReplDevice:
             except P.FrameError:
                 continue
             if ptype == P.T_INFO:
-                self._send(P.encode_frame(P.T_HELLO, 0, 0, P.pack_hello(
-                    16000, 160, 1, 640, "0.1.0", "sim", "REPL-DEV", "?")))
+                self._send(P.encode_frame(P.T_HELLO, 0, 0, self._hello()))
             elif ptype == P.T_REBOOT and P.unpack_reboot(payload) == P.REBOOT_MAINTENANCE:
                 self._send(P.encode_frame(P.T_ACK, 1, 0, P.pack_ack(ptype, seq, P.ACK_OK)))
                 self.mode = "friendly"
                 self._send(b"seatwatch: maintenance mode, REPL left open\r\n>>> ")
 
+    def _hello(self) -> bytes:
+        """The hello main.py would send from this flash: the slot the loader chooses,
+        the version in its manifest, what is kept for rollback. A flash without
+        slots says what firmware 0.1.x said."""
+        choice = load("slots").select(str(self.flash))
+        if choice.pointer is None:
+            return P.pack_hello(16000, 160, 1, 640, "0.1.0", "sim", "REPL-DEV", "?")
+        update = (choice.slot or "", choice.previous or "", choice.problem or "")
+        return P.pack_hello(16000, 160, 1, 640, choice.version or "?", "sim", "REPL-DEV", "?",
+                            update=update)
+
     def _repl_byte(self, byte: int) -> None:
+        if self.mode == "unplugged":
+            return
         if self.mode == "friendly":
             if byte == 0x01:
                 self.mode = "raw"
@@ -107,12 +139,35 @@ class RawReplDevice:
             elif byte == 0x03:
                 self._send(b"\r\n>>> ")
             return
+        if self.mode == "paste":
+            if byte == 0x04:                                 # end of the pasted code
+                self.mode = "raw"
+                code = bytes(self._buf).decode()
+                self._buf.clear()
+                self._send(b"\x04")
+                self._execute(code)
+                return
+            self._buf.append(byte)
+            self._pasted += 1
+            if self._pasted == PASTE_WINDOW:                  # room for one more window
+                self._pasted = 0
+                self._send(b"\x01")
+            return
         # raw mode
         if byte == 0x02:
             self.mode = "friendly"
             self._send(b"\r\nMicroPython (software device)\r\n>>> ")
         elif byte == 0x03:
             self._buf.clear()
+        elif byte == 0x01 and self._buf.endswith(b"\x05A"):    # raw-paste request
+            del self._buf[-2:]
+            if not self.paste:
+                self._send(b"R\x00")
+                return
+            self.mode = "paste"
+            self.pastes += 1
+            self._pasted = 0
+            self._send(b"R\x01" + PASTE_WINDOW.to_bytes(2, "little"))
         elif byte == 0x01:
             self._buf.clear()
             self._send(b"\r\n" + BANNER)
@@ -126,9 +181,6 @@ class RawReplDevice:
             self._execute(code)
         else:
             self._buf.append(byte)
-            if self._buf.endswith(b"\x05A\x01"):           # raw-paste request
-                del self._buf[-3:]
-                self._send(b"R\x00")
 
     def _execute(self, code: str) -> None:
         self.executed.append(code)
@@ -140,6 +192,11 @@ class RawReplDevice:
         except Reset:
             self.resets += 1
             self.mode = "monitor"
+            return
+        except Hangup:
+            # closing the master hangs up the host's side: its next read or write fails
+            self.mode = "unplugged"
+            os.close(self.master)
             return
         except Exception as exc:                     # reported to the host like MicroPython does
             err = "Traceback (most recent call last):\r\n" + "".join(
@@ -162,6 +219,14 @@ class RawReplDevice:
             def write(self, data):                    # type: ignore[override]
                 if device.corrupt and Path(self.name).name == device.corrupt and len(data) > 10:
                     data = bytes([data[0] ^ 0xFF]) + bytes(data[1:])
+                if device.hangup_after is not None:
+                    room = device.hangup_after - device.file_bytes
+                    if len(data) > room:
+                        super().write(bytes(data[:room]))
+                        device.file_bytes += room
+                        device.cut_file = str(Path(self.name).relative_to(device.flash))
+                        raise Hangup
+                device.file_bytes += len(data)
                 return super().write(data)
 
         def fopen(path, mode="r"):

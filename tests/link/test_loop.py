@@ -33,7 +33,7 @@ def device(tmp_path):
 
 def test_audio_bit_exact_and_controls_at_their_samples(device):
     source = SerialSource(device.port)
-    assert source.info.device == "SIM-0001" and source.info.firmware == "0.1.0"
+    assert source.info.device == "SIM-0001" and source.info.firmware == "0.2.0"
     assert source.info.extra["seat"] == "S1" and source.hello["control_hold"] > 0
     items = collect(source, len(device.pcm))
     pcm, have = audio_of(items)
