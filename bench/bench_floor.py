@@ -2,8 +2,8 @@
 per seat -> edge serial link and pipeline -> embedded broker -> console model).
 
 Reports CPU per seat (demo process with its devices, plus the edge daemon), the edge's
-memory growth, events received and lost signs: duplicates, malformed messages and
-device_fault events (audio lost on a serial link). Full: 32 seats for 10 minutes.
+memory growth, events the edge accepted against those the console received (lost),
+duplicates, malformed messages and device_fault events (audio lost on a serial link). Full: 32 seats for 10 minutes.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def run(quick: bool) -> dict[str, Any]:
             "cpu_pct_of_a_core_per_seat": round(100 * cpu_s / wall / seats, 1),
             "edge_rss_mib_at_30s": round(steady[0][2], 1), "edge_rss_mib_end": round(steady[-1][2], 1),
             "events_received": number(r"events received (\d+)"), "duplicates": number(r"duplicates (\d+)"),
+            "edge_accepted": number(r"edge accepted (\d+)"), "events_lost": number(r", lost (\d+)"),
             "malformed": number(r"malformed (\d+)"),
             "device_fault_events": number(r"device_fault\s+(\d+)") or 0,
             "summary": out.strip().splitlines()[:3]}

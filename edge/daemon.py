@@ -7,6 +7,7 @@ outbox to the broker (with a timeout) and publish each seat's offline status.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -32,6 +33,7 @@ from edge.sources.factory import SourceError, open_source
 from edge.sources.wavfile import AudioFileError
 
 log = logging.getLogger("seatwatch.edge")
+LAST_RUN = "last-run.json"     # per seat: events accepted / unsent / dropped by the last run
 
 
 class SeatRunner:
@@ -57,12 +59,14 @@ class SeatRunner:
                                      ledger=FileLedger(config.state_dir),
                                      day_of=lambda sample: date.today().isoformat())
         self.errors = 0
+        self.accepted = 0                       # events committed to the outbox this run
         self._thread = threading.Thread(target=self._run, name=f"seat-{seat.id}", daemon=True)
         self._process = psutil.Process()
 
     def _emit(self, event: Any) -> None:
         try:
             self.link.publish(event)
+            self.accepted += 1
         except OutboxError as exc:  # disk full / unwritable: say so, keep monitoring
             self.errors += 1
             log.error("seat %s: event %s not stored: %s", self.seat.id, event.type, exc)
@@ -96,10 +100,14 @@ class SeatRunner:
     def stop(self) -> None:
         self.source.close()
 
-    def join(self, flush_timeout: float) -> None:
+    def join(self, flush_timeout: float) -> dict[str, Any]:
+        """Stop after flushing; what this run accepted and where it went."""
         self._thread.join(flush_timeout)
         self.link.close(flush_timeout)
+        account = {"accepted": self.accepted, "unsent": self.outbox.depth(),
+                   "dropped": sum(self.outbox.dropped.values()), "not_stored": self.errors}
         self.outbox.close()
+        return account
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,8 +150,13 @@ def serve(config: EdgeConfig, stop: threading.Event, flush_timeout: float = 10.0
         stop.wait(0.2)
     for runner in runners:
         runner.stop()
-    for runner in runners:
-        runner.join(flush_timeout)
+    accounts = {runner.seat.id: runner.join(flush_timeout) for runner in runners}
+    for seat, account in accounts.items():
+        log.info("seat %s: %d events accepted, %d left in the outbox, %d dropped by policy, "
+                 "%d not stored", seat, account["accepted"], account["unsent"], account["dropped"],
+                 account["not_stored"])
+    # read by `seatwatch demo --headless` to count what the console never received
+    (config.state_dir / LAST_RUN).write_text(json.dumps(accounts, indent=1) + "\n")
     return 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from edge.daemon import LAST_RUN
 from edge.embedded_broker import EmbeddedBroker
 from edge.publish.mqtt import BrokerUrl
 from edge.sim.device import PtyDevice, device_script
@@ -119,35 +120,63 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
             proc.wait()
 
 
-def headless(url: BrokerUrl, duration: float, seats: int) -> int:
-    from host_console.ingest import Ingest
-    from host_console.state import FloorState
+class Summary:
+    """`--headless`: the console's data model fed from the broker, subscribed before the
+    edge starts so it sees every event; at the end it counts what never arrived."""
 
-    state = FloorState()
-    ingest = Ingest(url, f"demo-summary-{os.getpid()}", site=SITE).start()
-    began = time.monotonic()
-    try:
-        while time.monotonic() - began < duration:
-            for topic, payload, received in ingest.drain():
-                state.handle(topic, payload, received)
+    def __init__(self, url: BrokerUrl) -> None:
+        from host_console.ingest import Ingest
+        from host_console.state import FloorState
+
+        self.state = FloorState()
+        self.ingest = Ingest(url, f"demo-summary-{os.getpid()}", site=SITE).start()
+        if not self.ingest.is_connected.wait(10):
+            raise RuntimeError(f"the demo's summary could not connect to {url}")
+
+    def watch(self, seconds: float, quiet_s: float | None = None) -> None:
+        """Feed the model for `seconds`, or (quiet_s) until nothing arrived for that long."""
+        began = last = time.monotonic()
+        while time.monotonic() - began < seconds:
+            for topic, payload, received in self.ingest.drain():
+                self.state.handle(topic, payload, received)
+                last = time.monotonic()
+            if quiet_s is not None and time.monotonic() - last >= quiet_s:
+                return
             time.sleep(0.2)
-        for topic, payload, received in ingest.drain():
-            state.handle(topic, payload, received)
-    finally:
-        ingest.stop()
-    kinds: Counter[str] = Counter()
-    for group in state.feed.values():
-        kinds[group.key[3]] += group.count
-    cards = [card for view in state.seats.values() for card in view.scorecards]
-    online = sum(view.online for view in state.seats.values())
-    print(f"seatwatch demo: {duration:.0f} s, {seats} seats ({online} online at the end)")
-    print(f"  events received {state.counters['events']}, duplicates {state.counters['duplicate']}, "
-          f"malformed {sum(v for k, v in state.counters.items() if k.startswith('malformed'))}")
-    print(f"  calls ended {len(cards)}, mean score "
-          f"{(sum(c.get('score', 0) for c in cards) / len(cards)) if cards else 0:.1f}")
-    for kind, count in kinds.most_common():
-        print(f"  {kind:22} {count}")
-    return 0 if state.counters["events"] > 0 else 1
+
+    def online(self) -> int:
+        return sum(view.online for view in self.state.seats.values())
+
+    def report(self, duration: float, seats: int, online: int,
+               accounts: dict[str, dict[str, int]]) -> int:
+        """`online`: seats online when the run ended (before the edge was stopped)."""
+        self.ingest.stop()
+        state = self.state
+        kinds: Counter[str] = Counter()
+        for group in state.feed.values():
+            kinds[group.key[3]] += group.count
+        cards = [card for view in state.seats.values() for card in view.scorecards]
+        received = state.counters["events"]
+        accepted = sum(a["accepted"] for a in accounts.values())
+        held = sum(a["unsent"] + a["dropped"] for a in accounts.values())
+        lost = accepted - held - received
+        print(f"seatwatch demo: {duration:.0f} s, {seats} seats ({online} online at the end)")
+        print(f"  events received {received}, duplicates {state.counters['duplicate']}, "
+              f"malformed {sum(v for k, v in state.counters.items() if k.startswith('malformed'))}")
+        print(f"  edge accepted {accepted}, left unsent or dropped by policy {held}, "
+              f"lost {lost if accounts else 'unknown (no edge account)'}")
+        print(f"  calls ended {len(cards)}, mean score "
+              f"{(sum(c.get('score', 0) for c in cards) / len(cards)) if cards else 0:.1f}")
+        for kind, count in kinds.most_common():
+            print(f"  {kind:22} {count}")
+        return 0 if received > 0 and accounts and lost == 0 else 1
+
+
+def read_accounts(path: Path) -> dict[str, dict[str, int]]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,10 +198,18 @@ def run(args: argparse.Namespace) -> int:
         except FileNotFoundError as exc:
             print(f"seatwatch demo: {exc}", file=sys.stderr)
             return 2
+        summary = Summary(url) if args.headless else None
         edge = start_edge(config, workdir)
         try:
-            if args.headless:
-                return headless(url, args.duration, args.seats)
+            if summary is not None:
+                summary.watch(args.duration)
+                online = summary.online()
+                stop_process(edge)                   # SIGTERM: calls closed, outboxes flushed
+                for device in devices:
+                    device.stop()
+                summary.watch(20.0, quiet_s=2.0)
+                return summary.report(args.duration, args.seats, online,
+                                      read_accounts(workdir / "state" / LAST_RUN))
             from host_console.app import ConsoleApp
             from host_console.ingest import Ingest
 

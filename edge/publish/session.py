@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
@@ -23,6 +24,9 @@ from paho.mqtt.properties import Properties
 log = logging.getLogger(__name__)
 
 UNSUPPORTED_PROTOCOL = (1, 132)  # MQTT 3.1.1 CONNACK code 1; MQTT 5 reason 0x84
+# A broker that took the TCP connection but has not answered a v5 CONNECT after this long
+# does not speak v5 (amqtt sits on a CONNECT carrying properties until the keepalive).
+V5_CONNACK_TIMEOUT_S = 3.0
 
 
 class BrokerUrlError(ValueError):
@@ -140,7 +144,24 @@ class Session:
         self.client.connect_async(self.url.host, self.url.port, keepalive=self.keepalive,
                                   **kwargs)
         self.client.loop_start()
+        if self.protocol == mqtt.MQTTv5 and not self._v5_confirmed:
+            threading.Thread(target=self._await_v5_connack, args=(self.client,),
+                             name="mqtt-v5-probe", daemon=True).start()
         return self
+
+    def _await_v5_connack(self, client: mqtt.Client) -> None:
+        """Fall back to 3.1.1 when a v5 CONNECT sits unanswered on an open socket."""
+        since: float | None = None
+        while not self._stopping and client is self.client and not self._v5_confirmed:
+            if self.is_connected.wait(0.25):
+                return
+            if client.socket() is None:       # broker down: paho retries, nothing to judge
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since > V5_CONNACK_TIMEOUT_S:
+                self._downgrade()
+                return
 
     def stop(self) -> None:
         self._stopping = True

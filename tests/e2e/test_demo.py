@@ -18,3 +18,5 @@ def test_headless_demo_runs_a_floor_and_reports_events() -> None:
     assert "2 seats (2 online at the end)" in out, out
     received = int(re.search(r"events received (\d+)", out).group(1))  # type: ignore[union-attr]
     assert received >= 2 and "malformed 0" in out, out
+    accepted = int(re.search(r"edge accepted (\d+)", out).group(1))  # type: ignore[union-attr]
+    assert accepted >= received and ", lost 0" in out, out   # every event the edge took arrived
