@@ -17,7 +17,9 @@ from pathlib import Path
 from edge.events import Event
 from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
 from edge.publish.outbox import Outbox, OutboxError
-from tests.chaos.common import FaultResult, durable_broker, kill_broker, start_ingest
+from host_console.ingest import Ingest
+from tests.chaos.common import Collector, FaultResult, durable_broker, kill_broker, start_ingest
+from tests.fixtures.broker import Mosquitto
 
 RANK = {"info": 0, "warn": 1, "alert": 2}
 # one in ten is an alert, three are warnings, six are info (lifecycle and scorecards)
@@ -79,11 +81,7 @@ def bounded(folder: Path, events: int = 400, bound: int = 100) -> FaultResult:
                     "alerts_kept": sum(e.severity == "alert" and e.id in delivered for e in made),
                     "in_order": order_ok})
     finally:
-        link.close(2.0)
-        outbox.close()
-        collector.stop()
-        ingest.stop()
-        broker.stop()
+        _teardown(link, outbox, collector, ingest, broker)
 
 
 def disk_full(folder: Path, max_pages: int = 24, attempts: int = 600) -> FaultResult:
@@ -132,8 +130,13 @@ def disk_full(folder: Path, max_pages: int = 24, attempts: int = 600) -> FaultRe
                     "dropped": dict(outbox.dropped), "error_messages": sorted(messages),
                     "backlog_delivered_s": took, "in_order": collector.order == accepted})
     finally:
-        link.close(2.0)
-        outbox.close()
-        collector.stop()
-        ingest.stop()
-        broker.stop()
+        _teardown(link, outbox, collector, ingest, broker)
+
+
+def _teardown(link: MqttLink, outbox: Outbox, collector: Collector, ingest: Ingest,
+              broker: Mosquitto) -> None:
+    link.close(2.0)
+    outbox.close()
+    collector.stop()
+    ingest.stop()
+    broker.stop()
