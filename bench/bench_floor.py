@@ -3,7 +3,8 @@ per seat -> edge serial link and pipeline -> embedded broker -> console model).
 
 Reports CPU per seat (demo process with its devices, plus the edge daemon), the edge's
 memory growth, events the edge accepted against those the console received (lost),
-duplicates, malformed messages and device_fault events (audio lost on a serial link). Full: 32 seats for 10 minutes.
+duplicates, malformed messages and device_fault events (audio lost on a serial link).
+Full: 32 seats for 10 minutes.
 """
 
 from __future__ import annotations
