@@ -69,10 +69,10 @@ def train(args: argparse.Namespace, data: Path, out: Path) -> None:
     hard = kws.hard_negatives(model, logmel(np.load(mine)["audio"]))
     print(f"mined {len(hard)} false-alarm windows; fine-tuning")
     model = kws.fine_tune(model, d["x"], d["y"], hard, kws_cfg, epochs=2 if args.quick else 5)
-    (out / "kws.tflite").write_bytes(to_int8_tflite(model, kws.normalise(d["x"])))
+    (out / "kws.tflite").write_bytes(to_int8_tflite(kws.logits_model(model), kws.normalise(d["x"])))
     (out / "kws.json").write_text(json.dumps({
         "labels": list(corpus.LABELS), "window": WINDOW, "hop": HOP, "smooth": SMOOTH,
-        "refractory_frames": REFRACTORY_FRAMES, "normalise": "window_mean",
+        "refractory_frames": REFRACTORY_FRAMES, "normalise": "window_mean", "output": "logits",
         "thresholds": {label: 0.8 for label in corpus.KEYWORDS},
         "features": FeatureConfig().to_dict(), "train": asdict(kws_cfg), "mined_negatives": len(hard)},
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -35,6 +35,8 @@ class KwsConfig:
     smooth: int                     # inferences averaged
     thresholds: dict[str, float]
     refractory_frames: int
+    output: str = "posteriors"      # "logits": the model leaves the softmax to us
+
 
     @classmethod
     def load(cls, path: Path) -> KwsConfig:
@@ -42,11 +44,22 @@ class KwsConfig:
             doc = json.loads(path.read_text(encoding="utf-8"))
             return cls(tuple(doc["labels"]), int(doc["window"]), int(doc["hop"]),
                        int(doc["smooth"]), {k: float(v) for k, v in doc["thresholds"].items()},
-                       int(doc["refractory_frames"]))
+                       int(doc["refractory_frames"]), _output_kind(doc.get("output", "posteriors")))
         except FileNotFoundError:
             raise ModelError(f"keyword config {path} is missing (run `seatwatch models train`)") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"keyword config {path} is invalid ({exc})") from None
+
+
+def _output_kind(value: object) -> str:
+    if value not in ("posteriors", "logits"):
+        raise ValueError(f"output must be 'posteriors' or 'logits', not {value!r}")
+    return str(value)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
 
 
 class KeywordSpotter:
@@ -95,7 +108,8 @@ class KeywordSpotter:
 
     def posteriors(self, window: np.ndarray) -> np.ndarray:
         self.inferences += 1
-        return self.model.run(remove_window_mean(window)[None])[0]
+        out = self.model.run(remove_window_mean(window)[None])[0]
+        return softmax(out) if self.cfg.output == "logits" else out
 
     def _infer(self, window: np.ndarray, count: int) -> list[KeywordHit]:
         self._post.append(self.posteriors(window))

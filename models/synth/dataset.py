@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -136,9 +136,25 @@ def _windows(spoken: Spoken, feats: np.ndarray, rng: np.random.Generator, label_
     return out
 
 
+@dataclass
+class KwsStreams:
+    """Whole held-out utterances as the streaming spotter hears them, for event-level
+    recall: utterance i is feats[offsets[i]:offsets[i + 1]], its keyword (if any) spans
+    frames [starts[i], ends[i])."""
+    feats: np.ndarray    # (frames, 40) float16 log-mel, utterances back to back
+    offsets: np.ndarray  # (n + 1,) int64
+    y: np.ndarray        # (n,) label index
+    starts: np.ndarray   # (n,) int64, -1 without a keyword
+    ends: np.ndarray     # (n,) int64, -1 without a keyword
+
+    def save(self, path: Path) -> None:
+        save(path, feats=self.feats, offsets=self.offsets, y=self.y, starts=self.starts, ends=self.ends)
+
+
 def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
-              strength: float = 1.0) -> tuple[KwsSet, list[Spoken]]:
-    """Training windows (split="train") or held-out utterances (split="test")."""
+              strength: float = 1.0) -> tuple[KwsSet, KwsStreams | None]:
+    """Training windows (split="train"), or held-out windows and whole utterances
+    (split="test")."""
     rng = random.Random(f"{cfg.seed}-{split}")
     train = split == "train"
     voices = TRAIN_VOICES if train else TEST_VOICES
@@ -153,6 +169,8 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     pool = [s.audio for s in spoken if s.kw_span is None][:200]
     xs, ys = [], []
+    tracks: list[np.ndarray] = []
+    spans: list[tuple[int, int]] = []
     for item in tqdm(spoken, desc=f"features {split}", leave=False):
         audio = item.audio
         if snr_db is not None:
@@ -163,7 +181,29 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
         for window, label in _windows(item, feats, nrng, label_index, 2 if train else 1):
             xs.append(window.astype(np.float16))
             ys.append(label)
-    return KwsSet(np.stack(xs), np.array(ys, np.int64)), spoken
+        if not train:
+            tracks.append(feats.astype(np.float16))
+            span = item.kw_span
+            spans.append((span[0] // HOP, -(-span[1] // HOP)) if span else (-1, -1))
+    windows = KwsSet(np.stack(xs), np.array(ys, np.int64))
+    if train:
+        return windows, None
+    streams = KwsStreams(np.concatenate(tracks), np.cumsum([0] + [len(t) for t in tracks]),
+                         np.array([label_index[item.label] for item in spoken], np.int64),
+                         np.array([a for a, _ in spans], np.int64), np.array([b for _, b in spans], np.int64))
+    return windows, streams
+
+
+KWS_TEST_CONDITIONS: dict[str, dict[str, float]] = {"clean": {"strength": 0.0}, "babble10": {"snr_db": 10.0}}
+
+
+def kws_test_sets(cfg: SynthConfig, out: Path) -> None:
+    """Held-out keyword windows and whole utterances, clean and in 10 dB babble."""
+    for condition, kwargs in KWS_TEST_CONDITIONS.items():
+        test, streams = build_kws(cfg, "test", **kwargs)  # type: ignore[arg-type]
+        save(out / f"kws_test_{condition}.npz", x=test.x, y=test.y)
+        assert streams is not None
+        streams.save(out / f"kws_stream_{condition}.npz")
 
 
 def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None, split: str = "test",
@@ -280,12 +320,12 @@ def synth_all(cfg: SynthConfig) -> Path:
     """Build (or reuse) every data set for `cfg`; returns its folder."""
     out = data_dir(cfg)
     if (out / "done.json").exists():
+        if not (out / "kws_stream_clean.npz").exists():    # data sets from before event-level recall
+            kws_test_sets(cfg, out)
         return out
     kws_train, _ = build_kws(cfg, "train")
     save(out / "kws_train.npz", x=kws_train.x, y=kws_train.y)
-    for name, kwargs in (("kws_test_clean", {"strength": 0.0}), ("kws_test_babble10", {"snr_db": 10.0})):
-        test, spoken = build_kws(replace(cfg), "test", **kwargs)  # type: ignore[arg-type]
-        save(out / f"{name}.npz", x=test.x, y=test.y)
+    kws_test_sets(cfg, out)
     for name, snr in (("fa_clean", None), ("fa_babble10", 10.0)):
         save(out / f"{name}.npz", audio=negative_stream(cfg, snr_db=snr))
     for split in ("train", "test"):

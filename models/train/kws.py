@@ -67,6 +67,21 @@ def train(x: np.ndarray, y: np.ndarray, cfg: KwsTrainConfig) -> object:
     return model
 
 
+def logits_model(model: object) -> object:
+    """The trained model without its final softmax, for conversion: int8 softmax outputs
+    step by 1/256, so every confident window scores 255/256 and no threshold above ~0.99
+    separates a keyword from a confident false alarm; int8 logits keep that margin (the
+    spotter applies the softmax in float)."""
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+    head = model.get_layer("posteriors")  # type: ignore[attr-defined]
+    linear = layers.Dense(head.units, name="logits")
+    outputs = linear(head.input)
+    linear.set_weights(head.get_weights())
+    return tf.keras.Model(model.input, outputs, name="seatwatch_kws_logits")  # type: ignore[attr-defined]
+
+
 def hard_negatives(model: object, feats: np.ndarray, hop: int = 20, floor: float = 0.3) -> np.ndarray:
     """Windows of keyword-free speech on which the model believes a keyword (any keyword
     posterior >= floor): the false alarms to learn from."""
