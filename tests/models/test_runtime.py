@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge.dsp.features import StreamingLogMel, logmel
-from edge.models.keywords import MODEL_DIR, KeywordSpotter
+from edge.models.keywords import MODEL_DIR, KeywordSpotter, KwsConfig, softmax
 from edge.models.loader import ModelError, TfliteModel
 from edge.models.rate import RateEstimator
 from models.synth.dataset import speech_frames
@@ -107,3 +108,19 @@ def test_negative_text_never_contains_a_keyword() -> None:
     negatives = (*corpus.CONFUSABLES, *corpus.NEGATIVE_SENTENCES, *corpus.service_sentences())
     assert [text for text in negatives if any(form in text for form in forms)] == []
     assert len(corpus.all_sentences()) >= 300          # "a few hundred varied service sentences"
+
+
+def test_keyword_config_names_its_output_kind(tmp_path: Path) -> None:
+    doc = json.loads((MODEL_DIR / "kws.json").read_text(encoding="utf-8"))
+    path = tmp_path / "kws.json"
+    path.write_text(json.dumps({**doc, "output": "probabilities"}), encoding="utf-8")
+    with pytest.raises(ModelError, match="invalid.*output must be 'posteriors' or 'logits'"):
+        KwsConfig.load(path)
+    path.write_text(json.dumps({**doc, "output": "logits"}), encoding="utf-8")
+    assert KwsConfig.load(path).output == "logits"
+
+
+def test_softmax_of_logits_is_a_distribution_even_for_large_margins() -> None:
+    p = softmax(np.array([[900.0, 0.0, -5.0], [1.0, 2.0, 3.0]], np.float32))
+    assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))
+    assert p[0, 0] == pytest.approx(1.0) and p[1].argmax() == 2
