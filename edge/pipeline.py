@@ -77,6 +77,7 @@ class SeatPipeline:
                       for _ in (MIC, EAR)]
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
+        self.models.spotter.floors = {label: policy.greeting.min_score for label in policy.greeting.keywords}
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,
@@ -158,7 +159,7 @@ class SeatPipeline:
         by_frame: dict[int, list[Heard | RateReading]] = {}
         for index, hit in hits:
             by_frame.setdefault(index, []).append(
-                Heard(hit.label, hit.score, start + (index + 1) * FRAME_SAMPLES))
+                Heard(hit.label, hit.score, start + (index + 1) * FRAME_SAMPLES, hit.confirmed))
         for index, est in estimates:
             self._last_rate = est.cpm
             by_frame.setdefault(index, []).append(
@@ -180,7 +181,8 @@ class SeatPipeline:
             for item in by_frame.get(index, ()):
                 if isinstance(item, Heard):
                     for rule in self._on_keyword:
-                        rule.keyword(item)
+                        if item.confirmed or rule.hears_unconfirmed:
+                            rule.keyword(item)
                 else:
                     for rule in self._on_rate:
                         rule.rate(item)

@@ -42,6 +42,9 @@ class Greeting:
     within_s: float = doc(5.0, "Greeting must start within this time of off-hook (s)",
                           lo=1, hi=60)
     keywords: list[str] = doc(["您好"], "Any of these opens the greeting (keyword labels)")
+    min_score: float = doc(0.5, "A greeting keyword counts from this smoothed score, below its "
+                           "calibrated threshold (a greeting is expected; 你好 heard as 您好 is one)",
+                           lo=0.05, hi=1.0)
 
 
 @dataclass(frozen=True)

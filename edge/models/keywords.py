@@ -25,6 +25,7 @@ class KeywordHit:
     label: str
     score: float
     frame: int          # feature frame index (10 ms) at which it fired
+    confirmed: bool = True  # False: over the label's floor only, below its calibrated threshold
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class KeywordSpotter:
         self.model = TfliteModel(model)
         self.cfg = KwsConfig.load(config or model.with_suffix(".json"))
         self.thresholds = {**self.cfg.thresholds, **(thresholds or {})}
+        # Per label, a score below its threshold from which a hit is still reported, as
+        # unconfirmed, for the one rule that asks (the greeting, where the word is expected)
+        self.floors: dict[str, float] = {}
+        self._quiet_floor_until: dict[str, int] = {}
         self._tail = np.zeros((0, 0), np.float32)   # the last window-1 frames seen
         self._post: deque[np.ndarray] = deque(maxlen=self.cfg.smooth)
         self._quiet_until: dict[str, int] = {}
@@ -82,6 +87,7 @@ class KeywordSpotter:
         self._tail = np.zeros((0, 0), np.float32)
         self._post.clear()
         self._quiet_until.clear()
+        self._quiet_floor_until.clear()
 
     def push(self, frames: np.ndarray, active: np.ndarray | bool = True) -> list[KeywordHit]:
         """Add a block of feature frames. `active[i]` False (no speech in the window ending
@@ -117,10 +123,16 @@ class KeywordSpotter:
         hits = []
         for index, label in enumerate(self.cfg.labels):
             threshold = self.thresholds.get(label)
-            if threshold is None or smoothed[index] < threshold:
+            if threshold is None:
                 continue
-            if count < self._quiet_until.get(label, 0):
-                continue
-            self._quiet_until[label] = count + self.cfg.refractory_frames
-            hits.append(KeywordHit(label, float(smoothed[index]), count))
+            score = float(smoothed[index])
+            if score >= threshold:
+                if count >= self._quiet_until.get(label, 0):
+                    self._quiet_until[label] = count + self.cfg.refractory_frames
+                    self._quiet_floor_until[label] = count + self.cfg.refractory_frames
+                    hits.append(KeywordHit(label, score, count))
+            elif score >= self.floors.get(label, threshold):
+                if count >= self._quiet_floor_until.get(label, 0):
+                    self._quiet_floor_until[label] = count + self.cfg.refractory_frames
+                    hits.append(KeywordHit(label, score, count, confirmed=False))
         return hits

@@ -26,6 +26,7 @@ class Heard:
     label: str
     score: float
     sample: int             # sample-clock time the spotter fired (shortly after the word)
+    confirmed: bool = True  # False: under the calibrated threshold (see Rule.hears_unconfirmed)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class RateReading:
 
 class Rule:
     """Base for rules: every hook is optional; rules call `report` to raise events."""
+
+    hears_unconfirmed = False   # also given keywords heard over their floor only
 
     def __init__(self, report: Report) -> None:
         self.report = report

@@ -124,3 +124,21 @@ def test_softmax_of_logits_is_a_distribution_even_for_large_margins() -> None:
     p = softmax(np.array([[900.0, 0.0, -5.0], [1.0, 2.0, 3.0]], np.float32))
     assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))
     assert p[0, 0] == pytest.approx(1.0) and p[1].argmax() == 2
+
+
+def test_a_floor_reports_unconfirmed_hits_below_the_threshold() -> None:
+    audio = speak("您好，八号为您服务。", voice="m6", speed=110, pitch=50)
+    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
+    unreachable = {"您好": 1.0 + 1e-6}          # no score reaches it: 您好 is never confirmed
+    plain = KeywordSpotter(thresholds=unreachable)
+    assert [h for h in plain.push(feats) if h.label == "您好"] == []
+    floored = KeywordSpotter(thresholds=unreachable)
+    floored.floors = {"您好": 0.5}
+    hits = [h for h in floored.push(feats) if h.label == "您好"]
+    assert hits and all(not h.confirmed and 0.5 <= h.score <= 1.0 for h in hits)
+    assert hits[0].frame <= 100 + len(audio) // 160    # while the sentence is still going
+    both = KeywordSpotter()                     # a confirmed hit also quiets the floor
+    both.floors = {"您好": 0.5}
+    seen = [h for h in both.push(feats) if h.label == "您好"]
+    sure = [h.frame for h in seen if h.confirmed]
+    assert sure and not [h for h in seen if not h.confirmed and sure[0] < h.frame < sure[0] + 150]

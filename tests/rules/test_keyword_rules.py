@@ -45,6 +45,26 @@ def test_greeting_in_time_or_missing_once() -> None:
     assert card["greeting"] is True and card["greeting_t"] == 8.0   # late, but said
 
 
+def test_greeting_counts_an_unconfirmed_hit_only_while_it_is_expected() -> None:
+    def run(at: float) -> tuple[Events, dict[str, Any]]:
+        events, report = recorder()
+        rule = GreetingRule(report, Greeting())
+        rule.call_started(0)
+        for index in range(1200):
+            sample = (index + 1) * FRAME_SAMPLES
+            if sample == int(at * PIPELINE_RATE):
+                rule.keyword(Heard("您好", 0.7, sample, confirmed=False))
+            rule.frame(Frame(sample, -25.0, -25.0, False, False, True))
+        card: dict[str, Any] = {}
+        rule.call_ended(1200 * FRAME_SAMPLES, card)
+        return events, card
+
+    events, card = run(2.0)                     # said in time, scored under the threshold
+    assert events == [] and card["greeting"] is True and card["greeting_t"] == 2.0
+    events, card = run(9.0)                     # after the deadline a low score proves nothing
+    assert [kind for kind, _, _ in events] == ["greeting_missing"] and card["greeting"] is False
+
+
 def test_forbidden_phrase_carries_the_keyword_not_the_words_around_it() -> None:
     events, report = recorder()
     play(ForbiddenRule(report, Forbidden()), 5.0, {1.0: "不知道", 2.0: "谢谢", 3.0: "没办法"})
