@@ -80,6 +80,8 @@ def write_card(report: dict[str, Any], path: Path) -> None:
               "- Recall counts utterances the streaming spotter caught, without the edge's VAD gate",
               "  (which only skips windows with no agent speech). Confusable phrases are limited to",
               "  the corpus in models/synth.",
+              "- Thresholds are calibrated on clean speech; in office babble they over-fire (FA/h",
+              "  babble above), so a noisy floor needs thresholds calibrated on its own noise.",
               "- The rate model assumes one speaker's speech frames; it is not a transcript count.",
               ""]
     path.write_text("\n".join(lines), encoding="utf-8")

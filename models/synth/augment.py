@@ -65,15 +65,16 @@ def babble(pool: list[np.ndarray], rng: np.random.Generator, length: int, talker
 
 
 def channel(x: np.ndarray, rng: np.random.Generator, pool: list[np.ndarray] | None = None,
-            *, strength: float = 1.0) -> np.ndarray:
+            *, strength: float = 1.0, babble_p: float = 0.5,
+            babble_snr_db: tuple[float, float] = (3.0, 22.0)) -> np.ndarray:
     """A random but plausible capture chain; `strength` 0 leaves the speech clean."""
     y = x.astype(np.float32)
     if strength <= 0:
         return y
     if rng.random() < 0.3 * strength:
         y = reverb(y, rng, float(rng.uniform(0.15, 0.5)))
-    if rng.random() < 0.5 * strength and pool:
-        y = mix_at_snr(y, babble(pool, rng, len(y)), float(rng.uniform(3, 22)))
+    if rng.random() < babble_p * strength and pool:
+        y = mix_at_snr(y, babble(pool, rng, len(y)), float(rng.uniform(*babble_snr_db)))
     if rng.random() < 0.4 * strength:
         y = telephone_band(y)
     if rng.random() < 0.3 * strength:

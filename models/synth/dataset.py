@@ -34,13 +34,15 @@ LEAD_S, TAIL_S = 2.2, 0.8          # silence around each utterance (room for win
 @dataclass(frozen=True)
 class SynthConfig:
     seed: int = 1234
-    per_keyword: int = 260          # training utterances per keyword class
-    negatives: int = 2400           # training utterances without keywords
+    per_keyword: int = 1040         # training utterances per keyword class
+    negatives: int = 9600           # training utterances without keywords
     test_per_keyword: int = 40      # held-out utterances per keyword
-    fa_minutes: float = 62.0        # held-out keyword-free speech for false alarms/hour
+    fa_minutes: float = 124.0       # held-out keyword-free speech for false alarms/hour
     rate_windows: int = 1000        # 15 s speech windows for the rate model
     rate_test_windows: int = 240
     speeds: tuple[int, int] = (100, 200)   # espeak-ng -s for keyword speech
+    babble_p: float = 0.7                  # share of training utterances mixed with office babble
+    babble_snr_db: tuple[float, float] = (0.0, 20.0)   # at a uniform SNR in this range
     workers: int = 2
 
     @classmethod
@@ -91,6 +93,13 @@ def render(utt: corpus.Utterance, voice: str, speed: int, pitch: int, seed: int,
     pieces.append(np.zeros(tail, np.float32))
     chars = sum(syllables(s) for s in utt.segments)
     return Spoken(np.concatenate(pieces), span, utt.label, chars)
+
+
+def voice_job(cfg: SynthConfig, rng: random.Random, utt: corpus.Utterance,
+              voices: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
+    """render()'s arguments for one utterance by a random speaker of `voices`."""
+    return (utt, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
+            rng.randrange(1 << 30))
 
 
 def render_many(jobs: list[tuple], workers: int,  # type: ignore[type-arg]
@@ -162,8 +171,7 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
                                      held_out=not train)
     utts += corpus.negative_utterances(rng, cfg.negatives if train else cfg.test_per_keyword * 6,
                                        held_out=not train)
-    jobs = [(u, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
-             rng.randrange(1 << 30)) for u in utts]
+    jobs = [voice_job(cfg, rng, u, voices) for u in utts]
     spoken = render_many(jobs, cfg.workers, f"synth {split}")
     label_index = {label: i for i, label in enumerate(corpus.LABELS)}
     nrng = np.random.default_rng(rng.randrange(1 << 30))
@@ -176,7 +184,8 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
         if snr_db is not None:
             audio = mix_at_snr(audio, babble(pool, nrng, len(audio)), snr_db)
         elif strength > 0 and nrng.random() < 0.85:
-            audio = channel(audio, nrng, pool, strength=strength)
+            audio = channel(audio, nrng, pool, strength=strength, babble_p=cfg.babble_p,
+                            babble_snr_db=cfg.babble_snr_db)
         feats = logmel(audio)
         for window, label in _windows(item, feats, nrng, label_index, 2 if train else 1):
             xs.append(window.astype(np.float16))
@@ -221,8 +230,7 @@ def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None, split: str
         jobs = []
         for _ in range(max(16, int((target - total) / (2.0 * RATE)))):
             utt = corpus.negative_utterances(rng, 1, held_out=not train and rng.random() < 0.5)[0]
-            jobs.append((utt, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
-                         rng.randrange(1 << 30)))
+            jobs.append(voice_job(cfg, rng, utt, voices))
         for item in render_many(jobs, cfg.workers, "synth false-alarm stream"):
             speech = item.audio[int(LEAD_S * RATE * 0.8):]
             pieces.append(speech[: len(speech) - int(TAIL_S * RATE * 0.5)])
