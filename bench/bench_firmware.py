@@ -86,10 +86,11 @@ def app_heap(directory: Path, seconds: float) -> dict[str, float]:
     pcm = np.clip(rng.normal(0, 3000, (n, 2)), -32768, 32767).astype("<i2")
     (directory / "audio.raw").write_bytes(pcm.tobytes())
     base = fuel_used("import gc, app, config, hal_sim\n", directory)
-    result = run_micropython(APP_HEAP.format(), fuel=FUEL, directory=directory)
+    fuel = max(FUEL, int(seconds * 100 * 6_000_000))    # ~4M per frame, with room
+    result = run_micropython(APP_HEAP.format(), fuel=fuel, directory=directory)
     line = [x for x in result.stdout.splitlines() if x.startswith("heap")][0]
     _, first, last, frames, sent = line.split()
-    used = FUEL - result.fuel_remaining - base
+    used = fuel - result.fuel_remaining - base
     return {"sim_audio_s": seconds, "sim_frames": int(frames),
             "mpy_fuel_per_frame_main_loop_with_sim_hal": round(used / int(frames)),
             "heap_free_after_1s_bytes": int(first), "heap_free_end_bytes": int(last),
@@ -175,7 +176,7 @@ def run(quick: bool) -> dict:
     try:
         result: dict[str, object] = {}
         result.update(frame_costs(directory, 20 if quick else 200))
-        result.update(app_heap(directory, 2.0 if quick else 30.0))
+        result.update(app_heap(directory, 2.0 if quick else 600.0))    # 10 minutes of audio
         result.update(edge_throughput(500 if quick else 5000))
         result.update(resync(2000, 50 if quick else 500))
         result.update(reconnect())
