@@ -38,7 +38,6 @@ class KwsConfig:
     refractory_frames: int
     output: str = "posteriors"      # "logits": the model leaves the softmax to us
 
-
     @classmethod
     def load(cls, path: Path) -> KwsConfig:
         try:
