@@ -82,23 +82,28 @@ class SeatPipeline:
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,
                              lambda sample: self.feedback.nudge("hold_checkin_due", sample))
+        headset = load_profile(ctx.headset or policy.hearing.headset)
+        # the hold rule comes first: dead air reads who waits on whom from it, same frame
         self.rules: list[Rule] = [self.hold,
                                   GreetingRule(self._report, policy.greeting),
                                   PoliteRule(self._report, policy.polite),
                                   ForbiddenRule(self._report, policy.forbidden),
                                   ClosingRule(self._report, policy.closing),
                                   SpeechRateRule(self._report, policy.speech_rate),
-                                  VolumeRule(self._report, policy.volume),
-                                  DeadAirRule(self._report, policy.dead_air, policy.vad.hangover_s),
+                                  VolumeRule(self._report, policy.volume,
+                                             mic_db_spl_at_0dbfs=headset.mic_db_spl_at_0dbfs,
+                                             headset=headset.name),
+                                  DeadAirRule(self._report, policy.dead_air, policy.vad.hangover_s,
+                                              hold=self.hold),
                                   OvertalkRule(self._report, policy.overtalk)]
+        self.calls.listeners = [r for r in self.rules if type(r).far_end_gone is not Rule.far_end_gone]
         # only the rules that override a hook are called for it (100 frames/s per seat)
         self._on_frame = [r for r in self.rules if type(r).frame is not Rule.frame]
         self._on_keyword = [r for r in self.rules if type(r).keyword is not Rule.keyword]
         self._on_rate = [r for r in self.rules if type(r).rate is not Rule.rate]
         hangup = policy.hangup
         self._busy = BusyToneDetector(hangup.busy_on_s, hangup.busy_off_s)
-        self.hearing = HearingMonitor(self._report, policy.hearing,
-                                      load_profile(ctx.headset or policy.hearing.headset),
+        self.hearing = HearingMonitor(self._report, policy.hearing, headset,
                                       ledger or MemoryLedger(), ctx.agent or ctx.seat,
                                       day_of or (lambda sample: "session"))
         self._violations: Counter[str] = Counter()

@@ -39,9 +39,11 @@ class Answer:
 @dataclass(frozen=True)
 class Greeting:
     enabled: bool = doc(True, "Raise greeting_missing (N2)")
-    within_s: float = doc(5.0, "Greeting must start within this time of off-hook (s)",
-                          lo=1, hi=60)
-    keywords: list[str] = doc(["您好"], "Any of these opens the greeting (keyword labels)")
+    within_s: float = doc(5.0, "The agent's first turn must start within this time of off-hook, or of the "
+                          "end of the caller's speech when the caller (or a transfer) speaks first; the "
+                          "greeting is judged on that first turn (s)", lo=1, hi=60)
+    keywords: list[str] = doc(["您好"], "Any of these in the agent's first turn is the greeting "
+                              "(keyword labels)")
     min_score: float = doc(0.5, "A greeting keyword counts from this smoothed score, below its "
                            "calibrated threshold (a greeting is expected; 你好 heard as 您好 is one)",
                            lo=0.05, hi=1.0)
@@ -62,39 +64,62 @@ class Forbidden:
 @dataclass(frozen=True)
 class SpeechRate:
     enabled: bool = doc(True, "Raise speech_rate_high / speech_rate_low (N5)")
-    low_cpm: float = doc(100.0, "Below this rate is too slow (characters per minute)",
+    low_cpm: float = doc(100.0, "Slow end of the band around N5's 120 characters per minute (cpm)",
                          lo=20, hi=400)
-    high_cpm: float = doc(150.0, "Above this rate is too fast (characters per minute)",
+    high_cpm: float = doc(150.0, "Fast end of the band around N5's 120 characters per minute (cpm)",
                           lo=20, hi=400)
-    window_s: float = doc(15.0, "Agent speech (not wall time) one estimate covers (s)",
-                          lo=3, hi=120)
-    cooldown_s: float = doc(30.0, "Minimum time between two rate events in one call (s)",
-                            lo=0, hi=600)
+    tolerance_cpm: float = doc(10.0, "A rate is a violation only beyond the band by more than this, "
+                               "and counts as back in the band inside low_cpm..high_cpm: the model's "
+                               "error (MAE ~5 cpm) and a grazing minute are no violation (cpm)",
+                               lo=0, hi=60)
+    judge_speech_s: float = doc(60.0, "Agent speech (not wall time) one verdict covers, sliding: N5 "
+                                "speaks of characters per minute (s)", lo=15, hi=600)
+    min_call_speech_s: float = doc(20.0, "A call with less agent speech than judge_speech_s but at least "
+                                   "this much is judged once, at its end, over all of it (s)",
+                                   lo=15, hi=600)
 
 
 @dataclass(frozen=True)
 class Volume:
     enabled: bool = doc(True, "Raise agent_volume_high / agent_volume_low (N6)")
-    high_dbfs: float = doc(-12.0, "Agent speech level above this is too loud (dBFS, RMS)",
-                           lo=-80, hi=0)
-    low_dbfs: float = doc(-38.0, "Agent speech level below this is too quiet (dBFS, RMS)",
-                          lo=-90, hi=0)
-    min_speech_s: float = doc(2.0, "Speech time the level must persist over (s)", lo=0.1,
-                              hi=60)
-    cooldown_s: float = doc(30.0, "Minimum time between two volume events in one call (s)",
-                            lo=0, hi=600)
+    high_dbfs: float = doc(-12.0, "Agent active speech level above this is too loud (dBFS at the mic, "
+                           "P.56-style: power mean over speech frames; for a headset calibrated like "
+                           "the generic profile, others are compensated by hearing.headset)",
+                           lo=-60, hi=0)
+    low_dbfs: float = doc(-40.0, "Agent active speech level below this is too quiet (dBFS, as "
+                          "high_dbfs; a normal agent is near -26 to -30)", lo=-90, hi=-10)
+    min_speech_s: float = doc(10.0, "Agent speech (speech frames only, sliding) the level is measured "
+                              "over: the end of a phrase is not a quiet agent (s)", lo=2, hi=120)
+    hysteresis_db: float = doc(3.0, "After an alert the level counts as normal again only this far "
+                               "inside the limit (dB)", lo=0, hi=20)
+    rearm_s: float = doc(30.0, "Agent speech at a normal level after which the same direction may "
+                         "be raised again in the call; otherwise once per call per direction (s)",
+                         lo=0, hi=3600)
 
 
 @dataclass(frozen=True)
 class Hold:
     enabled: bool = doc(True, "Raise hold_checkin_missed (N7)")
-    start_keywords: list[str] = doc(["请稍等"], "Keywords that put the caller on hold")
+    start_keywords: list[str] = doc(["请稍等"], "Keywords that announce a hold (the caller waits "
+                                    "even if they answer 好的)")
     checkin_keywords: list[str] = doc(["请稍等", "久等", "对不起"],
-                                      "Keywords that count as a hold check-in")
-    checkin_interval_s: float = doc(15.0, "Check in with the waiting caller every (s)",
-                                    lo=5, hi=120)
-    notice_by_s: float = doc(30.0, "A lookup longer than this must be announced (s)",
-                             lo=5, hi=300)
+                                      "Keywords that keep an announced hold going, and announce a "
+                                      "long one (notice_by_s)")
+    checkin_interval_s: float = doc(15.0, "Check in with the waiting caller every (s): a caller waits "
+                                    "after a hold keyword, or whenever the agent spoke last and the "
+                                    "caller has not taken the floor", lo=5, hi=120)
+    checkin_tolerance_s: float = doc(2.0, "A wait is reported once it exceeds checkin_interval_s by this "
+                                     "much (s)", lo=0, hi=30)
+    checkin_min_speech_s: float = doc(0.5, "Agent speech (VAD) that counts as a check-in, and as the "
+                                      "agent taking a turn; a cough or 嗯 is shorter (s)",
+                                      lo=0.1, hi=5)
+    caller_turn_s: float = doc(1.0, "Caller speech since the agent's last turn that gives the caller "
+                               "the floor: a silence after it is dead air (N9), not a wait (s)",
+                               lo=0.2, hi=10)
+    caller_resumes_s: float = doc(2.0, "Caller speech that ends an announced hold; an answer such as "
+                                  "好的 is shorter (s)", lo=0.2, hi=20)
+    notice_by_s: float = doc(30.0, "An announced hold longer than this must be announced again with a "
+                             "check-in keyword (我正在为您查询，请稍等) (s)", lo=5, hi=300)
     reminder_lead_s: float = doc(3.0, "LED reminder this long before a check-in is due (s)",
                                  lo=0, hi=30)
 
@@ -109,7 +134,9 @@ class Overtalk:
 @dataclass(frozen=True)
 class DeadAir:
     enabled: bool = doc(True, "Raise dead_air (N9)")
-    min_silence_s: float = doc(8.0, "Both sides silent outside a hold for (s)", lo=1, hi=120)
+    min_silence_s: float = doc(8.0, "Both sides silent for this long while the agent owes a word: the "
+                               "caller spoke last, or nobody yet; never in a wait or hold, which N7 "
+                               "judges (s)", lo=1, hi=120)
 
 
 @dataclass(frozen=True)
@@ -121,8 +148,13 @@ class CallLength:
 @dataclass(frozen=True)
 class Closing:
     enabled: bool = doc(True, "Raise closing_missing (N11)")
-    window_s: float = doc(20.0, "Closing must occur in this last part of the call (s)",
-                          lo=2, hi=120)
+    last_turns: int = doc(2, "A closing keyword counts in the agent's last this many turns before the "
+                          "caller hung up (or on-hook) (count)", lo=1, hi=10)
+    window_s: float = doc(20.0, "... or in this last part of the call before the caller hung up (or "
+                          "on-hook) (s)", lo=2, hi=120)
+    cut_short_s: float = doc(1.5, "The caller hanging up while the agent speaks, or within this time "
+                             "of the agent's last speech with no caller turn between, cut the call "
+                             "short: no closing verdict (s)", lo=0, hi=10)
     keywords: list[str] = doc(["还有什么", "谢谢", "再见"], "Any of these counts as a closing")
 
 
@@ -266,8 +298,18 @@ def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
 def _cross_checks(policy: Policy, source: str) -> None:
     if policy.speech_rate.low_cpm >= policy.speech_rate.high_cpm:
         raise PolicyError(source, "speech_rate.low_cpm", "must be below speech_rate.high_cpm")
-    if policy.volume.low_dbfs >= policy.volume.high_dbfs:
-        raise PolicyError(source, "volume.low_dbfs", "must be below volume.high_dbfs")
+    volume = policy.volume
+    if volume.low_dbfs + volume.hysteresis_db >= volume.high_dbfs - volume.hysteresis_db:
+        raise PolicyError(source, "volume.low_dbfs", "must be below volume.high_dbfs by more than "
+                          "twice volume.hysteresis_db (the normal band would be empty)")
+    rate = policy.speech_rate
+    if rate.low_cpm - rate.tolerance_cpm <= 0:
+        raise PolicyError(source, "speech_rate.tolerance_cpm", "must be below speech_rate.low_cpm")
+    if rate.min_call_speech_s > rate.judge_speech_s:
+        raise PolicyError(source, "speech_rate.min_call_speech_s",
+                          "must not exceed speech_rate.judge_speech_s")
+    if policy.hold.caller_turn_s > policy.hold.caller_resumes_s:
+        raise PolicyError(source, "hold.caller_turn_s", "must not exceed hold.caller_resumes_s")
     if policy.hold.checkin_interval_s > policy.hold.notice_by_s:
         raise PolicyError(source, "hold.checkin_interval_s", "must not exceed hold.notice_by_s")
     if policy.hold.reminder_lead_s >= policy.hold.checkin_interval_s:

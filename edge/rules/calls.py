@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.policy import Policy
-from edge.rules.base import Frame, Report
+from edge.rules.base import Frame, Report, Rule
 from edge.sources.base import PIPELINE_RATE, ControlEvent
 
 RING_GAP_S = 6.0   # a ring train with a longer pause than this is a new call attempt
@@ -40,6 +40,7 @@ class CallRules:
         self.ended: CallFacts | None = None  # the call being closed, until its scorecard is out
         self._long_reported = False
         self._count = 0
+        self.listeners: list[Rule] = []     # rules told when the caller hangs up (far_end_gone)
 
     @property
     def in_call(self) -> bool:
@@ -67,6 +68,8 @@ class CallRules:
     def far_end_gone(self, sample: int, signal: str) -> None:
         if self.facts is not None and self.facts.far_end_gone is None:
             self.facts.far_end_gone = sample
+            for rule in self.listeners:
+                rule.far_end_gone(sample)
 
     def _start(self, sample: int) -> None:
         self._count += 1

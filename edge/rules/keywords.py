@@ -6,14 +6,16 @@ word, then a few inferences are averaged), so deadlines get DETECTION_GRACE_S of
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from edge.policy import Closing, Forbidden, Greeting, Polite
-from edge.rules.base import Frame, Heard, Report, Rule
-from edge.sources.base import PIPELINE_RATE
+from edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
+from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 DETECTION_GRACE_S = 1.2
+FIRST_TURN_GAP_S = 1.5      # the agent's first turn is over after a pause this long
+CALLER_TURN_BREAK_S = 0.3   # caller speech this long after the agent's last words: not cut short
 
 
 def _seconds(samples: int) -> float:
@@ -21,23 +23,31 @@ def _seconds(samples: int) -> float:
 
 
 class GreetingRule(Rule):
-    """N2: a greeting keyword must start within `within_s` of off-hook.
+    """N2: the agent's first turn must carry a greeting keyword.
 
-    Right after off-hook a greeting is expected, and the 您好 threshold is set by its
-    look-alike 你好 (a greeting too), so keywords over the policy's `min_score` count here
-    even when below the threshold calibrated for false alarms per hour."""
+    The first turn (see AgentTurns) must start within `within_s` of off-hook; when the
+    caller speaks first (a hello, or a transferred caller explaining), within `within_s`
+    of the end of the caller's speech. The verdict comes when the first turn is over
+    (the agent silent FIRST_TURN_GAP_S, the spotter's grace included), or at the deadline
+    when the agent has not started. Right after off-hook a greeting is expected, and the
+    您好 threshold is set by its look-alike 你好 (a greeting too), so keywords over the
+    policy's `min_score` count here even when below the threshold calibrated for false
+    alarms per hour."""
 
     hears_unconfirmed = True
 
     def __init__(self, report: Report, policy: Greeting) -> None:
         super().__init__(report)
         self.policy = policy
+        self.turns = AgentTurns()
         self._off_hook: int | None = None
         self._greeted_at: int | None = None
         self._decided = True
 
     def call_started(self, sample: int) -> None:
         self._off_hook, self._greeted_at, self._decided = sample, None, False
+        self._caller_until: int | None = None     # caller speech before the agent's first turn
+        self.turns.reset()
 
     def keyword(self, heard: Heard) -> None:
         if not heard.confirmed and self._decided:   # the low score counts only while expected
@@ -48,15 +58,34 @@ class GreetingRule(Rule):
     def frame(self, f: Frame) -> None:
         if self._decided or self._off_hook is None:
             return
-        deadline = self._off_hook + int((self.policy.within_s + DETECTION_GRACE_S) * PIPELINE_RATE)
-        if self._greeted_at is not None or f.sample >= deadline:
+        turns = self.turns
+        turns.update(f)
+        if self._greeted_at is not None:
             self._decide(f.sample)
+            return
+        if not turns.count:
+            if f.ear_speech and not f.mic_speech:
+                self._caller_until = f.sample       # the caller spoke first
+            if f.sample >= self._deadline() + int(DETECTION_GRACE_S * PIPELINE_RATE):
+                self._decide(f.sample)              # the agent has not started
+        elif (turns.last_speech is not None and not f.mic_speech
+              and f.sample - turns.last_speech >= FIRST_TURN_GAP_S * PIPELINE_RATE):
+            self._decide(f.sample)                  # the first turn is over, no greeting in it
+
+    def _deadline(self) -> int:
+        assert self._off_hook is not None
+        start = self._caller_until if self._caller_until is not None else self._off_hook
+        return start + int(self.policy.within_s * PIPELINE_RATE)
 
     def _decide(self, sample: int) -> None:
         self._decided = True
-        if self._greeted_at is None and self.policy.enabled:
-            self.report("greeting_missing", sample, {"within_s": self.policy.within_s,
-                                                     "keywords": list(self.policy.keywords)})
+        if self._greeted_at is None and self.policy.enabled and self._off_hook is not None:
+            first = self.turns.turns[0][0] if self.turns.count and self.turns.turns else None
+            self.report("greeting_missing", sample, {
+                "within_s": self.policy.within_s, "keywords": list(self.policy.keywords),
+                "caller_first": self._caller_until is not None,
+                "first_turn_s": None if first is None else _seconds(first - self._off_hook),
+                "deadline_s": _seconds(self._deadline() - self._off_hook)})
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
         if not self._decided:       # a call shorter than the greeting deadline
@@ -100,28 +129,79 @@ class ForbiddenRule(Rule):
 
 
 class ClosingRule(Rule):
-    """N11: a closing keyword must be heard in the last `window_s` before on-hook."""
+    """N11: a closing keyword in the agent's last turns before the caller hung up.
+
+    The end of the call is the caller's hang-up when the device saw it (signal or busy
+    tone), else on-hook. A closing keyword counts when heard in the agent's last
+    `last_turns` turns before that end, or in its last `window_s`. When the caller cut
+    the call short (hung up while the agent was speaking, e.g. mid-closing, or within
+    `cut_short_s` of the agent's last speech with no caller turn between), the agent had
+    no chance to close: no verdict (scorecard `closing` is then null unless heard)."""
 
     def __init__(self, report: Report, policy: Closing) -> None:
         super().__init__(report)
         self.policy = policy
+        self.turns = AgentTurns(keep=max(2, policy.last_turns + 1))
         self._heard: list[tuple[int, str]] = []
+        self._history = round((policy.cut_short_s + 3.0) * PIPELINE_RATE / FRAME_SAMPLES)
+        self.call_started(0)
 
     def call_started(self, sample: int) -> None:
         self._heard.clear()
+        self.turns.reset()
+        self._gone: int | None = None
+        self._cut_short = False
+        self._off_hook = sample
+        # the last frames' (sample, agent speech, caller speech): the moment of a hang-up
+        self._recent: deque[tuple[int, bool, bool]] = deque(maxlen=self._history)
 
     def keyword(self, heard: Heard) -> None:
         if heard.label in self.policy.keywords:
             self._heard.append((heard.sample, heard.label))
             del self._heard[:-16]           # bounded: only the latest matter
 
-    def closing_heard(self, on_hook: int) -> list[str]:
-        since = on_hook - int(self.policy.window_s * PIPELINE_RATE)
-        return sorted({label for sample, label in self._heard if sample >= since})
+    def frame(self, f: Frame) -> None:
+        if self._gone is None:
+            self.turns.update(f)
+            self._recent.append((f.sample, f.mic_speech, f.ear_speech))
+
+    def far_end_gone(self, sample: int) -> None:
+        if self._gone is not None:
+            return
+        self._gone = sample
+        # frames after `sample` may already be in (a busy tone is found a little late)
+        caller = 0
+        for at, mic, ear in reversed(self._recent):
+            if at > sample:
+                continue
+            if mic:     # the agent's last speech before the hang-up
+                self._cut_short = (sample - at <= self.policy.cut_short_s * PIPELINE_RATE
+                                   and caller * FRAME_SAMPLES < CALLER_TURN_BREAK_S * PIPELINE_RATE)
+                return
+            caller += ear
+
+    def closing_heard(self, end: int) -> list[str]:
+        p = self.policy
+        since = end - int(p.window_s * PIPELINE_RATE)
+        starts = [start for start, _ in self.turns.turns if start < end][-p.last_turns:]
+        if starts:
+            since = min(since, starts[0])
+        until = end + int(DETECTION_GRACE_S * PIPELINE_RATE)
+        return sorted({label for sample, label in self._heard if since <= sample <= until})
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
-        heard = self.closing_heard(sample)
-        scorecard["closing"] = bool(heard)
-        if not heard and self.policy.enabled:
-            self.report("closing_missing", sample, {"window_s": self.policy.window_s,
-                                                    "keywords": list(self.policy.keywords)})
+        end = self._gone if self._gone is not None and self._gone <= sample else sample
+        heard = self.closing_heard(end)
+        if heard:
+            scorecard["closing"] = True
+        elif self._cut_short:
+            scorecard["closing"] = None         # the caller cut the call short: no verdict
+        else:
+            scorecard["closing"] = False
+            if self.policy.enabled:
+                self.report("closing_missing", sample, {
+                    "window_s": self.policy.window_s, "last_turns": self.policy.last_turns,
+                    "keywords": list(self.policy.keywords),
+                    "end": "caller_hung_up" if self._gone is not None else "on_hook",
+                    "agent_turns": self.turns.count,
+                    "end_s": _seconds(end - self._off_hook)})

@@ -17,12 +17,16 @@ import pytest
 
 from edge.analyze import analyze
 from edge.events import LIFECYCLE_TYPES, Event
+from edge.policy import load_policy
+from edge.rules.keywords import FIRST_TURN_GAP_S
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERED = ROOT / "scenarios" / "rendered"
 NAMES = sorted(p.stem for p in RENDERED.glob("*.json"))
 GRACE_S = 1.6          # a keyword is known this long after it is said (2 s window, smoothing)
 LEVEL_S = 0.25         # level rules act within a few frames
+HOLD = load_policy().hold
+DUE_S = HOLD.checkin_interval_s + HOLD.checkin_tolerance_s   # a wait is reported this late
 
 Window = tuple[float, float]
 
@@ -39,6 +43,15 @@ def during_agent(meta: dict[str, Any], slack: float) -> list[Window]:
     return [(a, b + slack) for a, b in turns(meta, "agent")]
 
 
+def at_control(meta: dict[str, Any], kind: str) -> Window:
+    return (control_time(meta, kind) - 0.01, control_time(meta, kind) + 0.01)
+
+
+def first_agent_turn_over(meta: dict[str, Any]) -> Window:
+    end = turns(meta, "agent")[0][1]
+    return (end + FIRST_TURN_GAP_S - 0.1, end + FIRST_TURN_GAP_S + 0.6)
+
+
 def pauses(meta: dict[str, Any]) -> list[Window]:
     spans = sorted(turns(meta, "agent") + turns(meta, "caller"))
     return [(a[1], b[0]) for a, b in zip(spans, spans[1:], strict=False) if b[0] - a[1] > 5]
@@ -46,23 +59,26 @@ def pauses(meta: dict[str, Any]) -> list[Window]:
 
 # event type -> the windows (in file seconds) in which it must fall
 WINDOWS: dict[str, Callable[[dict[str, Any]], list[Window]]] = {
-    "answer_late": lambda m: [(control_time(m, "off_hook") - 0.01, control_time(m, "off_hook") + 0.01)],
+    "answer_late": lambda m: [at_control(m, "off_hook")],
+    # at the deadline when the agent has not started, else when the first turn is over
     "greeting_missing": lambda m: [(control_time(m, "off_hook") + 5.0,
-                                    control_time(m, "off_hook") + 5.0 + GRACE_S)],
+                                    control_time(m, "off_hook") + 5.0 + GRACE_S),
+                                   first_agent_turn_over(m)],
     "forbidden_phrase": lambda m: during_agent(m, GRACE_S),
-    "speech_rate_high": lambda m: during_agent(m, GRACE_S),
-    "speech_rate_low": lambda m: during_agent(m, GRACE_S),
+    # judged over 60 s of agent speech while it lasts, or once at the end of a shorter call
+    "speech_rate_high": lambda m: during_agent(m, GRACE_S) + [at_control(m, "on_hook")],
+    "speech_rate_low": lambda m: during_agent(m, GRACE_S) + [at_control(m, "on_hook")],
     "agent_volume_high": lambda m: during_agent(m, LEVEL_S),
     "agent_volume_low": lambda m: during_agent(m, LEVEL_S),
     "overtalk": lambda m: during_agent(m, LEVEL_S),
     "dead_air": lambda m: [(a + 8.0 - LEVEL_S - 0.4, a + 8.0 + 0.4) for a, _ in pauses(m)],
-    "hold_checkin_missed": lambda m: [(a + 15.0 - 0.5, a + 15.0 + GRACE_S + 0.5) for a, _ in pauses(m)]
-    + [(a + 30.0 - 0.5, a + 30.0 + GRACE_S + 0.5) for a, _ in pauses(m)],
+    "hold_checkin_missed": lambda m: [(a + DUE_S - 0.5, a + DUE_S + GRACE_S + 0.5) for a, _ in pauses(m)]
+    + [(a + HOLD.notice_by_s - 0.5, a + HOLD.notice_by_s + GRACE_S + 0.5) for a, _ in pauses(m)],
     "call_too_long": lambda m: [(control_time(m, "off_hook") + 179.95,
                                  control_time(m, "off_hook") + 180.05)],
-    "closing_missing": lambda m: [(control_time(m, "on_hook") - 0.01, control_time(m, "on_hook") + 0.01)],
-    "agent_hung_up_first": lambda m: [(control_time(m, "on_hook") - 0.01, control_time(m, "on_hook") + 0.01)],
-    "assist_requested": lambda m: [(control_time(m, "button") - 0.01, control_time(m, "button") + 0.01)],
+    "closing_missing": lambda m: [at_control(m, "on_hook")],
+    "agent_hung_up_first": lambda m: [at_control(m, "on_hook")],
+    "assist_requested": lambda m: [at_control(m, "button")],
     "acoustic_shock": lambda m: [(control_time(m, "off_hook"), control_time(m, "on_hook"))],
 }
 
@@ -97,7 +113,7 @@ def test_scenario_scorecard_matches_the_call(name: str) -> None:
     violations = {k for k, v in card["violations"].items() if v}
     assert violations == set(meta["expect"]) - {"assist_requested", "acoustic_shock", "earpiece_exposure"}
     assert card["greeting"] == ("greeting_missing" not in meta["expect"])
-    assert card["closing"] == ("closing_missing" not in meta["expect"])
+    assert card["closing"] is ("closing_missing" not in meta["expect"])
     assert card["hung_up_first"] == ("agent" if "agent_hung_up_first" in meta["expect"] else "caller")
     assert card["duration_s"] == pytest.approx(control_time(meta, "on_hook") - control_time(meta, "off_hook"),
                                                abs=0.02)
