@@ -49,6 +49,8 @@ enabled = false
 enabled = false
 [speech_rate]
 enabled = false
+[volume]
+min_speech_s = 2.0      # the 4 s loud section below is judged (the default wants 10 s of speech)
 """
 
 
