@@ -21,7 +21,7 @@ import numpy as np
 from edge.dsp.busytone import MIN_LEVEL_DBFS as BUSY_MIN_DBFS
 from edge.dsp.busytone import BusyToneDetector, tone_share
 from edge.dsp.levels import frame_levels
-from edge.dsp.vad import EnergyVad
+from edge.dsp.vad import NoiseVad
 from edge.events import NORM_TYPES, Event
 from edge.feedback import LedFeedback
 from edge.hearing.calibration import load_profile
@@ -72,9 +72,7 @@ class SeatPipeline:
         self._led = led or (lambda pattern: None)
         self.clock = 0                              # samples consumed (sample clock)
         self._carry = np.zeros((0, 2), np.int16)    # partial frame kept for the next block
-        vad = policy.vad
-        self._vads = [EnergyVad(vad.speech_dbfs, vad.hangover_s, vad.min_speech_s)
-                      for _ in (MIC, EAR)]
+        self._vads = [NoiseVad(policy.vad) for _ in (MIC, EAR)]
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
         self.models.spotter.floors = {label: policy.greeting.min_score for label in policy.greeting.keywords}
@@ -154,8 +152,8 @@ class SeatPipeline:
         if not used:
             return
         self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR])
-        speech = np.array([(self._vads[MIC].update(float(m)), self._vads[EAR].update(float(e)))
-                           for m, e in rms], bool).reshape(-1, 2)
+        frames = pcm[:used].reshape(-1, FRAME_SAMPLES, 2)
+        speech = np.stack([self._vads[ch].process(frames[:, :, ch]) for ch in (MIC, EAR)], axis=1)
         self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
         if not self.calls.in_call:
             return

@@ -173,10 +173,23 @@ class Tone:
 
 @dataclass(frozen=True)
 class Vad:
-    speech_dbfs: float = doc(-50.0, "Frames above this RMS level may be speech (dBFS)",
-                             lo=-90, hi=0)
-    hangover_s: float = doc(0.3, "Speech state held after the level drops (s)", lo=0, hi=2)
-    min_speech_s: float = doc(0.1, "Shortest burst counted as speech (s)", lo=0, hi=2)
+    """Speech activity per channel (edge/dsp/vad.py): speech-band SNR over a tracked noise
+    level, so it holds for quiet and loud talkers, in office noise and babble."""
+    speech_dbfs: float = doc(-60.0, "Frames below this RMS level are never speech, whatever the "
+                             "noise (dBFS; digital silence, a muted line)", lo=-90, hi=0)
+    onset_snr_db: float = doc(10.0, "Speech starts when the 150-5000 Hz band is this far above "
+                              "the noise level (dB; 10 keeps 10 dB SNR babble out)", lo=3, hi=30)
+    sustain_snr_db: float = doc(2.0, "Speech goes on while the band stays this far above the "
+                                "noise level (dB; at most onset_snr_db)", lo=0, hi=30)
+    noise_window_s: float = doc(3.0, "The noise level is a low quantile of the band level over "
+                                "this much past audio (s; longer than a phrase without a pause)",
+                                lo=0.5, hi=30)
+    noise_quantile: float = doc(0.2, "Share of the noise window at or below the noise level "
+                                "(fraction; below the share of pauses and dips in speech)",
+                                lo=0.05, hi=0.5)
+    hangover_s: float = doc(0.3, "Speech state held after the last speech frame (s)", lo=0, hi=2)
+    min_speech_s: float = doc(0.03, "Shortest burst over onset_snr_db that starts speech (s)",
+                              lo=0, hi=2)
 
 
 @dataclass(frozen=True)
@@ -312,6 +325,8 @@ def _cross_checks(policy: Policy, source: str) -> None:
         raise PolicyError(source, "hold.caller_turn_s", "must not exceed hold.caller_resumes_s")
     if policy.hold.checkin_interval_s > policy.hold.notice_by_s:
         raise PolicyError(source, "hold.checkin_interval_s", "must not exceed hold.notice_by_s")
+    if policy.vad.sustain_snr_db > policy.vad.onset_snr_db:
+        raise PolicyError(source, "vad.sustain_snr_db", "must not exceed vad.onset_snr_db")
     if policy.hold.reminder_lead_s >= policy.hold.checkin_interval_s:
         raise PolicyError(source, "hold.reminder_lead_s",
                           "must be shorter than hold.checkin_interval_s")
