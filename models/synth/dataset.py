@@ -259,16 +259,17 @@ class RateSet:
     z: np.ndarray      # (n, RATE_WINDOW) float32 frame level in dBFS (for the baseline)
 
 
-def speech_frames(audio: np.ndarray) -> np.ndarray:
-    """Indices of frames the pipeline's VAD calls speech (same VAD as on the edge)."""
+def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of frames the pipeline's VAD calls speech (same VAD as on the edge), and
+    every frame's RMS level (dBFS)."""
     from edge.dsp.levels import frame_levels
-    from edge.dsp.vad import EnergyVad
+    from edge.dsp.vad import NoiseVad
     from edge.policy import Vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)[:, None]
     rms, _ = frame_levels(np.repeat(pcm, 2, axis=1))
-    vad = EnergyVad(Vad().speech_dbfs, Vad().hangover_s, Vad().min_speech_s)
-    return np.array([i for i, level in enumerate(rms[:, 0]) if vad.update(float(level))], np.int64), rms[:, 0]
+    speech = NoiseVad(Vad()).process(pcm[: len(rms) * HOP, 0].reshape(-1, HOP))
+    return np.flatnonzero(speech).astype(np.int64), rms[:, 0]
 
 
 def build_rate(cfg: SynthConfig, split: str) -> RateSet:
