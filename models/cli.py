@@ -118,10 +118,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"models written to {out}")
         return 0
     report = evaluate(args, data, out)
-    clean, rate = report["keywords"]["clean"], report["rate"]
-    print(f"keywords: mean recall {clean['mean_recall']} (min {clean['min_recall']}) at "
-          f"{clean['fa_per_hour_total']} false alarms/hour in total; babble 10 dB mean recall "
-          f"{report['keywords']['babble10']['mean_recall']}")
-    print(f"rate: MAE {rate['mae_cpm']} cpm (baseline {rate['baseline_mae_cpm']}), "
-          f"corr {rate['corr']}; report in {out / 'eval_report.json'}")
+    for condition in report["keywords"]["conditions"]:
+        row = report["keywords"][condition]
+        print(f"keywords {condition}: mean recall {row['mean_recall']} (min {row['min_recall']}) at "
+              f"{row['fa_per_hour_total']} false alarms/hour in total")
+    for family, rate in report["rate"].items():
+        print(f"rate {family}: MAE {rate['mae_cpm']} cpm, bias {rate['bias_cpm']} "
+              f"(baseline {rate['baseline_mae_cpm']}), corr {rate['corr']}")
+    print(f"report in {out / 'eval_report.json'}")
     return 0

@@ -24,6 +24,11 @@ from models.synth import corpus
 
 KEYWORDS = tuple(corpus.KEYWORDS)
 FA_PER_HOUR_MAX = 0.5
+# A false forbidden-phrase alert on an innocent agent is the costliest error: stricter.
+FA_PER_HOUR_FORBIDDEN = 0.1
+FORBIDDEN = ("不知道", "没办法", "没关系")
+# Held-out sets: (family, noise) names as written by models.synth.dataset
+CONDITIONS = ("clean", "babble10", "neural_clean", "neural_babble10")
 
 
 def _posteriors(spotter: KeywordSpotter, x: np.ndarray) -> np.ndarray:
@@ -66,14 +71,19 @@ STEPS = tuple([round(0.5 + 0.01 * i, 2) for i in range(50)] +
 LATE_FRAMES = 120
 
 
-def choose_thresholds(fa_scores: np.ndarray, hours: float, refractory: int,
+def choose_thresholds(tracks: list[tuple[np.ndarray, float]], refractory: int,
                       labels: tuple[str, ...]) -> dict[str, float]:
-    """The lowest threshold per keyword whose false alarms stay <= 0.5 per hour."""
+    """The lowest threshold per keyword whose false alarms over every held-out
+    keyword-free stream (both voice families, clean and in babble) stay <= 0.5 per hour,
+    <= 0.1 per hour for the forbidden phrases."""
     out = {}
-    allowed = int(np.floor(FA_PER_HOUR_MAX * hours))
+    hours = sum(h for _, h in tracks)
     for label in KEYWORDS:
-        column = fa_scores[:, labels.index(label)]
-        out[label] = next((t for t in STEPS if false_alarms(column, t, refractory) <= allowed), STEPS[-1])
+        limit = FA_PER_HOUR_FORBIDDEN if label in FORBIDDEN else FA_PER_HOUR_MAX
+        allowed = int(np.floor(limit * hours))
+        columns = [scores[:, labels.index(label)] for scores, _ in tracks]
+        out[label] = next((t for t in STEPS
+                           if sum(false_alarms(c, t, refractory) for c in columns) <= allowed), STEPS[-1])
     return out
 
 
@@ -100,14 +110,16 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"keywords": {}, "rate": {}, "size_bytes": {}, "speed_ms": {}}
 
     fa = {}
-    for condition in ("clean", "babble10"):
+    conditions = [c for c in CONDITIONS if (data / f"fa_{c}.npz").exists()]
+    for condition in conditions:
         audio = np.load(data / f"fa_{condition}.npz")["audio"]
         fa[condition] = (stream_scores(spotter, audio), len(audio) / 16000 / 3600)
-    thresholds = choose_thresholds(*fa["clean"], refractory, labels)
+    thresholds = choose_thresholds(list(fa.values()), refractory, labels)
     report["keywords"]["thresholds"] = thresholds
     report["keywords"]["fa_hours"] = {c: round(h, 3) for c, (_, h) in fa.items()}
+    report["keywords"]["conditions"] = conditions
 
-    for condition in ("clean", "babble10"):
+    for condition in conditions:
         test = np.load(data / f"kws_test_{condition}.npz")
         post = _posteriors(spotter, test["x"])
         streams = np.load(data / f"kws_stream_{condition}.npz")
@@ -146,18 +158,10 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
         report["keywords"][condition]["det"] = det
 
     rate = RateEstimator(model_dir / "rate.tflite")
-    test = np.load(data / "rate_test.npz")
-    model_cpm = np.array([rate.estimate(x) for x in test["x"].astype(np.float32)])
-    base_cpm = np.array([rate_cpm(z) for z in test["z"]])
-    truth = test["y"]
-    mae, base_mae = float(np.abs(model_cpm - truth).mean()), float(np.abs(base_cpm - truth).mean())
-    report["rate"] = {"windows": int(len(truth)), "truth_range_cpm": [round(float(truth.min()), 1),
-                                                                     round(float(truth.max()), 1)],
-                      "mae_cpm": round(mae, 2), "corr": round(float(np.corrcoef(model_cpm, truth)[0, 1]), 3),
-                      "baseline_mae_cpm": round(base_mae, 2),
-                      "baseline_corr": round(float(np.corrcoef(base_cpm, truth)[0, 1]), 3),
-                      "error_reduction_vs_baseline": round(1 - mae / base_mae, 3)}
-
+    for family, suffix in (("espeak", ""), ("neural", "_neural")):
+        path = data / f"rate_test{suffix}.npz"
+        if path.exists():
+            report["rate"][family] = rate_figures(rate, np.load(path))
     for name in ("kws", "rate"):
         report["size_bytes"][name] = (model_dir / f"{name}.tflite").stat().st_size
     window = np.zeros(spotter.model.input_shape[1:], np.float32)
@@ -171,6 +175,26 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
     report["speed_ms"]["rate_per_window"] = round((time.perf_counter() - began) / 50 * 1000, 3)
     report["backend"] = spotter.model.backend
     return report
+
+
+def rate_figures(rate: RateEstimator, test: Any) -> dict[str, Any]:
+    """MAE, bias and correlation of 15 s windows, beside the syllable-nuclei baseline,
+    over all windows and over 70-220 cpm (the band the norm is judged in)."""
+    model_cpm = np.array([rate.estimate(x) for x in test["x"].astype(np.float32)])
+    base_cpm = np.array([rate_cpm(z) for z in test["z"]])
+    truth = test["y"]
+    band = (truth >= 70) & (truth <= 220)
+    mae, base_mae = float(np.abs(model_cpm - truth).mean()), float(np.abs(base_cpm - truth).mean())
+    return {"windows": int(len(truth)),
+            "truth_range_cpm": [round(float(truth.min()), 1), round(float(truth.max()), 1)],
+            "mae_cpm": round(mae, 2), "bias_cpm": round(float((model_cpm - truth).mean()), 2),
+            "mae_70_220_cpm": round(float(np.abs(model_cpm - truth)[band].mean()), 2) if band.any() else None,
+            "bias_70_220_cpm": round(float((model_cpm - truth)[band].mean()), 2) if band.any() else None,
+            "corr": round(float(np.corrcoef(model_cpm, truth)[0, 1]), 3),
+            "baseline_mae_cpm": round(base_mae, 2),
+            "baseline_bias_cpm": round(float((base_cpm - truth).mean()), 2),
+            "baseline_corr": round(float(np.corrcoef(base_cpm, truth)[0, 1]), 3),
+            "error_reduction_vs_baseline": round(1 - mae / base_mae, 3)}
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:

@@ -1,14 +1,19 @@
-"""Seeded data sets for the keyword and rate models, built from espeak-ng speech.
+"""Seeded data sets for the keyword and rate models, from two voice families.
 
-Speakers are split: training uses voices TRAIN_VOICES, evaluation only TEST_VOICES;
-sentences are split too (the last carrier of each keyword and a fifth of the other
-sentences are never heard in training). Everything is cached under the cache dir.
+Families: espeak-ng (formant synthesis, 89 variants) and a neural voice trained on one
+real speaker (models.synth.neural), made into many speakers by duration, F0, energy and
+vocal-tract-length warping. Speakers are split: espeak-ng variants in TEST_VOICES and
+neural speakers drawn from a held-out region of the warp axis are never heard in
+training; sentences are split too (corpus held-out templates are never heard in
+training). Every held-out set exists per family, so a model can be judged on a family
+it never trained on (leave-one-family-out). Everything is cached under the cache dir.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,34 +26,44 @@ from tqdm import tqdm
 from edge.dsp.features import logmel
 from models.synth import corpus
 from models.synth.augment import babble, channel, mix_at_snr
-from models.synth.speech import cache_dir, speak, syllables
+from models.synth.neural import NeuralVoice, is_neural, speak_neural
+from models.synth.speech import VARIANTS, cache_dir, speak, syllables
 
 RATE = 16_000
 HOP = 160
 WINDOW = 200                       # keyword model input: 2.0 s of 10 ms frames
-TRAIN_VOICES = ("m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3")
-TEST_VOICES = ("m6", "m7", "f4", "f5")
+TEST_VOICES = ("m6", "m7", "f4", "f5", "m8", "klatt3", "Andy", "anika", "grandma", "steph2",
+               "Mario", "linda", "iven3", "edward2")
+TRAIN_VOICES = tuple(v for v in VARIANTS if v not in TEST_VOICES)
+FAMILIES = ("espeak", "neural")
+# Neural speakers: warp 0.97-1.03 (the recorded speaker's own vocal tract) is held out.
+NEURAL_TRAIN_WARPS = ((0.86, 0.965), (1.035, 1.16))
+NEURAL_TEST_WARPS = ((0.97, 1.03),)
+NEURAL_NATURAL_CPM = 300.0        # the Baker voice at duration 1.0, over VAD speech frames
 LEAD_S, TAIL_S = 2.2, 0.8          # silence around each utterance (room for windows)
 
 
 @dataclass(frozen=True)
 class SynthConfig:
     seed: int = 1234
-    per_keyword: int = 1040         # training utterances per keyword class
-    negatives: int = 9600           # training utterances without keywords
-    test_per_keyword: int = 40      # held-out utterances per keyword
-    fa_minutes: float = 124.0       # held-out keyword-free speech for false alarms/hour
-    rate_windows: int = 1000        # 15 s speech windows for the rate model
-    rate_test_windows: int = 240
+    per_keyword: int = 480          # training utterances per keyword class
+    negatives: int = 4800           # training utterances without keywords
+    test_per_keyword: int = 24      # held-out utterances per keyword, per family
+    fa_minutes: float = 30.0        # held-out keyword-free speech per family for false alarms/hour
+    rate_windows: int = 500         # 15 s speech windows for the rate model
+    rate_test_windows: int = 80     # per family
     speeds: tuple[int, int] = (100, 200)   # espeak-ng -s for keyword speech
+    neural_cpm: tuple[float, float] = (110.0, 280.0)   # neural keyword speech rates
+    families: tuple[str, ...] = FAMILIES   # voice families heard in training
+    neural_share: float = 0.3              # share of training utterances by the neural family
     babble_p: float = 0.7                  # share of training utterances mixed with office babble
     babble_snr_db: tuple[float, float] = (0.0, 20.0)   # at a uniform SNR in this range
     workers: int = 2
 
     @classmethod
     def quick(cls) -> SynthConfig:
-        return cls(per_keyword=24, negatives=220, test_per_keyword=8, fa_minutes=4.0,
-                   rate_windows=120, rate_test_windows=30)
+        return cls(per_keyword=24, negatives=220, test_per_keyword=8, fa_minutes=3.0,
+                   rate_windows=120, rate_test_windows=20, neural_share=0.2)
 
     def key(self) -> str:
         doc = {**asdict(self), "corpus": corpus.fingerprint()}
@@ -73,7 +88,10 @@ def _say(segments: Iterable[str], voice: str, speed: int, pitch: int, rng: rando
          gap: int = 0) -> tuple[list[np.ndarray], list[int]]:
     parts, gaps = [], []
     for text in segments:
-        parts.append(speak(text, voice=voice, speed=speed, pitch=pitch, gap=gap))
+        if is_neural(voice):
+            parts.append(speak_neural(text, voice))
+        else:
+            parts.append(speak(text, voice=voice, speed=speed, pitch=pitch, gap=gap))
         gaps.append(int(rng.uniform(0.0, 0.08) * RATE))
     return parts, gaps
 
@@ -95,16 +113,41 @@ def render(utt: corpus.Utterance, voice: str, speed: int, pitch: int, seed: int,
     return Spoken(np.concatenate(pieces), span, utt.label, chars)
 
 
-def voice_job(cfg: SynthConfig, rng: random.Random, utt: corpus.Utterance,
-              voices: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
-    """render()'s arguments for one utterance by a random speaker of `voices`."""
+def neural_voice(rng: random.Random, cpm: float, split: str) -> str:
+    """A neural speaker at about `cpm` characters per minute: duration on a coarse grid
+    (clauses are cached per duration and F0), warp continuous inside the split's region."""
+    duration = min(5.0, max(0.9, NEURAL_NATURAL_CPM / cpm))
+    duration = round(math.exp(round(math.log(duration) / 0.06) * 0.06), 3)
+    f0 = rng.choice((0.75, 0.87, 1.0, 1.12, 1.25))
+    energy = 1.0                    # level varies in augmentation
+    lo, hi = rng.choice(NEURAL_TRAIN_WARPS if split == "train" else NEURAL_TEST_WARPS)
+    return NeuralVoice(duration, f0, energy, round(rng.uniform(lo, hi), 3)).name()
+
+
+def pick_family(cfg: SynthConfig, rng: random.Random, split: str, family: str | None) -> str:
+    if family is not None:
+        return family
+    if split != "train":
+        return "espeak"
+    if cfg.families == ("espeak",) or cfg.families == ("neural",):
+        return cfg.families[0]
+    return "neural" if rng.random() < cfg.neural_share else "espeak"
+
+
+def voice_job(cfg: SynthConfig, rng: random.Random, utt: corpus.Utterance, split: str,
+              family: str | None = None) -> tuple:  # type: ignore[type-arg]
+    """render()'s arguments for one utterance by a random speaker of the split's voices."""
+    if pick_family(cfg, rng, split, family) == "neural":
+        voice = neural_voice(rng, rng.uniform(*cfg.neural_cpm), split)
+        return (utt, voice, 0, 0, rng.randrange(1 << 30))
+    voices = TRAIN_VOICES if split == "train" else TEST_VOICES
     return (utt, rng.choice(voices), rng.randint(*cfg.speeds), rng.randint(30, 70),
             rng.randrange(1 << 30))
 
 
 def render_many(jobs: list[tuple], workers: int,  # type: ignore[type-arg]
                 desc: str) -> list[Spoken]:
-    with ThreadPoolExecutor(workers) as pool:  # espeak-ng runs as a subprocess
+    with ThreadPoolExecutor(workers) as pool:  # espeak-ng: a subprocess; TFLite releases the GIL
         return list(tqdm(pool.map(lambda job: render(*job), jobs), total=len(jobs), desc=desc,
                          leave=False))
 
@@ -161,18 +204,17 @@ class KwsStreams:
 
 
 def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
-              strength: float = 1.0) -> tuple[KwsSet, KwsStreams | None]:
+              strength: float = 1.0, family: str | None = None) -> tuple[KwsSet, KwsStreams | None]:
     """Training windows (split="train"), or held-out windows and whole utterances
-    (split="test")."""
-    rng = random.Random(f"{cfg.seed}-{split}")
+    (split="test") of one voice family."""
+    rng = random.Random(f"{cfg.seed}-{split}" + (f"-{family}" if family and family != "espeak" else ""))
     train = split == "train"
-    voices = TRAIN_VOICES if train else TEST_VOICES
     utts = corpus.keyword_utterances(rng, cfg.per_keyword if train else cfg.test_per_keyword,
                                      held_out=not train)
     utts += corpus.negative_utterances(rng, cfg.negatives if train else cfg.test_per_keyword * 6,
                                        held_out=not train)
-    jobs = [voice_job(cfg, rng, u, voices) for u in utts]
-    spoken = render_many(jobs, cfg.workers, f"synth {split}")
+    jobs = [voice_job(cfg, rng, u, split, family) for u in utts]
+    spoken = render_many(jobs, cfg.workers, f"synth {split} {family or ''}")
     label_index = {label: i for i, label in enumerate(corpus.LABELS)}
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     pool = [s.audio for s in spoken if s.kw_span is None][:200]
@@ -206,22 +248,30 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
 KWS_TEST_CONDITIONS: dict[str, dict[str, float]] = {"clean": {"strength": 0.0}, "babble10": {"snr_db": 10.0}}
 
 
+def condition_name(family: str, condition: str) -> str:
+    """Held-out set names: "clean", "babble10" (espeak-ng), "neural_clean", ..."""
+    return condition if family == "espeak" else f"{family}_{condition}"
+
+
 def kws_test_sets(cfg: SynthConfig, out: Path) -> None:
-    """Held-out keyword windows and whole utterances, clean and in 10 dB babble."""
-    for condition, kwargs in KWS_TEST_CONDITIONS.items():
-        test, streams = build_kws(cfg, "test", **kwargs)  # type: ignore[arg-type]
-        save(out / f"kws_test_{condition}.npz", x=test.x, y=test.y)
-        assert streams is not None
-        streams.save(out / f"kws_stream_{condition}.npz")
+    """Held-out keyword windows and whole utterances per family, clean and in 10 dB babble."""
+    for family in FAMILIES:
+        for condition, kwargs in KWS_TEST_CONDITIONS.items():
+            test, streams = build_kws(cfg, "test", family=family, **kwargs)  # type: ignore[arg-type]
+            name = condition_name(family, condition)
+            save(out / f"kws_test_{name}.npz", x=test.x, y=test.y)
+            assert streams is not None
+            streams.save(out / f"kws_stream_{name}.npz")
 
 
 def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None, split: str = "test",
-                    minutes: float | None = None) -> np.ndarray:
+                    minutes: float | None = None, family: str | None = None) -> np.ndarray:
     """At least `fa_minutes` of keyword-free speech, with pauses and noise: by held-out
-    voices for evaluation, or by training voices and sentences for hard-negative mining."""
+    voices of one family for evaluation, or by training voices and sentences for
+    hard-negative mining."""
     train = split == "train"
-    rng = random.Random(f"{cfg.seed}-fa" if not train else f"{cfg.seed}-mine")
-    voices = TRAIN_VOICES if train else TEST_VOICES
+    rng = random.Random((f"{cfg.seed}-fa" if not train else f"{cfg.seed}-mine")
+                        + (f"-{family}" if family and family != "espeak" else ""))
     target = int((minutes or cfg.fa_minutes) * 60 * RATE)
     pieces: list[np.ndarray] = []
     pool: list[np.ndarray] = []
@@ -230,7 +280,7 @@ def negative_stream(cfg: SynthConfig, *, snr_db: float | None = None, split: str
         jobs = []
         for _ in range(max(16, int((target - total) / (2.0 * RATE)))):
             utt = corpus.negative_utterances(rng, 1, held_out=not train and rng.random() < 0.5)[0]
-            jobs.append(voice_job(cfg, rng, utt, voices))
+            jobs.append(voice_job(cfg, rng, utt, split, family))
         for item in render_many(jobs, cfg.workers, "synth false-alarm stream"):
             speech = item.audio[int(LEAD_S * RATE * 0.8):]
             pieces.append(speech[: len(speech) - int(TAIL_S * RATE * 0.5)])
@@ -272,9 +322,9 @@ def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(speech).astype(np.int64), rms[:, 0]
 
 
-def build_rate(cfg: SynthConfig, split: str) -> RateSet:
+def build_rate(cfg: SynthConfig, split: str, family: str | None = None) -> RateSet:
     train = split == "train"
-    rng = random.Random(f"{cfg.seed}-rate-{split}")
+    rng = random.Random(f"{cfg.seed}-rate-{split}" + (f"-{family}" if family and family != "espeak" else ""))
     voices = TRAIN_VOICES if train else TEST_VOICES
     sentences = [s for s in corpus.rate_sentences(held_out=not train)]
     count = cfg.rate_windows if train else cfg.rate_test_windows
@@ -285,7 +335,9 @@ def build_rate(cfg: SynthConfig, split: str) -> RateSet:
         speed, gap = rng.choice(RATE_SPEAKERS)
         voice, pitch = rng.choice(voices), rng.randint(30, 70)
         speed += rng.randint(-3, 3) if speed > 83 else 0
-        plans.append((voice, speed, pitch, rng.sample(sentences, 8), rng.randrange(1 << 30), gap))
+        if pick_family(cfg, rng, split, family) == "neural":   # 55-270 cpm, log-uniform
+            voice = neural_voice(rng, math.exp(rng.uniform(math.log(55), math.log(270))), split)
+        plans.append((voice, speed, pitch, rng.sample(sentences, 6), rng.randrange(1 << 30), gap))
     jobs = [(corpus.Utterance((text,), None, corpus.FILLER), v, s, p, seed, g)
             for v, s, p, texts, seed, g in plans for text in texts]
     spoken = iter(render_many(jobs, cfg.workers, f"synth rate {split}"))
@@ -335,10 +387,14 @@ def synth_all(cfg: SynthConfig) -> Path:
     kws_train, _ = build_kws(cfg, "train")
     save(out / "kws_train.npz", x=kws_train.x, y=kws_train.y)
     kws_test_sets(cfg, out)
-    for name, snr in (("fa_clean", None), ("fa_babble10", 10.0)):
-        save(out / f"{name}.npz", audio=negative_stream(cfg, snr_db=snr))
-    for split in ("train", "test"):
-        rate = build_rate(cfg, split)
-        save(out / f"rate_{split}.npz", x=rate.x, y=rate.y, z=rate.z)
+    for family in FAMILIES:
+        for condition, snr in (("clean", None), ("babble10", 10.0)):
+            save(out / f"fa_{condition_name(family, condition)}.npz",
+                 audio=negative_stream(cfg, snr_db=snr, family=family))
+    rate = build_rate(cfg, "train")
+    save(out / "rate_train.npz", x=rate.x, y=rate.y, z=rate.z)
+    for family in FAMILIES:
+        rate = build_rate(cfg, "test", family)
+        save(out / f"rate_test{'' if family == 'espeak' else '_' + family}.npz", x=rate.x, y=rate.y, z=rate.z)
     (out / "done.json").write_text(json.dumps(asdict(cfg)))
     return out

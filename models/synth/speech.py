@@ -22,6 +22,17 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 VOICES = tuple(f"m{i}" for i in range(1, 8)) + tuple(f"f{i}" for i in range(1, 6))
+# Every variant espeak-ng 1.51 ships (voices/!v), for speaker diversity beyond the classic
+# twelve; the data sets split them into training and held-out speakers.
+VARIANTS = VOICES + (
+    "m8", "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene",
+    "Gene2", "Henrique", "Hugo", "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Nguyen",
+    "RicishayMax", "RicishayMax2", "RicishayMax3", "Storm", "Tweaky", "adam", "anika", "announcer",
+    "antonio", "aunty", "belinda", "benjamin", "boris", "caleb", "croak", "david", "ed", "edward",
+    "edward2", "fast", "grandma", "grandpa", "gustave", "iven", "iven2", "iven3", "iven4", "john",
+    "kaukovalta", "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "linda", "marcelo",
+    "max", "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert",
+    "sandro", "shelby", "steph", "steph2", "steph3", "travis", "victor", "whisper", "whisperf", "zac")
 ESPEAK_RATE = 22_050
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _PUNCT = {"，": ",", "。": ".", "？": "?", "！": "!", "、": ",", "；": ";", "：": ":"}
@@ -64,8 +75,8 @@ def speak(text: str, *, voice: str = "f2", speed: int = 110, pitch: int = 50, ga
     `speed` is espeak-ng's -s (it does not go below 80); `gap` adds that many 10 ms
     units between syllables (-g), which is how slower speakers are made.
     """
-    if voice not in VOICES:
-        raise SynthError(f"unknown voice variant {voice!r} (one of {', '.join(VOICES)})")
+    if voice not in VARIANTS:
+        raise SynthError(f"unknown voice variant {voice!r} (one of {', '.join(VARIANTS)})")
     pinyin = to_pinyin(text)
     key = hashlib.sha1(f"{pinyin}|{voice}|{speed}|{pitch}|{gap}|{rate}".encode()).hexdigest()
     cached = cache_dir() / "speech" / f"{key}.npy"
