@@ -107,8 +107,8 @@ class HoldRule(Rule):
                 self._end(f.sample)                  # the caller talks: the conversation is back
         agent_floor = turns.last_end is not None and turns.caller_s() < p.caller_turn_s
         self.waiting = self.active or agent_floor
-        if not self.waiting or (f.mic_speech and turns.in_turn):
-            return                                   # nobody waits, or the agent is talking
+        if not self.waiting or f.mic_speech:
+            return              # nobody waits, or the agent is talking (a cough resets nothing)
         since = turns.last_end if turns.last_end is not None else self._since
         self._check_deadlines(f.sample, since)
 

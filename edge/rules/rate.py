@@ -54,10 +54,12 @@ class SpeechRateRule(Rule):
     def rate(self, reading: RateReading) -> None:
         # the speech this reading adds: new speech since the last one, its window at most
         new_s = self._speech_frames * FRAME_SAMPLES / PIPELINE_RATE
-        if new_s > 0:
+        if self._total_s == 0:
+            weight = reading.window_s           # the first reading covers its whole window
+        elif new_s > 0:
             weight = min(new_s, reading.window_s)
         else:       # readings without frames (a replay of readings alone): 1 s each
-            weight = reading.window_s if self._total_s == 0 else min(1.0, reading.window_s)
+            weight = min(1.0, reading.window_s)
         began = self._seg_start if self._seg_start is not None else reading.sample
         self._speech_frames, self._seg_start = 0, None
         self._total_s += weight
