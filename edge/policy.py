@@ -75,8 +75,8 @@ class SpeechRate:
     judge_speech_s: float = doc(60.0, "Agent speech (not wall time) one verdict covers, sliding: N5 "
                                 "speaks of characters per minute (s)", lo=15, hi=600)
     min_call_speech_s: float = doc(20.0, "A call with less agent speech than judge_speech_s but at least "
-                                   "this much is judged once, at its end, over all of it (s)",
-                                   lo=15, hi=600)
+                                   "this much is judged once, at its end, over all of it; less is no "
+                                   "evidence (s)", lo=15, hi=600)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ class Volume:
     min_speech_s: float = doc(10.0, "Agent speech (speech frames only, sliding) the level is measured "
                               "over: the end of a phrase is not a quiet agent (s)", lo=2, hi=120)
     hysteresis_db: float = doc(3.0, "After an alert the level counts as normal again only this far "
-                               "inside the limit (dB)", lo=0, hi=20)
+                               "inside the limit, so a level hovering at the limit is one alert (dB)",
+                               lo=0, hi=20)
     rearm_s: float = doc(30.0, "Agent speech at a normal level after which the same direction may "
                          "be raised again in the call; otherwise once per call per direction (s)",
                          lo=0, hi=3600)
@@ -109,7 +110,8 @@ class Hold:
                                     "after a hold keyword, or whenever the agent spoke last and the "
                                     "caller has not taken the floor", lo=5, hi=120)
     checkin_tolerance_s: float = doc(2.0, "A wait is reported once it exceeds checkin_interval_s by this "
-                                     "much (s)", lo=0, hi=30)
+                                     "much: the VAD's hangover and a breath before speaking are no "
+                                     "missed check-in (s)", lo=0, hi=30)
     checkin_min_speech_s: float = doc(0.5, "Agent speech (VAD) that counts as a check-in, and as the "
                                       "agent taking a turn; a cough or 嗯 is shorter (s)",
                                       lo=0.1, hi=5)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import Any, get_type_hints
 
-from edge.policy import PolicyError, describe, load_policy
+from edge.policy import Policy, PolicyError, describe, load_policy
 
 HEADER = """# Policy file reference
 
@@ -16,16 +18,48 @@ threshold of [NORMS.md](norms.md). A file may set only some keys; the rest keep 
 defaults below. Unknown keys, wrong types and out-of-range values are refused at load
 with the file, the key and the reason (`seatwatch policy check FILE`).
 
+What each alert means, over what evidence and with what tolerance, is in
+[norms.md](norms.md#alerts-a-supervisor-can-trust); the knobs below set those windows and
+tolerances. Each says its unit (in parentheses at the end) and why it has its default.
+
 This page is generated from `edge/policy.py` by `seatwatch policy docs`; a test keeps
 them in sync.
 
-| key | default | meaning (unit; source) |
-|---|---|---|
+| key | default | range | meaning (unit; source) |
+|---|---|---|---|
 """
 
 
+def ranges(cls: type = Policy, prefix: str = "") -> dict[str, str]:
+    """key -> the values a policy may set it to, as the loader checks them."""
+    out: dict[str, str] = {}
+    hints = get_type_hints(cls)
+    for fld in fields(cls):
+        key = f"{prefix}.{fld.name}" if prefix else fld.name
+        hint = hints[fld.name]
+        if is_dataclass(hint):
+            out.update(ranges(hint, key))  # type: ignore[arg-type]
+            continue
+        meta: dict[str, Any] = dict(fld.metadata)
+        lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+        if choices:
+            out[key] = " / ".join(choices)
+        elif lo is not None or hi is not None:
+            out[key] = f"{'' if lo is None else lo}..{'' if hi is None else hi}"
+        elif hint is bool:
+            out[key] = "true / false"
+        elif key == "score.weights":
+            out[key] = "0..100 each"
+        elif key.endswith("keywords"):
+            out[key] = "model labels"
+        else:
+            out[key] = ""
+    return out
+
+
 def render() -> str:
-    rows = [f"| `{key}` | `{json.dumps(default, ensure_ascii=False)}` | {text} |"
+    span = ranges()
+    rows = [f"| `{key}` | `{json.dumps(default, ensure_ascii=False)}` | {span.get(key, '')} | {text} |"
             for key, default, text in describe()]
     return HEADER + "\n".join(rows) + "\n"
 
@@ -45,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(args.file)
     except PolicyError as exc:
         print(f"seatwatch policy: {exc}", file=sys.stderr)
+        docs = {key: text for key, _, text in describe()}
+        if exc.key in docs:           # what the key is for, its unit and its range
+            span = ranges().get(exc.key)
+            print(f"  {exc.key}: {docs[exc.key]}" + (f"; allowed: {span}" if span else ""),
+                  file=sys.stderr)
         return 2
     print(f"{args.file}: policy {policy.name!r} is valid")
     return 0
