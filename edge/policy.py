@@ -39,10 +39,10 @@ class Answer:
 @dataclass(frozen=True)
 class Greeting:
     enabled: bool = doc(True, "Raise greeting_missing (N2)")
-    within_s: float = doc(5.0, "The agent's first turn must start within this time of off-hook, or of the "
-                          "end of the caller's speech when the caller (or a transfer) speaks first; the "
-                          "greeting is judged on that first turn (s)", lo=1, hi=60)
-    keywords: list[str] = doc(["您好"], "Any of these in the agent's first turn is the greeting "
+    within_s: float = doc(5.0, "The greeting must be heard this soon after off-hook, or after the "
+                          "caller's speech when the caller (or a transfer) speaks first, or in the "
+                          "agent turn going on then: 接起的第一时间 (s)", lo=1, hi=60)
+    keywords: list[str] = doc(["您好"], "Any of these in the agent's opening turn is the greeting "
                               "(keyword labels)")
     min_score: float = doc(0.5, "A greeting keyword counts from this smoothed score, below its "
                            "calibrated threshold (a greeting is expected; 你好 heard as 您好 is one)",
@@ -181,7 +181,7 @@ class Vad:
                              "noise (dBFS; digital silence, a muted line)", lo=-90, hi=0)
     onset_snr_db: float = doc(10.0, "Speech starts when the 150-5000 Hz band is this far above "
                               "the noise level (dB; 10 keeps 10 dB SNR babble out)", lo=3, hi=30)
-    sustain_snr_db: float = doc(2.0, "Speech goes on while the band stays this far above the "
+    sustain_snr_db: float = doc(3.0, "Speech goes on while the band stays this far above the "
                                 "noise level (dB; at most onset_snr_db)", lo=0, hi=30)
     noise_window_s: float = doc(3.0, "The noise level is a low quantile of the band level over "
                                 "this much past audio (s; longer than a phrase without a pause)",

@@ -23,16 +23,16 @@ def _seconds(samples: int) -> float:
 
 
 class GreetingRule(Rule):
-    """N2: the agent's first turn must carry a greeting keyword.
+    """N2: the agent's opening turn must carry a greeting keyword.
 
-    The first turn (see AgentTurns) must start within `within_s` of off-hook; when the
-    caller speaks first (a hello, or a transferred caller explaining), within `within_s`
-    of the end of the caller's speech. The verdict comes when the first turn is over
-    (the agent silent FIRST_TURN_GAP_S, the spotter's grace included), or at the deadline
-    when the agent has not started. Right after off-hook a greeting is expected, and the
-    您好 threshold is set by its look-alike 你好 (a greeting too), so keywords over the
-    policy's `min_score` count here even when below the threshold calibrated for false
-    alarms per hour."""
+    The deadline is `within_s` after off-hook or, when the caller speaks first (a hello,
+    a transferred caller explaining), after the end of the caller's speech. The greeting
+    must be heard in the agent's speech up to the deadline and in the turn going on then
+    (see AgentTurns): the verdict comes at the deadline (+ the spotter's grace) if the
+    agent is silent then, else when that turn is over (a FIRST_TURN_GAP_S pause). Right
+    after off-hook a greeting is expected, and the 您好 threshold is set by its
+    look-alike 你好 (a greeting too), so keywords over the policy's `min_score` count here
+    even when below the threshold calibrated for false alarms per hour."""
 
     hears_unconfirmed = True
 
@@ -43,6 +43,8 @@ class GreetingRule(Rule):
         self._off_hook: int | None = None
         self._greeted_at: int | None = None
         self._decided = True
+        self._grace = int(DETECTION_GRACE_S * PIPELINE_RATE)
+        self._gap = int(FIRST_TURN_GAP_S * PIPELINE_RATE)
 
     def call_started(self, sample: int) -> None:
         self._off_hook, self._greeted_at, self._decided = sample, None, False
@@ -63,14 +65,13 @@ class GreetingRule(Rule):
         if self._greeted_at is not None:
             self._decide(f.sample)
             return
-        if not turns.count:
-            if f.ear_speech and not f.mic_speech:
-                self._caller_until = f.sample       # the caller spoke first
-            if f.sample >= self._deadline() + int(DETECTION_GRACE_S * PIPELINE_RATE):
-                self._decide(f.sample)              # the agent has not started
-        elif (turns.last_speech is not None and not f.mic_speech
-              and f.sample - turns.last_speech >= FIRST_TURN_GAP_S * PIPELINE_RATE):
-            self._decide(f.sample)                  # the first turn is over, no greeting in it
+        if not turns.count and f.ear_speech and not f.mic_speech:
+            self._caller_until = f.sample           # the caller spoke first
+        if f.sample < self._deadline() + self._grace:
+            return
+        last = turns.last_speech
+        if last is None or (not f.mic_speech and f.sample - last >= self._gap):
+            self._decide(f.sample)                  # silent, or the opening turn is over
 
     def _deadline(self) -> int:
         assert self._off_hook is not None
