@@ -46,16 +46,16 @@ LEAD_S, TAIL_S = 2.2, 0.8          # silence around each utterance (room for win
 @dataclass(frozen=True)
 class SynthConfig:
     seed: int = 1234
-    per_keyword: int = 320          # training utterances per keyword class
-    negatives: int = 3200           # training utterances without keywords
-    test_per_keyword: int = 20      # held-out utterances per keyword, per family
-    fa_minutes: float = 20.0        # held-out keyword-free speech per family for false alarms/hour
-    rate_windows: int = 300         # 15 s speech windows for the rate model
-    rate_test_windows: int = 40     # per family
+    per_keyword: int = 300          # training utterances per keyword class
+    negatives: int = 2600           # training utterances without keywords
+    test_per_keyword: int = 15      # held-out utterances per keyword, per family
+    fa_minutes: float = 12.0        # held-out keyword-free speech per family for false alarms/hour
+    rate_windows: int = 240         # 15 s speech windows for the rate model
+    rate_test_windows: int = 24     # per family
     speeds: tuple[int, int] = (100, 200)   # espeak-ng -s for keyword speech
     neural_cpm: tuple[float, float] = (110.0, 280.0)   # neural keyword speech rates
     families: tuple[str, ...] = FAMILIES   # voice families heard in training
-    neural_share: float = 0.3              # share of training utterances by the neural family
+    neural_share: float = 0.2              # share of training utterances by the neural family
     babble_p: float = 0.7                  # share of training utterances mixed with office babble
     babble_snr_db: tuple[float, float] = (0.0, 20.0)   # at a uniform SNR in this range
     workers: int = 2
@@ -336,8 +336,8 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None) -> RateS
         voice, pitch = rng.choice(voices), rng.randint(30, 70)
         speed += rng.randint(-3, 3) if speed > 83 else 0
         texts = rng.sample(sentences, 6)
-        if pick_family(cfg, rng, split, family) == "neural":   # 55-270 cpm, log-uniform
-            cpm = math.exp(rng.uniform(math.log(55), math.log(270)))
+        if pick_family(cfg, rng, split, family) == "neural":   # 62-270 cpm, log-uniform
+            cpm = math.exp(rng.uniform(math.log(62), math.log(270)))
             voice = neural_voice(rng, cpm, split)
             # neural speech costs ~0.3 s of CPU per second: say only about what fills 15 s
             texts = texts[:max(2, min(6, round(cpm / 4 / 15) + 2))]
