@@ -97,7 +97,7 @@ class HoldRule(Rule):
                 self._pending = (start, f.sample + self._grace)
         self._was_speaking = f.mic_speech
         if self.active:
-            if self._pending is not None and f.sample >= self._pending[1]:
+            if self._pending is not None and f.sample >= self._pending[1] and not f.mic_speech:
                 start, _ = self._pending
                 self._pending = None
                 if self._last_hold_word < start:     # spoke, but not to ask for more patience
