@@ -3,14 +3,16 @@
 `NoiseVad` (the pipeline's) decides on the signal-to-noise ratio in the speech band, so
 it holds whatever the talker's level and whatever steady noise or babble sits under it:
 
-1. Speech-band energy: the frame through a 150-5000 Hz band-pass (a 2nd-order
-   Butterworth pair: mains hum and HVAC rumble below, hiss above are left out), its
-   power smoothed over ~20 ms (one-pole, per frame), in dB.
+1. Speech-band energy: the frame through a 150-5000 Hz band-pass (Butterworth, 2nd
+   order each side: mains hum and HVAC rumble below, hiss above are left out), its
+   power smoothed frame to frame (one pole at 0.5, ~15 ms), in dB.
 2. Noise level: a low quantile (`noise_quantile`, 20 %) of that energy over the last
-   `noise_window_s` (3 s). Speech never fills a window: pauses and the dips between
-   syllables sit at the noise, so the quantile lands on the noise whether it is a fan
-   (steady, the quantile is its mean) or babble (the quantile is its typical level, not
-   its deepest dip, so babble's own bumps stay below the onset margin).
+   `noise_window_s` (3 s), updated every 100 ms. Speech never fills a window: pauses
+   and the dips between syllables sit at the noise, so the quantile lands on the noise
+   whether it is a fan (steady: the quantile is its mean) or babble (the quantile is
+   its typical level, not its deepest dip as a minimum tracker would find, so babble's
+   own bumps stay under the onset margin). A noise that appears suddenly counts as
+   speech until it fills 80 % of the window (~2.4 s).
 3. Decision with hysteresis: speech starts once `min_speech_s` of frames are
    `onset_snr_db` above the noise level, then holds while frames stay
    `sustain_snr_db` above it, plus `hangover_s` after the last one. Frames quieter
@@ -32,7 +34,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from edge.policy import Vad
@@ -40,14 +41,16 @@ from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in
+NOISE_EVERY = 10               # frames between two noise-level updates (100 ms)
 SMOOTH = 0.5                   # one-pole smoothing of frame power (time constant ~15 ms)
 NOISE_FLOOR_DBFS = -90.0       # the noise level never goes below this (digital silence)
 _TINY = 1e-14
 _NEVER = -(1 << 40)
 
 
-def _band_sos(rate: int) -> np.ndarray:
-    return np.asarray(signal.butter(2, BAND_HZ, btype="bandpass", fs=rate, output="sos"))
+def _band(rate: int) -> tuple[np.ndarray, np.ndarray]:
+    b, a = signal.butter(2, BAND_HZ, btype="bandpass", fs=rate)
+    return np.asarray(b), np.asarray(a)
 
 
 class NoiseVad:
@@ -55,8 +58,9 @@ class NoiseVad:
 
     def __init__(self, policy: Vad, rate: int = PIPELINE_RATE) -> None:
         self.policy = policy
-        self._sos = _band_sos(rate)
+        self._b, self._a = _band(rate)
         self._window = max(2, round(policy.noise_window_s / FRAME_S))
+        self._span = np.arange(self._window)
         self._rank = min(self._window - 1, int(policy.noise_quantile * self._window))
         self._min_frames = max(1, math.ceil(policy.min_speech_s / FRAME_S - 1e-9))
         self._hang_frames = round(policy.hangover_s / FRAME_S)
@@ -64,7 +68,7 @@ class NoiseVad:
         self.reset()
 
     def reset(self) -> None:
-        self._zi = np.zeros((self._sos.shape[0], 2))    # band-pass state
+        self._zi = np.zeros(len(self._a) - 1)           # band-pass state
         self._smooth: float | None = None               # smoothed band power, last frame
         self._history: np.ndarray | None = None         # last window-1 band levels (dB)
         self._t = 0                                     # frames seen
@@ -88,28 +92,41 @@ class NoiseVad:
         if frames.dtype == np.int16:
             x /= 32768.0
         power = np.einsum("ns,ns->n", x, x) / x.shape[1]
-        band, self._zi = signal.sosfilt(self._sos, x.reshape(-1), zi=self._zi)
+        band, self._zi = signal.lfilter(self._b, self._a, x.reshape(-1), zi=self._zi)
         band = band.reshape(n, -1)
         band_power = np.einsum("ns,ns->n", band, band) / x.shape[1]
         if self._smooth is None:
             self._smooth = float(band_power[0])
-        smooth, zf = signal.lfilter([1.0 - SMOOTH], [1.0, -SMOOTH], band_power,
+        smooth, _ = signal.lfilter([1.0 - SMOOTH], [1.0, -SMOOTH], band_power,
                                     zi=[SMOOTH * self._smooth])
         self._smooth = float(smooth[-1])
         level = 10.0 * np.log10(smooth + _TINY)
         if self._history is None:                        # the first frame stands for the past
             self._history = np.full(self._window - 1, level[0])
+            self.noise_db = max(float(level[0]), NOISE_FLOOR_DBFS)
         levels = np.concatenate([self._history, level])
         self._history = levels[-(self._window - 1):]
-        windows = sliding_window_view(levels, self._window)
-        noise = np.partition(windows, self._rank, axis=1)[:, self._rank]
-        noise = np.maximum(noise, NOISE_FLOOR_DBFS)
+        noise = self._noise(levels, n)
         snr = level - noise
-        self.noise_db, self.snr_db = float(noise[-1]), snr
+        self.snr_db = snr
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
         return self._decide(onset, sustain)
+
+    def _noise(self, levels: np.ndarray, n: int) -> np.ndarray:
+        """Noise level per frame: the quantile of the window ending at the latest update
+        frame (every NOISE_EVERY frames of the stream, so any block split agrees)."""
+        update = np.flatnonzero((self._t + np.arange(n)) % NOISE_EVERY == NOISE_EVERY - 1)
+        if not len(update):
+            return np.full(n, self.noise_db)
+        windows = levels[update[:, None] + self._span]
+        fresh = np.maximum(np.partition(windows, self._rank, axis=1)[:, self._rank],
+                           NOISE_FLOOR_DBFS)
+        which = np.searchsorted(update, np.arange(n), side="right") - 1
+        noise = np.where(which >= 0, fresh[np.maximum(which, 0)], self.noise_db)
+        self.noise_db = float(fresh[-1])
+        return noise
 
     def _decide(self, onset: np.ndarray, sustain: np.ndarray) -> np.ndarray:
         """Hysteresis, minimum burst and hangover, vectorised over the block.

@@ -1,0 +1,131 @@
+"""Speech activity: frame accuracy against exact truth, old energy VAD vs the new one, and cost.
+
+Signals (tests/dsp/vadset.py): espeak-ng monologues (24 sentences, all voices, pauses
+0.2-9 s, ~3.5 min each) whose truth comes from the clean speech's frame energy plus the
+policy's hangover; clean at -45..-15 dBFS, and white, pink, brown, hum and 6-talker
+babble at 10 and 20 dB SNR with the talker at -40, -29 and -20 dBFS. Track `seed 1` is
+the one the defaults were tuned on, `seed 2` is held out (other sentences order, voices
+and noise draws); the figures that count are seed 2's.
+
+Cost: CPU time of one channel's VAD per second of audio, fed in the pipeline's 100 ms
+blocks (bench_pipeline's block size), on one core.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from edge.dsp.vad import EnergyVad, NoiseVad  # noqa: E402
+from edge.policy import Vad  # noqa: E402
+from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
+from tests.dsp import vadset  # noqa: E402
+
+BLOCK_FRAMES = 10            # 100 ms, as the pipeline is fed by bench_pipeline and analyze
+OLD = (-50.0, 0.3, 0.1)      # the previous shipped policy: speech_dbfs, hangover_s, min_speech_s
+
+
+def new_vad(frames: np.ndarray, policy: Vad) -> np.ndarray:
+    vad = NoiseVad(policy)
+    return np.concatenate([vad.process(frames[i:i + BLOCK_FRAMES])
+                           for i in range(0, len(frames), BLOCK_FRAMES)])
+
+
+def old_vad(frames: np.ndarray) -> np.ndarray:
+    x = frames.astype(np.float64) / 32768.0
+    rms = 10 * np.log10(np.maximum((x * x).mean(axis=1), 1e-12))
+    vad = EnergyVad(*OLD)
+    return np.array([vad.update(float(level)) for level in rms], bool)
+
+
+def _rounded(score: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 3) for key, value in score.items()}
+
+
+def accuracy(seed: int, conditions: list[vadset.Condition], sentences: int,
+             policy: Vad) -> dict[str, Any]:
+    track = vadset.speech_track(seed=seed, sentences=sentences)
+    want = vadset.truth(track, policy.hangover_s)
+    noises = {kind: vadset.noise(kind, len(track.clean), seed=seed * 7) for kind in vadset.NOISES}
+    rows: dict[str, Any] = {}
+    for cond in conditions:
+        frames = vadset.frames(vadset.mix(track, cond, noises, seed=seed))
+        rows[cond.name] = {"old": _rounded(vadset.score(old_vad(frames), want)),
+                           "new": _rounded(vadset.score(new_vad(frames, policy), want))}
+    return {"audio_s": round(len(track.clean) / PIPELINE_RATE, 1),
+            "speech_share": round(float(want.mean()), 3), "conditions": rows,
+            "summary": summary(rows)}
+
+
+def summary(rows: dict[str, Any]) -> dict[str, Any]:
+    """Mean and minimum accuracy per group of conditions, old and new."""
+    groups = {"clean": lambda n: n.startswith("clean"),
+              "steady_10db": lambda n: any(n.startswith(f"{k}10dB") for k in vadset.STEADY),
+              "steady_20db": lambda n: any(n.startswith(f"{k}20dB") for k in vadset.STEADY),
+              "babble_10db": lambda n: n.startswith("babble10dB"),
+              "babble_20db": lambda n: n.startswith("babble20dB")}
+    out: dict[str, Any] = {}
+    for group, member in groups.items():
+        names = [n for n in rows if member(n)]
+        if not names:
+            continue
+        out[group] = {which: {"mean_accuracy": round(float(np.mean([rows[n][which]["accuracy"]
+                                                                     for n in names])), 3),
+                              "min_accuracy": round(min(rows[n][which]["accuracy"] for n in names), 3)}
+                      for which in ("old", "new")}
+    return out
+
+
+def cost(policy: Vad, seconds: float) -> dict[str, Any]:
+    """CPU time per second of one channel's audio (babble at 10 dB: the busiest case)."""
+    track = vadset.speech_track(seed=2, sentences=6)
+    pcm = vadset.mix(track, vadset.Condition("babble", 10.0, -29.0))
+    reps = max(1, int(np.ceil(seconds * PIPELINE_RATE / len(pcm))))
+    frames = vadset.frames(np.tile(pcm, reps))
+    audio_s = len(frames) * FRAME_SAMPLES / PIPELINE_RATE
+    began = time.process_time()
+    new_vad(frames, policy)
+    new_s = time.process_time() - began
+    began = time.process_time()
+    NoiseVad(policy).process(frames)
+    whole_s = time.process_time() - began
+    x = frames.astype(np.float64) / 32768.0
+    rms = 10 * np.log10(np.maximum((x * x).mean(axis=1), 1e-12))
+    old = EnergyVad(*OLD)
+    began = time.process_time()
+    for level in rms:
+        old.update(float(level))
+    old_s = time.process_time() - began
+    return {"audio_s": round(audio_s, 1), "block_frames": BLOCK_FRAMES,
+            "new_ms_per_audio_s": round(1000 * new_s / audio_s, 4),
+            "new_share_of_real_time_pct": round(100 * new_s / audio_s, 4),
+            "new_whole_signal_ms_per_audio_s": round(1000 * whole_s / audio_s, 4),
+            "old_ms_per_audio_s_levels_given": round(1000 * old_s / audio_s, 4)}
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    policy = Vad()
+    conditions = vadset.conditions(quick=quick)
+    sentences = 8 if quick else 24
+    result: dict[str, Any] = {"policy": dict(policy.__dict__), "truth_below_active_db": vadset.TRUTH_BELOW_DB,
+                              "old_vad": {"speech_dbfs": OLD[0], "hangover_s": OLD[1],
+                                          "min_speech_s": OLD[2]}}
+    result["held_out_seed2"] = accuracy(2, conditions, sentences, policy)
+    if not quick:
+        result["tuning_seed1"] = accuracy(1, conditions, sentences, policy)
+    result["cost_per_channel"] = cost(policy, 60.0 if quick else 600.0)
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=1, ensure_ascii=False))
