@@ -118,8 +118,9 @@ class Hold:
     caller_turn_s: float = doc(1.0, "Caller speech since the agent's last turn that gives the caller "
                                "the floor: a silence after it is dead air (N9), not a wait (s)",
                                lo=0.2, hi=10)
-    caller_resumes_s: float = doc(2.0, "Caller speech that ends an announced hold; an answer such as "
-                                  "好的 is shorter (s)", lo=0.2, hi=20)
+    caller_resumes_s: float = doc(4.0, "Caller speech since the agent's last turn that ends an announced "
+                                  "hold: the caller talks rather than answers (好的，我等一下 is shorter, "
+                                  "even slowly spoken) (s)", lo=0.2, hi=20)
     notice_by_s: float = doc(30.0, "An announced hold longer than this must be announced again with a "
                              "check-in keyword (我正在为您查询，请稍等) (s)", lo=5, hi=300)
     reminder_lead_s: float = doc(3.0, "LED reminder this long before a check-in is due (s)",

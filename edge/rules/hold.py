@@ -57,12 +57,16 @@ class HoldRule(Rule):
         self._was_speaking = False
         self._start_hold(sample, announced=False)
         self.active = False
+        self._announcing = None
 
     def _start_hold(self, sample: int, *, announced: bool) -> None:
         self.active, self.announced = True, announced
         self._since = sample
         self._last_hold_word = sample if announced else -1
         self._renewed = self._missed_here = self._notice_done = False
+        # the agent's turn that announced the hold: the hold is timed from its end
+        turns = self.turns.turns
+        self._announcing = turns[-1][0] if announced and turns else None
 
     def keyword(self, heard: Heard) -> None:
         p = self.policy
@@ -96,6 +100,9 @@ class HoldRule(Rule):
             if end - start >= AGENT_RESUMES_S * PIPELINE_RATE:
                 self._pending = (start, f.sample + self._grace)
         self._was_speaking = f.mic_speech
+        if (self.active and f.mic_speech and turns.in_turn and self._announcing is not None
+                and turns.turns[-1][0] == self._announcing):
+            self._since = f.sample                   # still announcing: the hold starts after
         if self.active:
             if self._pending is not None and f.sample >= self._pending[1] and not f.mic_speech:
                 start, _ = self._pending

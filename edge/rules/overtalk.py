@@ -1,7 +1,8 @@
 """N8 不得打断客户的话: the agent starts talking while the caller is talking.
 
 Only overlaps the agent started count (the caller talking over the agent is not the
-agent's fault); an overlap counts once it lasts `min_overlap_s`.
+agent's fault); an overlap counts once it lasts `min_overlap_s`. Nothing counts once the
+caller has hung up (an agent's 喂? over the busy tone is no interruption).
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ class OvertalkRule(Rule):
     def call_started(self, sample: int) -> None:
         self._mic = self._ear = False
         self._agent_cut_in, self._reported, self.count, self.caller_started = None, False, 0, 0
+        self._gone = False
+
+    def far_end_gone(self, sample: int) -> None:
+        self._gone = True           # the earpiece now holds a busy tone, not a caller
 
     def frame(self, f: Frame) -> None:
+        if self._gone:
+            return
         if f.mic_speech and not self._mic:          # agent onset
             if f.ear_speech and self._ear:
                 self._agent_cut_in, self._reported = f.sample, False
@@ -41,8 +48,9 @@ class OvertalkRule(Rule):
                 self._reported = True
                 self.count += 1
                 if self.policy.enabled:
-                    self.report("overtalk", f.sample, {"overlap_s": round(overlap, 2),
-                                                       "started_by": "agent"})
+                    self.report("overtalk", f.sample, {
+                        "overlap_s": round(overlap, 2), "started_by": "agent",
+                        "limit_s": self.policy.min_overlap_s})
         self._mic, self._ear = f.mic_speech, f.ear_speech
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:

@@ -106,8 +106,8 @@ def test_hold_reminds_then_reports_a_missed_checkin_once_per_wait() -> None:
 def test_hold_with_checkins_and_a_returning_caller_is_compliant() -> None:
     events, report = recorder()
     rule = HoldRule(report, Hold(), lambda sample: None)
-    # check-ins at 17 s and 31 s (对不起，请再稍等一下), the caller speaks at 40 s
+    # check-ins at 17 s and 31 s (对不起，请再稍等一下), the caller asks at 40 s, answered
     play(rule, 50.0, {5.0: "请稍等", 18.0: "对不起", 32.0: "请稍等"},
-         agent=[(3.0, 5.0), (16.0, 18.0), (30.5, 32.0)], caller=[(40.0, 43.0)])
+         agent=[(3.0, 5.0), (16.0, 18.0), (30.5, 32.0), (43.5, 46.0)], caller=[(40.0, 43.0)])
     assert events == []
     assert not rule.active and rule.holds == 1

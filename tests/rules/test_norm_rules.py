@@ -228,11 +228,12 @@ def test_a_silence_after_the_caller_spoke_is_dead_air_not_a_hold() -> None:
 
 
 def test_an_announced_hold_with_checkins_and_answers_from_the_caller_is_compliant() -> None:
-    # 请稍等, the caller answers 好的 (1.2 s), check-ins every ~12 s, each answered
+    # 请稍等, the caller answers 好的，我等一下 (3 s, slowly), check-ins every ~12 s, each
+    # answered; the previous rule ended the hold on the answer and raised dead_air
     events, rules, hold = hold_and_dead_air()
     card = drive(rules, 60.0,
                  agent=[(1.0, 4.0), (16.0, 18.0), (30.0, 32.0), (43.0, 48.0), (52.0, 54.0)],
-                 caller=[(4.3, 5.5), (18.3, 19.5), (32.3, 33.5), (48.5, 51.5)],
+                 caller=[(4.3, 7.3), (18.3, 19.5), (32.3, 33.5), (48.5, 51.5)],
                  words={4.2: "请稍等", 18.5: "对不起", 32.4: "请稍等"})
     assert events == [] and card["holds"] == 1
     assert not hold.active and hold.longest_s > 40

@@ -71,7 +71,8 @@ WINDOWS: dict[str, Callable[[dict[str, Any]], list[Window]]] = {
     "agent_volume_high": lambda m: during_agent(m, LEVEL_S),
     "agent_volume_low": lambda m: during_agent(m, LEVEL_S),
     "overtalk": lambda m: during_agent(m, LEVEL_S),
-    "dead_air": lambda m: [(a + 8.0 - LEVEL_S - 0.4, a + 8.0 + 0.4) for a, _ in pauses(m)],
+    # from the last speech: espeak-ng pads each utterance with up to ~0.7 s of silence
+    "dead_air": lambda m: [(a + 8.0 - 1.0, a + 8.0 + 0.4) for a, _ in pauses(m)],
     "hold_checkin_missed": lambda m: [(a + DUE_S - 0.5, a + DUE_S + GRACE_S + 0.5) for a, _ in pauses(m)]
     + [(a + HOLD.notice_by_s - 0.5, a + HOLD.notice_by_s + GRACE_S + 0.5) for a, _ in pauses(m)],
     "call_too_long": lambda m: [(control_time(m, "off_hook") + 179.95,
