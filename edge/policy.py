@@ -184,7 +184,7 @@ class Vad:
                               "the noise level (dB; 10 keeps 10 dB SNR babble out)", lo=3, hi=30)
     sustain_snr_db: float = doc(3.0, "Speech goes on while the band stays this far above the "
                                 "noise level (dB; at most onset_snr_db)", lo=0, hi=30)
-    noise_window_s: float = doc(3.0, "The noise level is a low quantile of the band level over "
+    noise_window_s: float = doc(5.0, "The noise level is a low quantile of the band level over "
                                 "this much past audio (s; longer than a phrase without a pause)",
                                 lo=0.5, hi=30)
     noise_quantile: float = doc(0.2, "Share of the noise window at or below the noise level "
