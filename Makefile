@@ -17,7 +17,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 DEBIAN_PKGS := mosquitto espeak-ng sox tmux
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint bench chaos system-deps venv clean
+.PHONY: help demo test lint bench chaos eval system-deps venv clean
 
 help:
 	@echo "make demo   run a simulated call-center floor and the supervisors' console"
@@ -70,6 +70,10 @@ bench: system-deps $(DEV_STAMP)
 
 chaos: system-deps $(DEV_STAMP)
 	$(PY) -m tests.chaos.run $(CHAOS_ARGS)
+
+# call-level alert benchmark: 200 generated calls with known truth (docs/eval.md)
+eval: system-deps $(DEV_STAMP)
+	$(VENV)/bin/seatwatch eval $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

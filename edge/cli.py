@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.demo", "run a simulated floor with an embedded broker and the console"),
     "edge": ("edge.daemon", "run the edge daemon (serial devices or replayed calls -> MQTT)"),
     "analyze": ("edge.analyze", "check a recorded stereo call and print its events as JSON"),
+    "eval": ("edge.callbench.cli", "benchmark the alerts on generated calls with known truth"),
     "console": ("host_console.cli", "open the supervisors' console"),
     "firmware": ("edge.flashing.cli", "flash, inspect and provision inline devices"),
     "models": ("models.cli", "synthesize data, train and evaluate the TFLite models"),

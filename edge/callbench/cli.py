@@ -1,0 +1,161 @@
+"""`seatwatch eval`: render the benchmark calls (cached), run `analyze` on each, score.
+
+    seatwatch eval [--calls N] [--seed S] [--family espeak|neural|all] [--out FILE] [--jobs 2]
+
+Rendering happens once per generator version and seed (the cache dir, see
+models.synth.speech.cache_dir); the analysis runs every time, in `--jobs` processes, with
+the same pipeline as `seatwatch analyze` (edge.analyze.analyze, in-process). See docs/eval.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from edge.callbench.generator import GENERATOR_VERSION, VIOLATIONS, CallPlan, generate
+from edge.callbench.scoring import CallResult, alert_events, alert_types, report, table
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = ROOT / "bench" / "calls_report.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--calls", type=int, default=200, help="number of calls (default 200)")
+    parser.add_argument("--seed", type=int, default=13, help="generator seed (default 13)")
+    parser.add_argument("--family", choices=("all", "espeak", "neural"), default="all",
+                        help="the agents' voice family (default: both, alternating)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="JSON report (default bench/calls_report.json)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--policy", type=Path, help="policy TOML (the truth assumes policies/default.toml)")
+    parser.add_argument("--cache", type=Path,
+                        help="where rendered calls live (default <cache dir>/callbench)")
+    parser.add_argument("--worst", type=int, default=15, help="calls listed in the worst-calls section")
+    parser.add_argument("--render-only", action="store_true", help="render (fill the cache) and stop")
+
+
+# --- workers (top level: they run in spawned processes) ----------------------------------
+def _render_job(job: tuple[dict[str, Any], str]) -> tuple[str, float, bool]:
+    from edge.callbench.render import paths_for, render_to
+
+    doc, root = job
+    plan = CallPlan.from_json(doc)
+    began = time.monotonic()
+    existed = paths_for(plan, Path(root)).audio.exists()
+    render_to(plan, Path(root))
+    return plan.id, time.monotonic() - began, not existed
+
+
+def _analyze_job(job: tuple[str, str, str | None]) -> dict[str, Any]:
+    from edge.analyze import analyze
+
+    audio, control, policy = job
+    began = time.monotonic()
+    try:
+        events = analyze(Path(audio), Path(control), Path(policy) if policy else None, "BENCH")
+    except Exception as exc:    # one broken call is reported, the benchmark goes on
+        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.monotonic() - began}
+    return {"events": [e.to_dict() for e in events], "seconds": time.monotonic() - began}
+
+
+def _map(fn: Any, jobs: list[Any], workers: int, label: str) -> list[Any]:
+    """fn over jobs in `workers` spawned processes (inline for 1), progress on stderr."""
+    out: list[Any] = []
+    step = max(1, len(jobs) // 10)
+
+    def progress(done: int) -> None:
+        if done % step == 0 or done == len(jobs):
+            print(f"seatwatch eval: {label} {done}/{len(jobs)}", file=sys.stderr, flush=True)
+
+    if workers <= 1:
+        for job in jobs:
+            out.append(fn(job))
+            progress(len(out))
+        return out
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for result in pool.map(fn, jobs):
+            out.append(result)
+            progress(len(out))
+    return out
+
+
+# --- the run -----------------------------------------------------------------------------
+def render_all(plans: list[CallPlan], root: Path, jobs: int) -> dict[str, Any]:
+    from edge.callbench.render import paths_for
+
+    todo = [p for p in plans
+            if not (paths_for(p, root).truth.exists() and paths_for(p, root).audio.exists())]
+    began = time.monotonic()
+    # the longest calls first, so the last worker does not finish alone
+    todo.sort(key=lambda p: -p.estimate.get("duration_s", 0.0) * (3 if p.family == "neural" else 1))
+    _map(_render_job, [(p.to_json(), str(root)) for p in todo], jobs, "rendered")
+    return {"rendered_now": len(todo), "render_s": round(time.monotonic() - began, 1)}
+
+
+def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
+             worst_count: int = 15) -> dict[str, Any]:
+    """Analyze every (rendered) call and score it against its truth."""
+    from edge.callbench.render import check_render, paths_for
+
+    paths = [paths_for(p, root) for p in plans]
+    began = time.monotonic()
+    outcomes = _map(_analyze_job, [(str(x.audio), str(x.control), str(policy) if policy else None)
+                                   for x in paths], jobs, "analyzed")
+    analyze_s = time.monotonic() - began
+    results, warnings, audio_s = [], [], 0.0
+    for plan, path, outcome in zip(plans, paths, outcomes, strict=True):
+        truth = json.loads(path.truth.read_text(encoding="utf-8"))
+        warnings += check_render(truth)
+        audio_s += truth["measured"]["audio_s"]
+        events = outcome.get("events", [])
+        results.append(CallResult(
+            id=plan.id, expect=list(truth["expect"]), got=alert_types(events), events=alert_events(events),
+            family=plan.family, noise=plan.noise, held_out=plan.agent.held_out, channel=plan.channel,
+            styles=list(plan.styles), error=outcome.get("error")))
+    rep = report(results, VIOLATIONS, worst_count)
+    cpu_s = sum(o["seconds"] for o in outcomes)
+    rep["timing"] = {"analyze_s": round(analyze_s, 1), "audio_h": round(audio_s / 3600, 2),
+                     "worker_s_per_audio_h": round(cpu_s / max(audio_s / 3600, 1e-9), 1)}
+    rep["truth_warnings"] = warnings
+    rep["calls"] = [r.to_json() for r in results]
+    return rep
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.calls < 1 or args.jobs < 1:
+        print("seatwatch eval: --calls and --jobs must be at least 1", file=sys.stderr)
+        return 2
+    if args.policy is not None and not args.policy.exists():
+        print(f"seatwatch eval: {args.policy}: no such policy file", file=sys.stderr)
+        return 2
+    from edge.callbench.render import default_root
+
+    root = args.cache or default_root()
+    began = time.monotonic()
+    plans = generate(args.seed, args.calls, args.family)
+    rendering = render_all(plans, root, args.jobs)
+    if args.render_only:
+        print(f"seatwatch eval: {len(plans)} calls in {root} ({rendering['rendered_now']} rendered now, "
+              f"{rendering['render_s']} s)")
+        return 0
+    rep = evaluate(plans, root, args.jobs, args.policy, args.worst)
+    rep["run"] = {"seed": args.seed, "calls": args.calls, "family": args.family, "jobs": args.jobs,
+                  "generator": GENERATOR_VERSION, "sources": plans[0].sources if plans else None,
+                  "policy": str(args.policy) if args.policy else "policies/default.toml",
+                  "cache": str(root), **rendering, "total_s": round(time.monotonic() - began, 1),
+                  "started": time.strftime("%FT%TZ", time.gmtime())}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rep, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(rep))
+    timing = rep["timing"]
+    print(f"\n{args.calls} calls ({timing['audio_h']} h of audio): rendered {rendering['rendered_now']} "
+          f"now in {rendering['render_s']} s, analyzed in {timing['analyze_s']} s; report: {args.out}")
+    if rep["truth_warnings"]:
+        print(f"truth warnings ({len(rep['truth_warnings'])}): " + "; ".join(rep["truth_warnings"][:5]))
+    return 0
