@@ -100,6 +100,18 @@ def test_noise_only_after_speech_is_dead_air_for_the_new_vad_and_not_the_old() -
     assert dead_air(new) and not dead_air(old)
 
 
+def test_office_noise_calls_raise_dead_air_and_overtalk_as_the_issue_asks() -> None:
+    """Issue 12's failure: steady noise 16 dB under the agent on the microphone (and a
+    noisy line) hid dead air and overtalk from the old VAD; the new one finds both."""
+    from bench.bench_vad import noisy_calls
+
+    calls = noisy_calls(("pink",))
+    assert calls["dead_air_assist+pink16dB"]["new_raises_dead_air"]
+    assert calls["loud_interrupter+pink16dB"]["new_raises_overtalk"]
+    assert not calls["dead_air_assist+pink16dB"]["old_raises_dead_air"]
+    assert not calls["loud_interrupter+pink16dB"]["old_raises_overtalk"]
+
+
 def test_any_block_split_gives_the_same_decisions(track: vadset.Track,
                                                   noises: dict[str, np.ndarray]) -> None:
     pcm = vadset.mix(track, vadset.Condition("babble", 10.0, -29.0), noises)
