@@ -1,0 +1,82 @@
+"""The benchmark's renders on a small espeak slice: files analyze reads, reproducible audio,
+timings that match the truth, and the whole `seatwatch eval` path end to end."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edge.callbench.generator import CallPlan, generate
+from edge.callbench.render import RATE, check_render, render_plan, render_to
+from edge.sources.control import parse_control
+
+SLICE = 4
+
+
+@pytest.fixture(scope="module")
+def slice_plans() -> list[CallPlan]:
+    return generate(13, SLICE, "espeak")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory, slice_plans: list[CallPlan]) -> Path:
+    out = tmp_path_factory.mktemp("callbench")
+    for plan in slice_plans:
+        render_to(plan, out)
+    return out
+
+
+def test_renders_are_what_analyze_reads(root: Path, slice_plans: list[CallPlan]) -> None:
+    for plan in slice_plans:
+        stem = next(root.rglob(f"{plan.id}-{plan.key()}.wav"))
+        info = sf.info(str(stem))
+        assert (info.channels, info.samplerate, info.subtype) == (2, RATE, "PCM_16")
+        control = json.loads(stem.with_suffix(".control.json").read_text())
+        kinds = [e["type"] for e in control["events"]]
+        assert kinds.count("off_hook") == 1 and kinds[-1] == "on_hook"
+        parse_control(control, info.duration, RATE)             # the analyze contract accepts it
+        truth = json.loads(stem.with_suffix(".truth.json").read_text())
+        assert truth["expect"] == plan.expect and truth["family"] == "espeak"
+        assert check_render(truth) == []
+        agent = [u for u in truth["measured"]["utterances"] if u["who"] == "agent"]
+        assert agent and all(0 <= u["start"] < u["end"] <= info.duration for u in agent)
+
+
+def test_render_is_deterministic(slice_plans: list[CallPlan]) -> None:
+    plan = min(slice_plans, key=lambda p: p.estimate["duration_s"])
+    pcm1, control1, facts1 = render_plan(plan)
+    pcm2, control2, facts2 = render_plan(CallPlan.from_json(plan.to_json()))
+    assert np.array_equal(pcm1, pcm2)
+    assert control1 == control2 and facts1 == facts2
+
+
+def test_a_clean_compliant_call_raises_no_alert(tmp_path: Path, slice_plans: list[CallPlan]) -> None:
+    """Sanity only (the benchmark reports accuracy): a compliant espeak call, no noise, a
+    clean channel, a normal level, raises nothing but call_started / call_ended."""
+    from edge.analyze import analyze
+
+    plan = next(p for p in slice_plans if not p.expect)
+    plan = replace(plan, noise="none", channel="clean", ear_mulaw=False, level_dbfs=-26.0,
+                   noise_dbfs=-80.0)
+    paths = render_to(plan, tmp_path)
+    events = analyze(paths.audio, paths.control, None, "T1")
+    assert [e.type for e in events] == ["call_started", "call_ended"], [(e.type, e.data) for e in events]
+
+
+def test_seatwatch_eval_end_to_end(root: Path, tmp_path: Path) -> None:
+    from edge.cli import main
+
+    out = tmp_path / "report.json"
+    assert main(["eval", "--calls", str(SLICE), "--family", "espeak", "--jobs", "1",
+                 "--cache", str(root), "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["run"]["rendered_now"] == 0                       # the slice was in the cache
+    assert rep["overall"]["calls"] == SLICE and rep["overall"]["errors"] == 0
+    assert set(rep["by_family"]) == {"espeak"}
+    assert len(rep["calls"]) == SLICE and rep["truth_warnings"] == []
+    assert set(rep["per_type"]) >= {"answer_late", "overtalk", "agent_hung_up_first"}
