@@ -118,9 +118,10 @@ class Hold:
     caller_turn_s: float = doc(1.0, "Caller speech since the agent's last turn that gives the caller "
                                "the floor: a silence after it is dead air (N9), not a wait (s)",
                                lo=0.2, hi=10)
-    caller_resumes_s: float = doc(4.0, "Caller speech since the agent's last turn that ends an announced "
-                                  "hold: the caller talks rather than answers (好的，我等一下 is shorter, "
-                                  "even slowly spoken) (s)", lo=0.2, hi=20)
+    caller_resumes_s: float = doc(8.0, "Caller speech since the agent's last turn that ends an announced "
+                                  "hold: the caller talks at length (好的，我等一下 slowly spoken is ~3 s, "
+                                  "hold music on the earpiece passes for speech for its first ~5 s) (s)",
+                                  lo=0.2, hi=30)
     notice_by_s: float = doc(30.0, "An announced hold longer than this must be announced again with a "
                              "check-in keyword (我正在为您查询，请稍等) (s)", lo=5, hi=300)
     reminder_lead_s: float = doc(3.0, "LED reminder this long before a check-in is due (s)",
@@ -132,6 +133,9 @@ class Overtalk:
     enabled: bool = doc(True, "Raise overtalk when the agent talks over the caller (N8)")
     min_overlap_s: float = doc(0.5, "Overlap started by the agent at least this long (s)",
                                lo=0.1, hi=10)
+    min_caller_s: float = doc(1.0, "The caller must have been talking this long when the agent starts: "
+                              "a 嗯 or 对 under the agent's pause is no turn to interrupt (s)",
+                              lo=0, hi=10)
 
 
 @dataclass(frozen=True)
@@ -153,8 +157,9 @@ class Closing:
     enabled: bool = doc(True, "Raise closing_missing (N11)")
     last_turns: int = doc(2, "A closing keyword counts in the agent's last this many turns before the "
                           "caller hung up (or on-hook) (count)", lo=1, hi=10)
-    window_s: float = doc(20.0, "... or in this last part of the call before the caller hung up (or "
-                          "on-hook) (s)", lo=2, hi=120)
+    window_s: float = doc(10.0, "... or in this last part of the call before the caller hung up (or "
+                          "on-hook), for hits between turns; short, as 谢谢 also falls mid-call (s; 0: "
+                          "the turns only)", lo=0, hi=120)
     cut_short_s: float = doc(1.5, "The caller hanging up while the agent speaks, or within this time "
                              "of the agent's last speech with no caller turn between, cut the call "
                              "short: no closing verdict (s)", lo=0, hi=10)

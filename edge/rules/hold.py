@@ -57,7 +57,7 @@ class HoldRule(Rule):
         self._was_speaking = False
         self._start_hold(sample, announced=False)
         self.active = False
-        self._announcing = None
+        self._announcing: int | None = None
 
     def _start_hold(self, sample: int, *, announced: bool) -> None:
         self.active, self.announced = True, announced

@@ -1,8 +1,14 @@
-"""N8 不得打断客户的话: the agent starts talking while the caller is talking.
+"""N8 用户在问询或讲话时，不得打断客户的话: the agent starts talking while the caller talks.
 
-Only overlaps the agent started count (the caller talking over the agent is not the
-agent's fault); an overlap counts once it lasts `min_overlap_s`. Nothing counts once the
-caller has hung up (an agent's 喂? over the busy tone is no interruption).
+The caller is *talking* while in a turn: speech whose pauses are shorter than
+CALLER_GAP_S (a comma, a breath). The agent cuts in when they start (an agent speech
+onset) while the caller is talking and has been for `min_caller_s` (so a caller's 嗯 or
+对 under the agent's pause is no turn to interrupt), also when the onset falls into one
+of the caller's short pauses. It is an overtalk once both have spoken together for
+`min_overlap_s` since the cut-in, before either stops (the agent's onset ends with their
+speech, the caller's turn with a CALLER_GAP_S pause). Overlaps the caller starts are
+counted on the scorecard, not raised. Nothing counts once the caller has hung up (an
+agent's 喂? over the busy tone is no interruption).
 """
 
 from __future__ import annotations
@@ -10,47 +16,66 @@ from __future__ import annotations
 from typing import Any
 
 from edge.policy import Overtalk
-from edge.rules.base import Frame, Report, Rule
-from edge.sources.base import PIPELINE_RATE
+from edge.rules.base import Frame, Report, Rule, seconds
+from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+
+CALLER_GAP_S = 0.5          # caller pauses shorter than this stay inside their turn
 
 
 class OvertalkRule(Rule):
     def __init__(self, report: Report, policy: Overtalk) -> None:
         super().__init__(report)
         self.policy = policy
-        self._mic = self._ear = False
-        self._agent_cut_in: int | None = None   # sample where the agent started over the caller
-        self._reported = False
-        self.count = 0
-        self.caller_started = 0                 # overlaps the caller started (not violations)
+        self._gap = int(CALLER_GAP_S * PIPELINE_RATE)
+        self._min_caller = int(policy.min_caller_s * PIPELINE_RATE)
+        self._min_overlap = max(1, round(policy.min_overlap_s * PIPELINE_RATE / FRAME_SAMPLES))
+        self.call_started(0)
 
     def call_started(self, sample: int) -> None:
+        self._off_hook = sample
         self._mic = self._ear = False
-        self._agent_cut_in, self._reported, self.count, self.caller_started = None, False, 0, 0
+        self._caller_start: int | None = None    # the caller's current turn: first speech
+        self._caller_last: int | None = None     # ... and last speech frame
+        self._agent_cut_in: int | None = None    # sample where the agent started over the caller
+        self._both = 0                           # frames both spoke since the cut-in
+        self._reported = False
+        self.count = 0
+        self.caller_started = 0                  # overlaps the caller started (not violations)
         self._gone = False
 
     def far_end_gone(self, sample: int) -> None:
         self._gone = True           # the earpiece now holds a busy tone, not a caller
 
+    def _caller_talking(self, sample: int) -> bool:
+        return self._caller_last is not None and sample - self._caller_last <= self._gap
+
     def frame(self, f: Frame) -> None:
         if self._gone:
             return
-        if f.mic_speech and not self._mic:          # agent onset
-            if f.ear_speech and self._ear:
-                self._agent_cut_in, self._reported = f.sample, False
-        if f.ear_speech and not self._ear and f.mic_speech and self._mic:
-            self.caller_started += 1                # caller onset over the agent
-        if not (f.mic_speech and f.ear_speech):
-            self._agent_cut_in = None
-        elif self._agent_cut_in is not None and not self._reported:
-            overlap = (f.sample - self._agent_cut_in) / PIPELINE_RATE
-            if overlap >= self.policy.min_overlap_s:
-                self._reported = True
-                self.count += 1
-                if self.policy.enabled:
-                    self.report("overtalk", f.sample, {
-                        "overlap_s": round(overlap, 2), "started_by": "agent",
-                        "limit_s": self.policy.min_overlap_s})
+        if f.mic_speech and not self._mic:                       # agent onset
+            if (self._caller_talking(f.sample) and self._caller_start is not None
+                    and f.sample - self._caller_start >= self._min_caller):
+                self._agent_cut_in, self._both, self._reported = f.sample, 0, False
+        if f.ear_speech:
+            if not self._caller_talking(f.sample):
+                self._caller_start = f.sample - FRAME_SAMPLES     # a new caller turn
+                if f.mic_speech and self._mic:
+                    self.caller_started += 1                      # the caller over the agent
+            self._caller_last = f.sample
+        if self._agent_cut_in is not None:
+            if not f.mic_speech or not self._caller_talking(f.sample):
+                self._agent_cut_in = None                         # one of them stopped
+            elif f.ear_speech:
+                self._both += 1
+                if self._both >= self._min_overlap and not self._reported:
+                    self._reported = True
+                    self.count += 1
+                    if self.policy.enabled:
+                        self.report("overtalk", f.sample, {
+                            "overlap_s": seconds(self._both * FRAME_SAMPLES),
+                            "started_by": "agent", "limit_s": self.policy.min_overlap_s,
+                            "caller_turn_s": seconds(self._agent_cut_in - (self._caller_start or 0)),
+                            "cut_in_s": seconds(self._agent_cut_in - self._off_hook)})
         self._mic, self._ear = f.mic_speech, f.ear_speech
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:

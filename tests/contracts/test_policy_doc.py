@@ -54,7 +54,7 @@ def test_every_numeric_knob_states_its_unit_and_range() -> None:
      "below speech_rate.low_cpm"),
     ("[speech_rate]\nmin_call_speech_s = 90\n", "speech_rate.min_call_speech_s",
      "must not exceed speech_rate.judge_speech_s"),
-    ("[hold]\ncaller_turn_s = 5.0\n", "hold.caller_turn_s", "must not exceed hold.caller_resumes_s"),
+    ("[hold]\ncaller_turn_s = 9.0\n", "hold.caller_turn_s", "must not exceed hold.caller_resumes_s"),
     ("[closing]\nlast_turns = 0\n", "closing.last_turns", "allowed: 1..10"),
 ])
 def test_policy_check_names_the_key_says_why_and_what_it_is(

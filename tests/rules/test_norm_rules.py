@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from edge.policy import Closing, DeadAir, Greeting, Hold, SpeechRate, Volume
+from edge.policy import Closing, DeadAir, Greeting, Hold, Overtalk, SpeechRate, Volume
 from edge.rules.base import Frame, Heard, RateReading, Rule
 from edge.rules.hold import HoldRule
 from edge.rules.keywords import ClosingRule, GreetingRule
+from edge.rules.overtalk import OvertalkRule
 from edge.rules.rate import SpeechRateRule
 from edge.rules.silence import DeadAirRule
 from edge.rules.volume import VolumeRule
@@ -320,3 +321,32 @@ def test_a_call_without_a_closing_still_raises_it() -> None:
                              agent=[(1.0, 8.0), (12.0, 20.0), (25.0, 28.0)],
                              caller=[(8.5, 11.5), (20.5, 24.5), (28.5, 29.5)])
     assert kinds(events) == ["closing_missing"] and events[0][2]["end"] == "on_hook"
+
+
+# --- N8 overtalk -------------------------------------------------------------------------
+
+def overtalk(agent: Sequence[Span], caller: Sequence[Span], seconds: float = 12.0
+             ) -> tuple[Events, dict[str, Any]]:
+    events, report = recorder()
+    card = drive([OvertalkRule(report, Overtalk())], seconds, agent=agent, caller=caller)
+    return events, card
+
+
+def test_cutting_into_the_caller_sentence_is_overtalk_even_in_its_pause() -> None:
+    events, card = overtalk(agent=[(1.0, 2.0), (6.5, 10.0)], caller=[(2.2, 8.0)])
+    assert kinds(events) == ["overtalk"] and events[0][1] == pytest.approx(7.0, abs=0.02)
+    data = events[0][2]
+    assert data["overlap_s"] == 0.5 and data["caller_turn_s"] == pytest.approx(4.3, abs=0.05)
+    assert data["cut_in_s"] == pytest.approx(6.5, abs=0.05) and card["overtalk_count"] == 1
+    # the agent starts in a 0.3 s pause of the caller's sentence (the previous rule saw the
+    # caller start over the agent there, and raised nothing)
+    events, _ = overtalk(agent=[(5.1, 9.0)], caller=[(2.0, 5.0), (5.3, 8.0)])
+    assert kinds(events) == ["overtalk"] and events[0][1] == pytest.approx(5.8, abs=0.02)
+
+
+def test_a_backchannel_under_the_agent_pause_and_a_caller_interrupting_are_not_overtalk() -> None:
+    # 嗯 (0.8 s) from the caller while the agent pauses 0.1 s: the old rule raised it
+    events, _ = overtalk(agent=[(1.0, 5.0), (5.1, 9.0)], caller=[(5.0, 5.8)])
+    assert events == []
+    events, card = overtalk(agent=[(1.0, 6.0)], caller=[(4.0, 8.0)])
+    assert events == [] and card["caller_overtalk_count"] == 1
