@@ -117,15 +117,17 @@ def cost(policy: Vad, seconds: float) -> dict[str, Any]:
 
 
 class LegacyVad:
-    """The old EnergyVad behind the new per-block interface (for the pipeline comparison)."""
+    """The old EnergyVad per channel behind the new per-block stereo interface (for the
+    pipeline comparison)."""
 
     def __init__(self) -> None:
-        self._vad = EnergyVad(*OLD)
+        self._vads = [EnergyVad(*OLD), EnergyVad(*OLD)]
 
     def process(self, frames: np.ndarray) -> np.ndarray:
         x = frames.astype(np.float64) / 32768.0
         rms = 10 * np.log10(np.maximum((x * x).mean(axis=1), 1e-12))
-        return np.array([self._vad.update(float(level)) for level in rms], bool)
+        return np.array([[vad.update(float(level)) for vad, level in zip(self._vads, row, strict=True)]
+                         for row in rms], bool).reshape(-1, 2)
 
 
 NOMINAL_DBFS = -22.0         # edge.sim.scenario.NOMINAL_SPEECH_DBFS: both channels' speech
@@ -153,7 +155,7 @@ def noisy_calls(mic_noises: tuple[str, ...] = ("pink", "babble")) -> dict[str, A
                 events: list[Any] = []
                 pipe = pipeline(events)
                 if which == "old":
-                    pipe._vads = [LegacyVad(), LegacyVad()]  # type: ignore[list-item]
+                    pipe._vad = LegacyVad()  # type: ignore[assignment]
                 feed(pipe, pcm16, controls)
                 row[which] = sorted({e.type for e in events if e.call})
                 row[f"{which}_raises_{wanted}"] = wanted in row[which]

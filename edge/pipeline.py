@@ -72,7 +72,7 @@ class SeatPipeline:
         self._led = led or (lambda pattern: None)
         self.clock = 0                              # samples consumed (sample clock)
         self._carry = np.zeros((0, 2), np.int16)    # partial frame kept for the next block
-        self._vads = [NoiseVad(policy.vad) for _ in (MIC, EAR)]
+        self._vad = NoiseVad(policy.vad, channels=2)  # MIC and EAR, each its own noise level
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
         self.models.spotter.floors = {label: policy.greeting.min_score for label in policy.greeting.keywords}
@@ -152,8 +152,7 @@ class SeatPipeline:
         if not used:
             return
         self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR])
-        frames = pcm[:used].reshape(-1, FRAME_SAMPLES, 2)
-        speech = np.stack([self._vads[ch].process(frames[:, :, ch]) for ch in (MIC, EAR)], axis=1)
+        speech = self._vad.process(pcm[:used].reshape(-1, FRAME_SAMPLES, 2))
         self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
         if not self.calls.in_call:
             return

@@ -7,18 +7,18 @@ it holds whatever the talker's level and whatever steady noise or babble sits un
    order each side: mains hum and HVAC rumble below, hiss above are left out), its
    power smoothed frame to frame (one pole at 0.5, ~15 ms), in dB.
 2. Noise level: a low quantile (`noise_quantile`, 20 %) of that energy over the last
-   `noise_window_s` (3 s), updated every 100 ms. Speech never fills a window: pauses
+   `noise_window_s` (5 s), updated every 100 ms. Speech never fills a window: pauses
    and the dips between syllables sit at the noise, so the quantile lands on the noise
    whether it is a fan (steady: the quantile is its mean) or babble (the quantile is
    its typical level, not its deepest dip as a minimum tracker would find, so babble's
    own bumps stay under the onset margin). A noise that appears suddenly counts as
-   speech until it fills 80 % of the window (~2.4 s).
+   speech until it fills 80 % of the window (~4 s).
 3. Decision with hysteresis: speech starts once `min_speech_s` of frames are
    `onset_snr_db` above the noise level, then holds while frames stay
    `sustain_snr_db` above it, plus `hangover_s` after the last one. Frames quieter
    than `speech_dbfs` are never speech (digital silence, a muted line).
 
-Everything is vectorised over the frames of a block; the state (filter memories, the
+Everything is vectorised over the frames (and channels) of a block; the state (filter memories, the
 noise window, counters) carries across blocks, so any split of a stream into blocks
 gives the same decisions, with no wall clock. Measured against exact truth in steady
 noise and babble at 10 and 20 dB SNR: tests/dsp, bench/bench_vad.py and
@@ -54,10 +54,12 @@ def _band(rate: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class NoiseVad:
-    """Noise-adaptive VAD for one channel; feed `process` the frames of each block in order."""
+    """Noise-adaptive VAD for `channels` independent channels (the pipeline runs one for
+    the microphone and the earpiece together: one set of numpy calls per block); feed
+    `process` the frames of each block in order."""
 
-    def __init__(self, policy: Vad, rate: int = PIPELINE_RATE) -> None:
-        self.policy = policy
+    def __init__(self, policy: Vad, rate: int = PIPELINE_RATE, channels: int = 1) -> None:
+        self.policy, self.channels = policy, channels
         self._b, self._a = _band(rate)
         self._window = max(2, round(policy.noise_window_s / FRAME_S))
         self._span = np.arange(self._window)
@@ -68,64 +70,74 @@ class NoiseVad:
         self.reset()
 
     def reset(self) -> None:
-        self._zi = np.zeros(len(self._a) - 1)           # band-pass state
-        self._smooth: float | None = None               # smoothed band power, last frame
+        c = self.channels
+        self._zi = np.zeros((len(self._a) - 1, c))      # band-pass state
+        self._smooth: np.ndarray | None = None          # smoothed band power, last frame
         self._history: np.ndarray | None = None         # last window-1 band levels (dB)
         self._t = 0                                     # frames seen
-        self._run = 0                                   # onset frames in a row at the end
-        self._last_sustain = _NEVER                     # frame index of the last sustain frame
-        self._last_onset = _NEVER                       # ... where an onset was confirmed
-        self._last_break = -1                           # ... where the hangover ran out
-        self.noise_db = NOISE_FLOOR_DBFS                # noise level after the last frame
-        self.snr_db = np.zeros(0)                       # per frame of the last block
+        self._run = np.zeros(c, np.int64)               # onset frames in a row at the end
+        self._last_sustain = np.full(c, _NEVER)         # frame index of the last sustain frame
+        self._last_onset = np.full(c, _NEVER)           # ... where an onset was confirmed
+        self._last_break = np.full(c, -1)               # ... where the hangover ran out
+        self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
+        self.snr_db = np.zeros((0, c))                  # per frame of the last block
 
     @property
-    def speaking(self) -> bool:
-        return self._last_onset > self._last_break
+    def speaking(self) -> np.ndarray:
+        return np.asarray(self._last_onset > self._last_break)
 
     def process(self, frames: np.ndarray) -> np.ndarray:
-        """(n, FRAME_SAMPLES) int16 (or float in [-1, 1]) frames of one channel -> (n,) bool."""
-        n = len(frames)
+        """Frames of one block -> whether each is speech.
+
+        (n, FRAME_SAMPLES) -> (n,) for one channel; (n, FRAME_SAMPLES, channels) ->
+        (n, channels). int16, or float in [-1, 1].
+        """
+        mono = frames.ndim == 2
+        x = frames[:, :, None] if mono else frames
+        n, size, c = x.shape
+        if c != self.channels:
+            raise ValueError(f"expected {self.channels} channel(s), got {c}")
         if n == 0:
-            return np.zeros(0, bool)
-        x = frames.astype(np.float64)
+            return np.zeros((0,) if mono else (0, c), bool)
+        x = x.astype(np.float64)
         if frames.dtype == np.int16:
             x /= 32768.0
-        power = np.einsum("ns,ns->n", x, x) / x.shape[1]
-        band, self._zi = signal.lfilter(self._b, self._a, x.reshape(-1), zi=self._zi)
-        band = band.reshape(n, -1)
-        band_power = np.einsum("ns,ns->n", band, band) / x.shape[1]
+        power = np.einsum("nsc,nsc->nc", x, x) / size
+        band, self._zi = signal.lfilter(self._b, self._a, x.reshape(n * size, c), axis=0, zi=self._zi)
+        band = band.reshape(n, size, c)
+        band_power = np.einsum("nsc,nsc->nc", band, band) / size
         if self._smooth is None:
-            self._smooth = float(band_power[0])
-        smooth, _ = signal.lfilter([1.0 - SMOOTH], [1.0, -SMOOTH], band_power,
-                                    zi=[SMOOTH * self._smooth])
-        self._smooth = float(smooth[-1])
+            self._smooth = band_power[0]
+        smooth, _ = signal.lfilter([1.0 - SMOOTH], [1.0, -SMOOTH], band_power, axis=0,
+                                   zi=SMOOTH * self._smooth[None, :])
+        self._smooth = smooth[-1]
         level = 10.0 * np.log10(smooth + _TINY)
         if self._history is None:                        # the first frame stands for the past
-            self._history = np.full(self._window - 1, level[0])
-            self.noise_db = max(float(level[0]), NOISE_FLOOR_DBFS)
+            self._history = np.repeat(level[:1], self._window - 1, axis=0)
+            self.noise_db = np.maximum(level[0], NOISE_FLOOR_DBFS)
         levels = np.concatenate([self._history, level])
         self._history = levels[-(self._window - 1):]
-        noise = self._noise(levels, n)
-        snr = level - noise
+        snr = level - self._noise(levels, n)
         self.snr_db = snr
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
-        return self._decide(onset, sustain)
+        speech = self._decide(onset, sustain)
+        return speech[:, 0] if mono else speech
 
     def _noise(self, levels: np.ndarray, n: int) -> np.ndarray:
-        """Noise level per frame: the quantile of the window ending at the latest update
-        frame (every NOISE_EVERY frames of the stream, so any block split agrees)."""
+        """Noise level per frame and channel: the quantile of the window ending at the
+        latest update frame (every NOISE_EVERY frames of the stream, so any block split
+        agrees)."""
         update = np.flatnonzero((self._t + np.arange(n)) % NOISE_EVERY == NOISE_EVERY - 1)
         if not len(update):
-            return np.full(n, self.noise_db)
-        windows = levels[update[:, None] + self._span]
-        fresh = np.maximum(np.partition(windows, self._rank, axis=1)[:, self._rank],
+            return np.repeat(self.noise_db[None, :], n, axis=0)
+        windows = levels.T[:, update[:, None] + self._span]          # (channels, updates, window)
+        fresh = np.maximum(np.partition(windows, self._rank, axis=2)[:, :, self._rank].T,
                            NOISE_FLOOR_DBFS)
         which = np.searchsorted(update, np.arange(n), side="right") - 1
-        noise = np.where(which >= 0, fresh[np.maximum(which, 0)], self.noise_db)
-        self.noise_db = float(fresh[-1])
+        noise = np.where((which >= 0)[:, None], fresh[np.maximum(which, 0)], self.noise_db)
+        self.noise_db = fresh[-1]
         return noise
 
     def _decide(self, onset: np.ndarray, sustain: np.ndarray) -> np.ndarray:
@@ -136,17 +148,18 @@ class NoiseVad:
         `hang_frames` since the last sustain frame).
         """
         n = len(onset)
-        idx = self._t + np.arange(n)
-        last_off = np.maximum.accumulate(np.where(onset, self._t - 1 - self._run, idx))
+        idx = (self._t + np.arange(n))[:, None]
+        last_off = np.maximum.accumulate(np.where(onset, self._t - 1 - self._run, idx), axis=0)
         run = idx - last_off
-        last_sustain = np.maximum.accumulate(np.where(sustain, idx, self._last_sustain))
+        last_sustain = np.maximum.accumulate(np.where(sustain, idx, self._last_sustain), axis=0)
         broke = idx - last_sustain > self._hang_frames
-        last_onset = np.maximum.accumulate(np.where(run >= self._min_frames, idx, self._last_onset))
-        last_break = np.maximum.accumulate(np.where(broke, idx, self._last_break))
+        last_onset = np.maximum.accumulate(np.where(run >= self._min_frames, idx, self._last_onset),
+                                           axis=0)
+        last_break = np.maximum.accumulate(np.where(broke, idx, self._last_break), axis=0)
         self._t += n
-        self._run = int(run[-1])
-        self._last_sustain, self._last_onset = int(last_sustain[-1]), int(last_onset[-1])
-        self._last_break = int(last_break[-1])
+        self._run = run[-1]
+        self._last_sustain, self._last_onset = last_sustain[-1], last_onset[-1]
+        self._last_break = last_break[-1]
         return np.asarray(last_onset > last_break)
 
 

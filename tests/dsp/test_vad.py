@@ -126,6 +126,21 @@ def test_any_block_split_gives_the_same_decisions(track: vadset.Track,
     assert vad.process(frames[:0]).shape == (0,)
 
 
+def test_a_stereo_vad_is_two_independent_channels(track: vadset.Track,
+                                                  noises: dict[str, np.ndarray]) -> None:
+    """The pipeline runs MIC and EAR through one VAD: same decisions as one VAD each."""
+    mic = vadset.frames(vadset.mix(track, vadset.Condition("pink", 10.0, -29.0), noises))[:3000]
+    ear = vadset.frames(vadset.mix(track, vadset.Condition(None, None, -40.0)))[1000:4000]
+    both = NoiseVad(POLICY, channels=2)
+    got = np.concatenate([both.process(np.stack([mic, ear], axis=2)[i:i + 7])
+                          for i in range(0, 3000, 7)])
+    assert got.shape == (3000, 2)
+    assert np.array_equal(got[:, 0], NoiseVad(POLICY).process(mic))
+    assert np.array_equal(got[:, 1], NoiseVad(POLICY).process(ear))
+    with pytest.raises(ValueError, match="channel"):
+        both.process(mic[:10])
+
+
 def test_digital_silence_and_sub_gate_hiss_are_never_speech() -> None:
     rng = np.random.default_rng(1)
     hiss = (rng.standard_normal(PIPELINE_RATE * 5) * 32768 * 10 ** (-70 / 20)).astype(np.int16)
