@@ -129,16 +129,15 @@ class NoiseVad:
         """Noise level per frame and channel: the quantile of the window ending at the
         latest update frame (every NOISE_EVERY frames of the stream, so any block split
         agrees)."""
-        update = np.flatnonzero((self._t + np.arange(n)) % NOISE_EVERY == NOISE_EVERY - 1)
-        if not len(update):
+        first = (NOISE_EVERY - 1 - self._t) % NOISE_EVERY      # this block's first update
+        if first >= n:
             return np.repeat(self.noise_db[None, :], n, axis=0)
-        windows = levels.T[:, update[:, None] + self._span]          # (channels, updates, window)
-        fresh = np.maximum(np.partition(windows, self._rank, axis=2)[:, :, self._rank].T,
-                           NOISE_FLOOR_DBFS)
-        which = np.searchsorted(update, np.arange(n), side="right") - 1
-        noise = np.where((which >= 0)[:, None], fresh[np.maximum(which, 0)], self.noise_db)
-        self.noise_db = fresh[-1]
-        return noise
+        update = np.arange(first, n, NOISE_EVERY)
+        windows = levels.T[:, update[:, None] + self._span]    # (channels, updates, window)
+        fresh = np.partition(windows, self._rank, axis=2)[:, :, self._rank].T
+        table = np.maximum(np.concatenate([self.noise_db[None, :], fresh]), NOISE_FLOOR_DBFS)
+        self.noise_db = table[-1]
+        return table[(np.arange(n) - first) // NOISE_EVERY + 1]
 
     def _decide(self, onset: np.ndarray, sustain: np.ndarray) -> np.ndarray:
         """Hysteresis, minimum burst and hangover, vectorised over the block.
