@@ -115,8 +115,9 @@ class Hold:
     checkin_min_speech_s: float = doc(0.5, "Agent speech (VAD) that counts as a check-in, and as the "
                                       "agent taking a turn; a cough or 嗯 is shorter (s)",
                                       lo=0.1, hi=5)
-    caller_turn_s: float = doc(1.0, "Caller speech since the agent's last turn that gives the caller "
-                               "the floor: a silence after it is dead air (N9), not a wait (s)",
+    caller_turn_s: float = doc(3.0, "Caller speech since the agent's last turn that gives the caller "
+                               "the floor: a silence after it is dead air (N9), not a wait. A question, "
+                               "not an answer: 好的 or 嗯，好的 slowly spoken last up to ~2.5 s (s)",
                                lo=0.2, hi=10)
     caller_resumes_s: float = doc(8.0, "Caller speech since the agent's last turn that ends an announced "
                                   "hold: the caller talks at length (好的，我等一下 slowly spoken is ~3 s, "

@@ -15,6 +15,8 @@ from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 DETECTION_GRACE_S = 1.2
 FIRST_TURN_GAP_S = 1.5      # the agent's first turn is over after a pause this long
+FIRST_TURN_MIN_S = 1.0      # ... and holds this much speech (a noise burst on the mic is none)
+FALSE_HANGUP_TURNS = 2      # agent turns after a hang-up that show the caller never left
 CALLER_TURN_BREAK_S = 0.3   # caller speech this long after the agent's last words: not cut short
 
 
@@ -39,7 +41,7 @@ class GreetingRule(Rule):
     def __init__(self, report: Report, policy: Greeting) -> None:
         super().__init__(report)
         self.policy = policy
-        self.turns = AgentTurns()
+        self.turns = AgentTurns(FIRST_TURN_MIN_S)
         self._off_hook: int | None = None
         self._greeted_at: int | None = None
         self._decided = True
@@ -137,7 +139,9 @@ class ClosingRule(Rule):
     `last_turns` turns before that end, or in its last `window_s`. When the caller cut
     the call short (hung up while the agent was speaking, e.g. mid-closing, or within
     `cut_short_s` of the agent's last speech with no caller turn between), the agent had
-    no chance to close: no verdict (scorecard `closing` is then null unless heard)."""
+    no chance to close: no verdict (scorecard `closing` is then null unless heard). A
+    hang-up after which the agent still takes FALSE_HANGUP_TURNS turns was no hang-up
+    (a busy tone heard in hold music): the call is judged up to on-hook."""
 
     def __init__(self, report: Report, policy: Closing) -> None:
         super().__init__(report)
@@ -152,6 +156,7 @@ class ClosingRule(Rule):
         self.turns.reset()
         self._gone: int | None = None
         self._cut_short = False
+        self._turns_at_gone, self._turns_at_gone_known = 0, False
         self._off_hook = sample
         # the last frames' (sample, agent speech, caller speech): the moment of a hang-up
         self._recent: deque[tuple[int, bool, bool]] = deque(maxlen=self._history)
@@ -162,9 +167,11 @@ class ClosingRule(Rule):
             del self._heard[:-16]           # bounded: only the latest matter
 
     def frame(self, f: Frame) -> None:
+        self.turns.update(f)
         if self._gone is None:
-            self.turns.update(f)
             self._recent.append((f.sample, f.mic_speech, f.ear_speech))
+        elif not self._turns_at_gone_known:
+            self._turns_at_gone, self._turns_at_gone_known = self.turns.count, True
 
     def far_end_gone(self, sample: int) -> None:
         if self._gone is not None:
@@ -191,6 +198,11 @@ class ClosingRule(Rule):
         return sorted({label for sample, label in self._heard if since <= sample <= until})
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
+        if (self._gone is not None and self._turns_at_gone_known
+                and self.turns.count - self._turns_at_gone >= FALSE_HANGUP_TURNS):
+            # the agent went on, turn after turn: the caller never left (a false busy tone,
+            # e.g. hold music): judge the call up to on-hook
+            self._gone, self._cut_short = None, False
         end = self._gone if self._gone is not None and self._gone <= sample else sample
         heard = self.closing_heard(end)
         if heard:

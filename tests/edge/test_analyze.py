@@ -60,8 +60,9 @@ def levels_only_policy(folder: Path, extra: str = "") -> Path:
     return path
 
 
-# A call with a known loud section (agent, 8-12 s) and a known silence (14.5-25 s).
-TURNS = [(0, 1.0, 3.0, 0.05), (1, 3.5, 7.5, 0.05), (0, 8.0, 12.0, 0.6), (1, 12.5, 14.5, 0.05),
+# A call with a known loud section (agent, 8-12 s) and a known silence (15.5-25 s) after
+# the caller's question (3 s: a question takes the floor, a 好的 does not).
+TURNS = [(0, 1.0, 3.0, 0.05), (1, 3.5, 7.5, 0.05), (0, 8.0, 12.0, 0.6), (1, 12.5, 15.5, 0.05),
          (0, 25.0, 27.0, 0.05), (1, 27.5, 29.0, 0.05)]
 
 
@@ -78,12 +79,12 @@ def test_loud_section_and_silence_yield_exactly_those_events(tmp_path: Path) -> 
     # the verdict is the energy mean of the last 2 s of agent speech (policy.volume
     # .min_speech_s): it fires once most of that window is the loud section (onset 8 s)
     assert 8.5 <= loud.t <= 10.5 and loud.data["dbfs"] >= loud.data["limit_dbfs"]
-    # dead air is raised once both sides have been silent for 8 s: 14.5 s + 8 s
-    assert silence.t == pytest.approx(22.5, abs=0.5) and silence.data["silence_s"] >= 8.0
+    # dead air is raised once both sides have been silent for 8 s: 15.5 s + 8 s
+    assert silence.t == pytest.approx(23.5, abs=0.5) and silence.data["silence_s"] >= 8.0
     assert loud.t_call == loud.t  # off-hook at 0 without a control file
     card = ended.data["scorecard"]
     assert card["violations"] == {"agent_volume_high": 1, "dead_air": 1}
-    assert card["longest_silence_s"] == pytest.approx(10.5, abs=0.5)
+    assert card["longest_silence_s"] == pytest.approx(9.5, abs=0.5)
     assert 0 <= card["score"] < 100
 
 

@@ -228,6 +228,14 @@ def test_a_silence_after_the_caller_spoke_is_dead_air_not_a_hold() -> None:
     assert events[0][2]["from_s"] == pytest.approx(8.0, abs=0.05)
 
 
+def test_a_caller_answering_ok_leaves_the_floor_with_the_agent() -> None:
+    # 收到，请稍等… (the keyword not heard), the caller's 嗯，好的 (2.5 s, slowly), 11 s of
+    # silence, a check-in: a wait in time, not dead air (the previous rule raised it)
+    events, rules, _ = hold_and_dead_air()
+    drive(rules, 30.0, agent=[(1.0, 5.0), (18.5, 21.0)], caller=[(5.5, 8.0)])
+    assert events == []
+
+
 def test_an_announced_hold_with_checkins_and_answers_from_the_caller_is_compliant() -> None:
     # 请稍等, the caller answers 好的，我等一下 (3 s, slowly), check-ins every ~12 s, each
     # answered; the previous rule ended the hold on the answer and raised dead_air
@@ -350,3 +358,11 @@ def test_a_backchannel_under_the_agent_pause_and_a_caller_interrupting_are_not_o
     assert events == []
     events, card = overtalk(agent=[(1.0, 6.0)], caller=[(4.0, 8.0)])
     assert events == [] and card["caller_overtalk_count"] == 1
+
+
+def test_a_hang_up_the_agent_talks_on_after_was_none() -> None:
+    # a busy tone heard in hold music at 20 s; the call goes on, ends without a closing
+    events, card = closing_call({}, far_end=20.0, seconds=50.0)
+    assert kinds(events) == ["closing_missing"] and events[0][2]["end"] == "on_hook"
+    events, card = closing_call({40.0: "还有什么"}, far_end=20.0, seconds=50.0)
+    assert events == [] and card["closing"] is True
