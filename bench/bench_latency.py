@@ -61,7 +61,8 @@ LEVEL, KEYWORD = "agent_volume_high", "forbidden_phrase"
 # each taboo word ends its sentence, so the word's end is the utterance's end
 SENTENCES = {"不知道": "这个我不知道", "没办法": "这个我们也没办法", "没关系": "这件事与我没关系"}
 VOICES = ("m6", "f4", "m7", "f5")       # held out from keyword training, as in bench_pipeline
-LOUD_AT_S, LOUD_S, LOUD_AMP = 1.0, 4.0, 0.7  # after off hook; ~-8 dBFS against a -12 dBFS limit
+LOUD_AT_S, LOUD_AMP = 1.0, 0.7  # after off hook; ~-8 dBFS against a -12 dBFS limit
+LOUD_S = load_policy().volume.min_speech_s + 2.0  # the volume rule judges min_speech_s of speech
 IDLE_S, AFTER_LOUD_S, AFTER_WORD_S = 1.5, 1.5, 2.0
 
 

@@ -98,8 +98,9 @@ def level_probe(kind: str, onset: float) -> tuple[np.ndarray, float]:
         pcm[at:at + len(part), channel] = part
 
     if kind == "agent_volume_high":
-        put(0, onset, tone(4.0, 0.7))
-        return pcm, onset + 2.0                         # policy: 2 s of loud speech
+        judged = load_policy().volume.min_speech_s
+        put(0, onset, tone(judged + 2.0, 0.7))
+        return pcm, onset + judged                      # policy: min_speech_s of loud speech
     if kind == "overtalk":
         put(1, onset - 2.0, tone(4.0, 0.05, 180.0))
         put(0, onset, tone(2.0, 0.05))
