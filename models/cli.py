@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--quick", action="store_true", help="tiny configuration (minutes)")
         p.add_argument("--seed", type=int, default=1234)
         p.add_argument("--out", type=Path, help="model folder (default: models/, or the cache with --quick)")
+        if name == "train":
+            p.add_argument("--only", choices=("kws", "rate"), help="train one model (default: both)")
 
 
 def model_dir(args: argparse.Namespace) -> Path:
@@ -49,15 +51,22 @@ def synth_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def train(args: argparse.Namespace, data: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if getattr(args, "only", None) in (None, "kws"):
+        train_kws(args, data, out)
+    if getattr(args, "only", None) in (None, "rate"):
+        train_rate(args, data, out)
+
+
+def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
     import numpy as np
 
     from edge.dsp.features import logmel
     from models.synth import corpus
     from models.synth.dataset import WINDOW, negative_stream, save
-    from models.train import kws, rate
+    from models.train import kws
     from models.train.convert import to_int8_tflite
 
-    out.mkdir(parents=True, exist_ok=True)
     kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
     d = np.load(data / "kws_train.npz")
     model = kws.train(d["x"], d["y"], kws_cfg)
@@ -65,7 +74,7 @@ def train(args: argparse.Namespace, data: Path, out: Path) -> None:
     mine = data / "kws_mine.npz"
     if not mine.exists():
         cfg = synth_config(args)
-        save(mine, audio=negative_stream(cfg, split="train", minutes=cfg.fa_minutes * 0.75))
+        save(mine, audio=negative_stream(cfg, split="train", minutes=cfg.fa_minutes * 1.5))
     hard = kws.hard_negatives(model, logmel(np.load(mine)["audio"]))
     print(f"mined {len(hard)} false-alarm windows; fine-tuning")
     model = kws.fine_tune(model, d["x"], d["y"], hard, kws_cfg, epochs=2 if args.quick else 5)
@@ -76,6 +85,14 @@ def train(args: argparse.Namespace, data: Path, out: Path) -> None:
         "thresholds": {label: 0.8 for label in corpus.KEYWORDS},
         "features": FeatureConfig().to_dict(), "train": asdict(kws_cfg), "mined_negatives": len(hard)},
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def train_rate(args: argparse.Namespace, data: Path, out: Path) -> None:
+    import numpy as np
+
+    from models.train import rate
+    from models.train.convert import to_int8_tflite
+
     rate_cfg = rate.RateTrainConfig.quick() if args.quick else rate.RateTrainConfig()
     d = np.load(data / "rate_train.npz")
     model = rate.train(d["x"], d["y"], rate_cfg)
