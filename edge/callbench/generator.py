@@ -45,7 +45,8 @@ from edge.callbench.sentences import (
     pools,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 2          # names the render cache: bump when rendering changes
+DRAWS = 1                      # seeds the random draws: bump only to draw different calls
 
 VIOLATIONS = ("answer_late", "greeting_missing", "forbidden_phrase", "speech_rate_high",
               "speech_rate_low", "agent_volume_high", "agent_volume_low", "hold_checkin_missed",
@@ -550,7 +551,7 @@ def plan_call(seed: int, index: int, violations: tuple[str, ...], family: str, n
     """One call: `violations` empty for a compliant call. A draw whose estimates miss its
     truth (a compliant call estimated over 150 s, say) is drawn again."""
     for attempt in range(50):
-        plan = _draw(random.Random(f"callbench-{GENERATOR_VERSION}-{seed}-{index}-{attempt}"),
+        plan = _draw(random.Random(f"callbench-{DRAWS}-{seed}-{index}-{attempt}"),
                      seed, index, violations, family, noise, seed_path)
         if not check_plan(plan):
             return plan
@@ -643,11 +644,11 @@ def _schedule(seed: int, count: int, family: str) -> list[tuple[tuple[str, ...],
     """(violations, family, noise) per call: even indices compliant, odd ones cycling
     through a seeded order of the rules; families alternate so each rule is heard in
     both; noise kinds are dealt from a shuffled deck (a third each)."""
-    rng = random.Random(f"callbench-schedule-{GENERATOR_VERSION}-{seed}")
+    rng = random.Random(f"callbench-schedule-{DRAWS}-{seed}")
     order = list(VIOLATIONS)
     rng.shuffle(order)
     deck = [NOISES[i % len(NOISES)] for i in range(count)]
-    random.Random(f"callbench-noise-{GENERATOR_VERSION}-{seed}").shuffle(deck)
+    random.Random(f"callbench-noise-{DRAWS}-{seed}").shuffle(deck)
     out: list[tuple[tuple[str, ...], str, str]] = []
     for index in range(count):
         j = index // 2
