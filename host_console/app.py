@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -20,7 +21,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from edge import payloads, topics
+from edge.events import utc_now_iso
+from host_console import labels
 from host_console.ingest import Ingest
+from host_console.screens.alert import AlertScreen, clock_utc, waited
 from host_console.screens.help import HelpScreen
 from host_console.screens.reports import ReportsScreen
 from host_console.screens.seat import SeatScreen
@@ -33,12 +37,23 @@ SORTS = ("seat", "severity", "state")
 FILTERS = ("info", "warn", "alert")
 SHOWS = ("all", "attention", "active", "idle", "offline")
 ACTIVE = frozenset({"ringing", "in_call", "hold"})
-FLOOR_COLUMNS = (("Seat", None), ("Agent", None), ("State", 7), ("Call", 5), ("Rate cpm", 12),
-                 ("Level", 8), ("Alerts", 6))
+# (label, width); None: sized by its content; FIT: what the other columns leave.
+FIT = -1
+FLOOR_COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("Seat", None), ("Agent", None), ("State", 7), ("Call", 5), ("Rate cpm", 12), ("Level", 8),
+    ("Worst open alert", FIT))
 METER_COLUMNS = frozenset({3, 4, 5})    # call time, rate, level: change every second
+STATUS_CELLS = 15                       # "acked lin 08:02"
+FEED_COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("Waited", 6), ("Seat", None), ("Sev", 5), ("Alert", FIT), ("×", 3),
+    ("Status", STATUS_CELLS), ("Raised", 8))
+FEED_NARROW = FEED_COLUMNS[:-1]         # the time it was raised (UTC) only where there is room
+ALERT_MIN_CELLS = 16                    # a fitted alert column is never narrower
+ALERT_WIDE_CELLS = 40                   # the raised time is shown only beside this much
 FEED_ROWS = 100          # alert groups listed (rebuilt as alerts arrive); the rest: model, history, reports
 GC_YOUNG = 20_000        # allocations between young-generation collections (CPython: 700)
 PUMP_BATCH = 500         # messages applied per lock hold, so a backlog never freezes the UI
+FEED_TITLE = "Alerts (newest first)"
 
 
 def meter(value: float | None, lo: float, hi: float, width: int = 8) -> str:
@@ -55,21 +70,51 @@ def mmss(seconds: float | None) -> str:
 Cells = tuple[tuple[str, str], ...]      # (text, style) per column: cheap to build and compare
 
 
-def floor_cells(view: SeatView) -> Cells:
-    style = SEVERITY_STYLE[view.worst]
-    badges = len([a for a in view.open_alerts.values() if a.status == "open"])
-    rate = "" if view.rate_cpm is None else round(view.rate_cpm)
+def worst_alert(view: SeatView, width: int) -> str:
+    """The seat's worst open alert in words, and how many others are open: "Dead air (N9) +1"."""
+    groups = view.open_groups
+    if not groups:
+        return ""
+    worst = groups[0].last
+    more = f" +{len(groups) - 1}" if len(groups) > 1 else ""
+    return labels.fit(worst.type, worst.data, width, more)
+
+
+def floor_cells(view: SeatView, alert_cells: int = 40) -> Cells:
+    style = SEVERITY_STYLE.get(view.worst, "")
+    # A call timer and a rate belong to a call: none on an idle, ringing or offline seat.
+    in_call = view.in_call
+    rate_cpm = view.rate_cpm if in_call else None
+    rate = "" if rate_cpm is None else round(rate_cpm)
     return ((view.seat, style), (view.agent or "", ""),
-            (view.state, "dim" if view.state == "offline" else ""), (mmss(view.t_call), ""),
-            (f"{meter(view.rate_cpm, 60, 240)} {rate}", ""), (meter(view.mic_dbfs, -60, 0), ""),
-            (f"{badges or ''}", style))
+            (view.state, "dim" if view.state == "offline" else ""),
+            (mmss(view.t_call if in_call else None), ""),
+            (f"{meter(rate_cpm, 60, 240)} {rate}", ""), (meter(view.mic_dbfs, -60, 0), ""),
+            (worst_alert(view, alert_cells), style))
 
 
-def feed_cells(group: AlertGroup) -> Cells:
+def status_cell(group: AlertGroup, cells: int = STATUS_CELLS) -> str:
+    """open, or who acknowledged it and when (UTC): "acked lin 08:02"."""
+    if group.status == "open" or group.acked_at is None:
+        return group.status
+    when = clock_utc(group.acked_at)[:5]
+    who = group.by or "?"
+    room = cells - cell_len(f"{group.status}  {when}")
+    if cell_len(who) > room:
+        while who and cell_len(who) > room - 1:
+            who = who[:-1]
+        who += "…"
+    return f"{group.status} {who} {when}"
+
+
+def feed_cells(group: AlertGroup, now: float, alert_cells: int = 40) -> Cells:
     event = group.last
-    status = group.status if not group.by else f"{group.status} ({group.by})"
-    return ((event.ts[11:19], ""), (event.seat, ""), (event.call or "", ""), (event.type, ""),
-            (event.severity, SEVERITY_STYLE[event.severity]), (str(group.count), ""), (status, ""))
+    style = SEVERITY_STYLE.get(event.severity, "")
+    # Open: how long it has waited so far; acknowledged: how long it waited for that.
+    wait = waited(group.waited_s(now))
+    return ((wait, "" if group.status == "open" else "dim"), (event.seat, ""),
+            (event.severity, style), (labels.fit(event.type, event.data, alert_cells), style),
+            (str(group.count), ""), (status_cell(group), ""), (event.ts[11:19], ""))
 
 
 # Cells become Text, never str: DataTable parses a str as markup, and an agent or
@@ -82,8 +127,14 @@ def floor_row(view: SeatView) -> tuple[Text, ...]:
     return as_text(floor_cells(view))
 
 
-def feed_row(group: AlertGroup) -> tuple[Text, ...]:
-    return as_text(feed_cells(group))
+def feed_row(group: AlertGroup, now: float = 0.0) -> tuple[Text, ...]:
+    return as_text(feed_cells(group, now))
+
+
+def fitted(available: int, widths: list[int], fit_at: int, padding: int) -> int:
+    """The width of the column at `fit_at`: what the others leave of `available`."""
+    others = [w + 2 * padding for i, w in enumerate(widths) if i != fit_at]
+    return max(ALERT_MIN_CELLS, available - sum(others) - 2 * padding)
 
 
 def quiet_gc() -> None:
@@ -100,18 +151,21 @@ class ConsoleApp(App[None]):
     TITLE = "seatwatch"
     CSS_PATH = Path(__file__).parent / "console.tcss"   # absolute: subclasses live elsewhere
     BINDINGS = [
+        # The footer shows the first ones; the rest are in help (?) and the palette
+        # (ctrl+p), so Quit and Help stay in view at 80 columns.
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
         Binding("a", "ack", "Ack"),
         Binding("r", "resolve", "Resolve"),
-        Binding("enter", "open_seat", "Seat detail", show=True),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("f", "cycle_filter", "Severity filter"),
-        Binding("g", "cycle_team", "Team"),
-        Binding("v", "cycle_show", "Show"),
+        Binding("enter", "open", "Detail", show=True),
+        Binding("n", "newest", "Newest"),
         Binding("p", "reports", "Reports"),
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("f", "cycle_filter", "Severity filter", show=False),
+        Binding("g", "cycle_team", "Team", show=False),
+        Binding("v", "cycle_show", "Show", show=False),
         Binding("tab", "focus_next", "Next pane", show=False),
-        Binding("t", "toggle_dark", "Theme"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("t", "toggle_dark", "Theme", show=False),
     ]
 
     def __init__(self, state: FloorState | None = None, ingest: Ingest | None = None, *,
@@ -140,6 +194,10 @@ class ConsoleApp(App[None]):
         self._stopping = threading.Event()
         self._seat_keys: list[tuple[str, str]] = []
         self._alert_keys: list[AlertGroup] = []
+        self._fit: dict[str, int] = {"floor": 40, "feed": 40}      # fitted column widths
+        self._feed_columns = FEED_COLUMNS
+        self._seen_newest = ""         # the newest alert id the supervisor has had in view
+        self.unseen = 0                # alerts that arrived above the selected one since
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.header_clock)
@@ -155,15 +213,14 @@ class ConsoleApp(App[None]):
         self._status = self.query_one("#status-line", Static)
         # Fixed widths where cells are updated in place: a column sized by its first
         # values (no rate yet) would cut later ones ("████████ 131").
-        for label, width in FLOOR_COLUMNS:
-            floor.add_column(label, width=width)
+        self._add_columns(floor, FLOOR_COLUMNS)
         floor.border_title = "Floor"
-        feed = self.query_one("#feed", DataTable)
-        feed.add_columns("Time", "Seat", "Call", "Event", "Severity", "×", "Status")
-        feed.border_title = "Alerts (newest first)"
+        self._add_columns(self._feed, self._feed_columns)
+        self._feed.border_title = FEED_TITLE
         self.set_interval(self.refresh_s, self.tick)
         self.start_ingest()
         self.tick()
+        self.call_after_refresh(self.redraw)      # once laid out: the fitted columns
         if self.tune_gc:
             self.call_after_refresh(quiet_gc)
 
@@ -202,6 +259,8 @@ class ConsoleApp(App[None]):
         scrolled = int(self._floor.scroll_y) != self._drawn_scroll.get("floor")
         if changed or scrolled:
             self.redraw()
+        else:
+            self.redraw_feed()                 # the waiting times move on
         self.update_status()
 
     def update_status(self) -> None:
@@ -238,29 +297,108 @@ class ConsoleApp(App[None]):
         return views
 
     def redraw(self) -> None:
+        self.redraw_floor()
+        self.redraw_feed()
+
+    def redraw_floor(self, columns: bool = False) -> None:
+        width = self._fit["floor"]
         with self.model_lock:                  # rows are built under the lock, drawn after it
             self._drawn_version = self.state.version
             views = self.sorted_seats()
-            seats = [(f"{v.site}/{v.seat}", floor_cells(v)) for v in views]
+            seats = [(f"{v.site}/{v.seat}", floor_cells(v, width)) for v in views]
             self._seat_keys = [(v.site, v.seat) for v in views]
+        self._fill(self._floor, seats, width_columns={1}, lazy_columns=METER_COLUMNS,
+                   columns=FLOOR_COLUMNS if columns else None)
+        if self._refit(self._floor, FLOOR_COLUMNS) and not columns:
+            self.redraw_floor(columns=True)
+
+    def redraw_feed(self, columns: bool = False) -> None:
+        """The alert feed. It follows the newest alert (the cursor stays on the top row)
+        unless the supervisor has moved down to another one: that one stays selected and
+        the title counts the alerts that arrived above it (`n` jumps to them)."""
+        width, shown = self._fit["feed"], len(self._feed_columns)
+        with self.model_lock:
+            now = self.clock()
             self._alert_keys = self.state.alerts(self.min_severity)[:FEED_ROWS]
-            alerts = [("/".join(str(part) for part in g.key), feed_cells(g)) for g in self._alert_keys]
-        self._fill(self._floor, seats, width_columns={1}, lazy_columns=METER_COLUMNS)
-        self._fill(self._feed, alerts, width_columns=set())
+            alerts = [("/".join(str(part) for part in g.key), feed_cells(g, now, width)[:shown])
+                      for g in self._alert_keys]
+        feed = self._feed
+        follow = self.focused is not feed or feed.cursor_row <= 0
+        self._fill(feed, alerts, width_columns=set(), follow=follow,
+                   columns=self._feed_columns if columns else None)
+        if self._refit(feed, self._feed_columns) and not columns:
+            self.redraw_feed(columns=True)
+            return
+        self.mark_seen()
+
+    def mark_seen(self) -> None:
+        """Count the alerts above the selection that arrived since the newest was in view."""
+        newest = max((g.last.id for g in self._alert_keys), default="")
+        if self.focused is not self._feed or self._feed.cursor_row <= 0:
+            self._seen_newest, self.unseen = max(self._seen_newest, newest), 0
+        else:
+            self.unseen = sum(1 for g in self._alert_keys if g.last.id > self._seen_newest)
+        title = FEED_TITLE if not self.unseen else (
+            f"{FEED_TITLE}  [reverse] ▲ {self.unseen} new: press n [/]")
+        if self._feed.border_title != title:
+            self._feed.border_title = title
+
+    def _add_columns(self, table: DataTable[Any], columns: tuple[tuple[str, int | None], ...]) -> None:
+        # Fixed widths where cells are updated in place: a column sized by its first
+        # values (no rate yet) would cut later ones ("████████ 131").
+        for label, width in columns:
+            table.add_column(label, width=self._fit[table.id or ""] if width == FIT else width)
+
+    def _refit(self, table: DataTable[Any], columns: tuple[tuple[str, int | None], ...]) -> bool:
+        """Size the FIT column to what the others leave of the table's width (the feed
+        shows the raised time only when that leaves the alert enough); True when the
+        columns are to be rebuilt."""
+        if not table.size.width:
+            return False
+        at = next(i for i, (_, width) in enumerate(columns) if width == FIT)
+        widths = [column.get_render_width(table) - 2 * table.cell_padding
+                  for column in table.columns.values()]
+        if len(widths) != len(columns):
+            return False
+        available = table.scrollable_content_region.width
+        pad = table.cell_padding
+        if table is self._feed:
+            with_time = widths if columns is FEED_COLUMNS else [*widths, FEED_COLUMNS[-1][1] or 0]
+            wide = fitted(available, with_time, at, pad) >= ALERT_WIDE_CELLS
+            wanted = FEED_COLUMNS if wide else FEED_NARROW
+            widths = with_time if wide else with_time[:-1]
+            if wanted is not self._feed_columns:
+                self._feed_columns = wanted
+                self._fit["feed"] = fitted(available, widths, at, pad)
+                return True
+        width = fitted(available, widths, at, pad)
+        if width == self._fit[table.id or ""]:
+            return False
+        self._fit[table.id or ""] = width
+        return True
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.redraw)
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        if message.data_table is self._feed:
+            self.mark_seen()
 
     def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]], width_columns: set[int],
-              lazy_columns: frozenset[int] = frozenset()) -> None:
+              lazy_columns: frozenset[int] = frozenset(), follow: bool = False,
+              columns: tuple[tuple[str, int | None], ...] | None = None) -> None:
         """Update `table` to `rows`: changed cells only while the order holds, else rebuilt
         with the cursor kept on the same row key (an alert arriving above the selection
-        must not move it). Meters change every second on every seat: `lazy_columns` are
-        updated on the rows in view only; the others catch up when scrolled into view."""
+        must not move it), or on the top row when it `follow`s the newest. Meters change
+        every second on every seat: `lazy_columns` are updated on the rows in view only;
+        the others catch up when scrolled into view. `columns`: rebuilt with these."""
         drawn = self._drawn.get(table.id or "", [])
         keys = [key for key, _ in rows]
         top = int(table.scroll_y)
         in_view = range(top - 2, top + table.size.height + 2)
         self._drawn_scroll[table.id or ""] = top
-        if keys == [key for key, _ in drawn]:
-            columns = list(table.columns)
+        if columns is None and keys == [key for key, _ in drawn]:
+            column_keys = list(table.columns)
             shown: list[tuple[str, Cells]] = []
             for row, ((key, cells), (_, old)) in enumerate(zip(rows, drawn, strict=True)):
                 if cells == old:
@@ -270,7 +408,7 @@ class ConsoleApp(App[None]):
                 kept = []
                 for index, (new, was) in enumerate(zip(cells, old, strict=True)):
                     if new != was and (eager or index not in lazy_columns):
-                        table.update_cell(key, columns[index], Text(new[0], style=new[1]),
+                        table.update_cell(key, column_keys[index], Text(new[0], style=new[1]),
                                           update_width=index in width_columns)
                         kept.append(new)
                     else:
@@ -280,11 +418,13 @@ class ConsoleApp(App[None]):
             return
         selected = drawn[table.cursor_row][0] if 0 <= table.cursor_row < len(drawn) else None
         row = table.cursor_row
-        table.clear()
+        table.clear(columns=columns is not None)
+        if columns is not None:
+            self._add_columns(table, columns)
         for key, cells in rows:
             table.add_row(*as_text(cells), key=key)
         if keys:
-            row = keys.index(selected) if selected in keys else min(row, len(keys) - 1)
+            row = 0 if follow else keys.index(selected) if selected in keys else min(row, len(keys) - 1)
             table.move_cursor(row=row)
         self._drawn[table.id or ""] = rows
 
@@ -295,8 +435,8 @@ class ConsoleApp(App[None]):
             return None
         return self._alert_keys[min(feed.cursor_row, len(self._alert_keys) - 1)]
 
-    def _act(self, action: str) -> None:
-        group = self.selected_alert()
+    def _act(self, action: str, group: AlertGroup | None = None) -> None:
+        group = group or self.selected_alert()
         if group is None:
             return
         if self.read_only:
@@ -304,6 +444,7 @@ class ConsoleApp(App[None]):
             return
         site, seat = group.key[0], group.key[1]
         body = payloads.ack(group.last.id, seat=seat, action=action, by=self.user)
+        body["ts"] = utc_now_iso(self.clock())    # the console's clock: the time-to-ack
         # Stored and applied here at once; the broker's echo is a duplicate, dropped.
         self.apply_batch([(topics.acks_topic(site), payloads.encode(body), self.clock())])
         if self.ingest is not None and not self.ingest.publish(topics.acks_topic(site), body):
@@ -316,19 +457,35 @@ class ConsoleApp(App[None]):
     def action_resolve(self) -> None:
         self._act("resolve")
 
-    def action_open_seat(self) -> None:
-        floor = self.query_one("#floor", DataTable)
+    def act_on(self, group: AlertGroup, action: str) -> None:
+        """Acknowledge or resolve `group` (from its detail screen)."""
+        self._act(action, group)
+
+    def open_seat(self, site: str, seat: str) -> None:
+        self.push_screen(SeatScreen(self.state, (site, seat), self.clock, self.model_lock))
+
+    def action_open(self) -> None:
+        """Enter: the seat's detail on the floor, the alert's detail in the feed."""
+        floor = self._floor
         if self.focused is floor and self._seat_keys:
-            key = self._seat_keys[min(floor.cursor_row, len(self._seat_keys) - 1)]
-            self.push_screen(SeatScreen(self.state, key, self.clock, self.model_lock))
-        elif self.focused is self.query_one("#feed", DataTable):
+            self.open_seat(*self._seat_keys[min(floor.cursor_row, len(self._seat_keys) - 1)])
+        elif self.focused is self._feed:
             group = self.selected_alert()
             if group is not None:
-                self.push_screen(SeatScreen(self.state, (group.key[0], group.key[1]), self.clock,
-                                            self.model_lock))
+                self.push_screen(AlertScreen(group, self.state, self.clock, self.model_lock,
+                                             read_only=self.read_only))
+
+    action_open_seat = action_open
+
+    def action_newest(self) -> None:
+        """Select the newest alert (the feed's top row)."""
+        self._feed.focus()
+        if self._feed.row_count:
+            self._feed.move_cursor(row=0)
+        self.mark_seen()
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        self.action_open_seat()
+        self.action_open()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -359,8 +516,8 @@ class ConsoleApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    FLOOR_ACTIONS = frozenset({"ack", "resolve", "open_seat", "cycle_sort", "cycle_filter", "reports",
-                               "cycle_team", "cycle_show"})
+    FLOOR_ACTIONS = frozenset({"ack", "resolve", "open", "open_seat", "newest", "cycle_sort",
+                               "cycle_filter", "reports", "cycle_team", "cycle_show"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Floor actions only on the floor: an ack typed on the seat or reports screen would

@@ -17,22 +17,17 @@ from datetime import UTC, datetime
 from typing import IO
 
 from edge.events import NORM_TYPES
+from host_console.labels import KINDS
 
-# Event type -> the NORMS.md row it enforces.
-NORM_OF: dict[str, str] = {
-    "answer_late": "N1", "greeting_missing": "N2", "forbidden_phrase": "N4",
-    "speech_rate_high": "N5", "speech_rate_low": "N5", "agent_volume_high": "N6",
-    "agent_volume_low": "N6", "hold_checkin_missed": "N7", "overtalk": "N8", "dead_air": "N9",
-    "call_too_long": "N10", "closing_missing": "N11", "agent_hung_up_first": "N12",
-    "agent_tone_strained": "N13",
-}
+# Event type -> the NORMS.md row it enforces (from the console's one table, labels.KINDS).
+NORM_OF: dict[str, str] = {kind: KINDS[kind].norm or "" for kind in sorted(NORM_TYPES)}
 NORM_TITLE: dict[str, str] = {
     "N1": "answer within the rings", "N2": "greeting", "N4": "forbidden phrases",
     "N5": "speaking rate", "N6": "speech volume", "N7": "hold check-ins", "N8": "no interrupting",
     "N9": "dead air", "N10": "call length", "N11": "closing", "N12": "caller hangs up first",
     "N13": "tone",
 }
-assert set(NORM_OF) == set(NORM_TYPES), "every norm event type belongs to a norm"
+assert all(norm.startswith("N") for norm in NORM_OF.values()), "every norm event type has a norm"
 TYPES = sorted(NORM_TYPES, key=lambda t: (int(NORM_OF[t][1:]), t))
 UNKNOWN_AGENT = "(unknown)"
 

@@ -12,10 +12,12 @@ import math
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from edge import payloads, topics
 from edge.events import LIFECYCLE_TYPES, Event, EventError, decode
+from host_console import labels
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,19 @@ STALE_AFTER_S = 30.0          # no status/metrics/event for this long: shown off
 LOG_EVERY = 1_000             # a flood of bad messages logs its first and every 1000th
 METRIC_NUMBERS = ("t_call", "rate_cpm", "mic_dbfs", "ear_dba", "dose_pct", "cpu_pct", "model_ms")
 TimelineEntry = tuple[float | None, str, str]    # t_call (s), what, detail
+IN_CALL = frozenset({"in_call", "hold"})      # call states with a call timer and a rate
+
+
+def epoch(ts: object, default: float) -> float:
+    """An ISO-8601 time from the wire (event or ack `ts`) as epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    if moment.tzinfo is None:
+        return default
+    seconds = moment.timestamp()
+    return seconds if math.isfinite(seconds) else default
 
 
 @dataclass
@@ -39,11 +54,32 @@ class AlertGroup:
     last: Event
     count: int = 1
     status: str = "open"                        # open | acked | resolved
-    by: str | None = None
+    by: str | None = None                       # who acknowledged (or resolved) it
+    opened_at: float = 0.0                      # when it was raised (or raised again): epoch s
+    acked_at: float | None = None               # when it was acknowledged (or resolved unacked)
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.opened_at:
+            self.opened_at = epoch(self.first.ts, 0.0)
 
     @property
     def severity(self) -> str:
         return self.last.severity
+
+    @property
+    def label(self) -> str:
+        return labels.label(self.last.type, self.last.data)
+
+    def waited_s(self, now: float) -> float:
+        """How long it has waited for a supervisor: until acknowledged, else until now."""
+        until = self.acked_at if self.acked_at is not None else now
+        return max(0.0, until - self.opened_at)
+
+    @property
+    def time_to_ack_s(self) -> float | None:
+        return None if self.acked_at is None else max(0.0, self.acked_at - self.opened_at)
 
     @property
     def ids(self) -> tuple[str, str]:
@@ -81,22 +117,62 @@ class SeatView:
     timeline: deque[TimelineEntry] = field(default_factory=lambda: deque(maxlen=TIMELINE_KEPT))
     scorecards: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=SCORECARDS_KEPT))
     open_alerts: dict[tuple[str, str, str | None, str], AlertGroup] = field(default_factory=dict)
+    # The rate the edge last sent before this call: an edge that keeps it into the next
+    # call (or onto an idle seat) is not showing this call's rate until it changes.
+    stale_rate: float | None = None
 
     @property
     def state(self) -> str:
         return self.call_state if self.online else "offline"
 
     @property
+    def in_call(self) -> bool:
+        return self.online and self.call_state in IN_CALL
+
+    @property
+    def open_groups(self) -> list[AlertGroup]:
+        """Open (unacknowledged) alerts, the worst first: severity, then the newest."""
+        groups = [a for a in self.open_alerts.values() if a.status == "open"]
+        groups.sort(key=lambda a: (SEVERITY_RANK.get(a.severity, -1), a.last.id), reverse=True)
+        return groups
+
+    @property
+    def worst_alert(self) -> AlertGroup | None:
+        groups = self.open_groups
+        return groups[0] if groups else None
+
+    @property
     def worst(self) -> str | None:
-        ranks = [SEVERITY_RANK[a.severity] for a in self.open_alerts.values() if a.status == "open"]
-        return None if not ranks else next(k for k, v in SEVERITY_RANK.items() if v == max(ranks))
+        worst = self.worst_alert
+        return None if worst is None else worst.severity
+
+    def new_call(self, call: str | None, t_call: float | None) -> None:
+        """A call begins: its numbers start empty, never with the previous call's."""
+        if self.rate_cpm is not None:
+            self.stale_rate = self.rate_cpm
+        self.call, self.t_call, self.rate_cpm = call, t_call, None
+        self.rate_history.clear()
+
+    def take_rate(self, rate: float | None) -> None:
+        """A rate from the metrics: this call's only; none outside a call."""
+        if self.call_state not in IN_CALL:
+            if rate is not None:
+                self.stale_rate = rate
+            elif self.rate_cpm is not None:
+                self.stale_rate = self.rate_cpm
+            self.rate_cpm = None
+            return
+        if rate is not None and self.stale_rate is not None and rate == self.stale_rate:
+            return                              # the previous call's, repeated
+        self.stale_rate = None
+        self.rate_cpm = rate
+        if rate is not None:
+            self.rate_history.append(float(rate))
 
 
-def summary(data: dict[str, Any], limit: int = 3) -> str:
-    """The first few scalar fields of an event, for one timeline line."""
-    parts = [f"{k} {v}" for k, v in data.items()
-             if isinstance(v, (str, int, float)) and not isinstance(v, bool)][:limit]
-    return ", ".join(parts)[:80]
+def summary(event_type: str, data: dict[str, Any], limit: int = 90) -> str:
+    """An event's evidence in words, for one timeline line."""
+    return labels.evidence_line(event_type, data, limit)
 
 
 def milestones(card: dict[str, Any]) -> list[TimelineEntry]:
@@ -201,7 +277,7 @@ class FloorState:
         elif where.kind == "metrics":
             changed = self.apply_metrics(where.site, obj, now)
         else:
-            changed = self.apply_ack(where.site, obj)
+            changed = self.apply_ack(where.site, obj, now)
         if changed:
             self.version += 1
         return changed
@@ -231,6 +307,9 @@ class FloorState:
         # Hold and LED changes only show in metrics: they become timeline milestones.
         t_call = metrics.get("t_call", view.t_call)
         state = metrics.get("call_state", view.call_state)
+        call = metrics.get("call", view.call)
+        if call is not None and call != view.call:
+            view.new_call(call, t_call)           # metrics can overtake the call_started event
         if state != view.call_state:
             if state == "hold":
                 view.timeline.append((t_call, "hold", "started"))
@@ -242,14 +321,16 @@ class FloorState:
         led = metrics.get("led", view.led)
         if led and led != view.led:
             view.timeline.append((t_call, "led", "check-in reminder" if led == "hold_checkin_due" else led))
-        for name in ("call_state", "call", "t_call", "rings", "rate_cpm", "mic_dbfs", "ear_dba",
+        for name in ("call_state", "call", "t_call", "rings", "mic_dbfs", "ear_dba",
                      "dose_pct", "led", "link", "queue_depth", "events_dropped", "model_ms", "cpu_pct"):
             if name in metrics:
                 setattr(view, name, metrics[name])
+        if view.call_state not in IN_CALL:
+            view.t_call = None                    # no call timer outside a call
+        if "rate_cpm" in metrics or view.call_state not in IN_CALL:
+            view.take_rate(metrics.get("rate_cpm", view.rate_cpm))
         if metrics.get("mic_dbfs") is not None:
             view.level_history.append(float(metrics["mic_dbfs"]))
-        if metrics.get("rate_cpm") is not None:
-            view.rate_history.append(float(metrics["rate_cpm"]))
         self.counters["metrics"] += 1
         return True
 
@@ -278,12 +359,15 @@ class FloorState:
         if event.type == "call_started" and view.call != event.call:
             # Metrics (QoS 0, sent at once) can overtake the event (QoS 1, via the outbox):
             # a call already known from its metrics keeps their fresher state and clock.
-            view.call_state, view.call, view.t_call = "in_call", event.call, event.t_call or 0.0
+            view.new_call(event.call, event.t_call or 0.0)
+            view.call_state = "in_call"
             if view.timeline and view.timeline[-1][1] != "ringing":
                 view.timeline.clear()
-        view.timeline.append((event.t_call, event.type, summary(event.data)))
+        view.timeline.append((event.t_call, event.type, summary(event.type, event.data)))
+        if event.type == "call_ended" and view.call in (event.call, None):
+            view.call_state, view.call, view.t_call = "idle", None, None
+            view.take_rate(None)
         if event.type == "call_ended":
-            view.call_state, view.call = "idle", None
             given = event.data.get("scorecard")
             card = dict(given) if isinstance(given, dict) else {}
             card["call"], card["ts"], card["agent"] = event.call, event.ts, view.agent
@@ -294,12 +378,14 @@ class FloorState:
         key = (event.site, event.seat, event.call, event.type)
         group = self.feed.get(key)
         if group is None or group.status == "resolved":
-            group = AlertGroup(key, event, event)
+            group = AlertGroup(key, event, event, opened_at=epoch(event.ts, now))
         else:
             group.count += 1
             group.last = event
             if group.status == "acked" and SEVERITY_RANK[event.severity] >= 2:
-                group.status = "open"  # a new alert reopens an acknowledged group
+                # a new alert reopens an acknowledged group: it waits again, from now
+                group.status, group.by, group.acked_at = "open", None, None
+                group.opened_at = epoch(event.ts, now)
         self.feed[key] = group
         self.feed.move_to_end(key, last=False)  # newest first
         self._ack_of[event.id] = key
@@ -310,18 +396,25 @@ class FloorState:
             self.seat(old_key[0], old_key[1]).open_alerts.pop(old_key, None)
         return True
 
-    def apply_ack(self, site: str, ack: dict[str, Any]) -> bool:
+    def apply_ack(self, site: str, ack: dict[str, Any], now: float | None = None) -> bool:
         key = self._ack_of.get(ack["event"])
         group = self.feed.get(key) if key else None
         if key is None or group is None:
             self.counters["ack_unknown_event"] += 1
             return False
+        when = epoch(ack.get("ts"), now if now is not None else group.opened_at)
         if ack["action"] == "resolve":
-            group.status = "resolved"
+            group.status, group.resolved_at, group.resolved_by = "resolved", when, ack["by"]
             self.seat(key[0], key[1]).open_alerts.pop(key, None)
         elif group.status == "open":
             group.status = "acked"
-        group.by = ack["by"]
+        else:
+            return self._counted_ack()            # acknowledged already: the first one stands
+        if group.acked_at is None:
+            group.acked_at, group.by = when, ack["by"]
+        return self._counted_ack()
+
+    def _counted_ack(self) -> bool:
         self.counters["acks"] += 1
         return True
 

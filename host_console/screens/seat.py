@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
+from host_console import labels
+from host_console.screens.alert import SEVERITY_STYLE, span
 from host_console.state import FloorState, SeatView
 
 DOSE_ACTION_PCT = 50.0      # EU 2003/10/EC lower action value (80 dB(A) over 8 h) = half the dose
@@ -43,12 +45,40 @@ def heading(title: str) -> Text:
 
 
 def summary(view: SeatView) -> Text:
-    call = "" if view.call is None else f"  call {view.call}"
-    t = "" if view.t_call is None else f"  {int(view.t_call) // 60:02d}:{int(view.t_call) % 60:02d}"
+    # The call, its timer and its rate only while there is a call.
+    in_call = view.in_call
+    call = f"  call {view.call}" if in_call and view.call is not None else ""
+    t = (f"  {int(view.t_call) // 60:02d}:{int(view.t_call) % 60:02d}"
+         if in_call and view.t_call is not None else "")
+    rate = f"  rate {number(view.rate_cpm, ' cpm')}" if in_call else ""
     return Text.assemble(heading(f"Seat {view.seat}"),
                          f"  agent {view.agent or '-'}  team {view.team or '-'}  state {view.state}"
-                         f"{call}{t}  rate {number(view.rate_cpm, ' cpm')}  "
-                         f"level {number(view.mic_dbfs, ' dBFS')}")
+                         f"{call}{t}{rate}  level {number(view.mic_dbfs, ' dBFS')}")
+
+
+def open_alerts(view: SeatView, now: float, shown: int = 6) -> Text:
+    """The seat's open and acknowledged alerts, the worst first, with their evidence."""
+    acked = sorted((g for g in view.open_alerts.values() if g.status != "open"),
+                   key=lambda g: g.last.id, reverse=True)
+    ordered = view.open_groups + acked
+    out = Text.assemble(heading("Open alerts"))
+    if not ordered:
+        out.append("\n  none")
+    for group in ordered[:shown]:
+        event = group.last
+        state = (f"waiting {span(group.waited_s(now))}" if group.status == "open" else
+                 f"{group.status} by {group.by or '?'} after {span(group.time_to_ack_s or 0.0)}")
+        count = f" ×{group.count}" if group.count > 1 else ""
+        out.append("\n  ")
+        out.append(labels.label(event.type, event.data) + count,
+                   style=SEVERITY_STYLE.get(event.severity, ""))
+        out.append(f"  {state}")
+        line = labels.evidence_line(event.type, event.data, limit=150)
+        if line:
+            out.append(f"\n      {line}", style="dim")
+    if len(ordered) > shown:
+        out.append(f"\n  … {len(ordered) - shown} more in the alert feed")
+    return out
 
 
 def dose_gauge(view: SeatView, cells: int = GAUGE_CELLS) -> Text:
@@ -76,8 +106,16 @@ def device_info(view: SeatView, now: float) -> Text:
 
 
 def timeline(view: SeatView) -> Text:
-    lines = [f"  {'      ' if t is None else f'{int(t) // 60:02d}:{t % 60:04.1f}'}  {what:<20} {detail}"
-             for t, what, detail in view.timeline]
+    """Milestones on one line each; an event's label, and its evidence on the next."""
+    lines = []
+    for t, what, detail in view.timeline:
+        at = "       " if t is None else f"{int(t) // 60:02d}:{t % 60:04.1f}"
+        if what in labels.KINDS:
+            lines.append(f"  {at}  {labels.label(what)}")
+            if detail:
+                lines.append(f"           {detail}")
+        else:
+            lines.append(f"  {at}  {what:<12} {detail}".rstrip())
     title = "Current call" if view.call else "Last call"
     return Text.assemble(heading(title), "\n", "\n".join(lines) or "  no call yet")
 
@@ -86,7 +124,7 @@ def scorecards(view: SeatView, shown: int = 5) -> Text:
     lines = []
     for card in list(view.scorecards)[-shown:][::-1]:
         given: Any = card.get("violations")
-        violations = (", ".join(f"{k}×{v}" for k, v in given.items())
+        violations = (", ".join(f"{labels.label(str(k))}×{v}" for k, v in given.items())
                       if isinstance(given, dict) and given else "none")
         lines.append(f"  {str(card.get('ts', ''))[:19]}  score {card.get('score', '-')}  "
                      f"{card.get('duration_s', '-')} s  violations: {violations}")
@@ -96,8 +134,8 @@ def scorecards(view: SeatView, shown: int = 5) -> Text:
 def describe(view: SeatView, now: float | None = None) -> Text:
     """The whole detail as one text (for logs and tests)."""
     now = time.time() if now is None else now
-    return Text("\n\n").join([summary(view), dose_gauge(view), device_info(view, now),
-                               timeline(view), scorecards(view)])
+    return Text("\n\n").join([summary(view), open_alerts(view, now), dose_gauge(view),
+                               device_info(view, now), timeline(view), scorecards(view)])
 
 
 class SeatScreen(Screen[None]):
@@ -113,6 +151,7 @@ class SeatScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="detail"):
             yield Static(id="info")
+            yield Static(id="alerts")
             yield Label("Microphone level (dBFS), last minutes")
             yield Sparkline([], id="level")
             yield Label("Speaking rate (characters per minute)")
@@ -130,7 +169,7 @@ class SeatScreen(Screen[None]):
         # Kept, not queried on each tick: a tick can fire while the screen is closing.
         self._sparks = self.query_one("#level", Sparkline), self.query_one("#rate", Sparkline)
         self._texts = {name: self.query_one(f"#{name}", Static)
-                       for name in ("info", "dose", "device", "timeline", "cards")}
+                       for name in ("info", "alerts", "dose", "device", "timeline", "cards")}
         self.set_interval(1.0, self.refresh_view)
         self.refresh_view()
 
@@ -141,8 +180,9 @@ class SeatScreen(Screen[None]):
                 return
             levels = [v + 60 for v in view.level_history]
             rates = list(view.rate_history)
-            texts = {"info": summary(view), "dose": dose_gauge(view),
-                     "device": device_info(view, self.clock()), "timeline": timeline(view),
+            now = self.clock()
+            texts = {"info": summary(view), "alerts": open_alerts(view, now), "dose": dose_gauge(view),
+                     "device": device_info(view, now), "timeline": timeline(view),
                      "cards": scorecards(view)}
         level, rate = self._sparks
         level.data, rate.data = levels, rates

@@ -12,7 +12,7 @@ from tests.console.scenario import NOW, busy_floor, metrics, status
 
 
 def app_for_test(**kwargs: object) -> ConsoleApp:
-    return ConsoleApp(busy_floor(), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+    return ConsoleApp(busy_floor(), clock=lambda: NOW, user="lin", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_floor_lists_seats_with_states_and_worst_severity() -> None:
@@ -24,7 +24,9 @@ async def test_floor_lists_seats_with_states_and_worst_severity() -> None:
         assert [r[0] for r in rows] == ["A01", "A02", "A03"]
         assert rows[0][1] == "王芳" and rows[0][2] == "in_call" and rows[0][3] == "00:42"
         assert rows[2][2] == "offline"
-        assert rows[0][6] == "2"              # forbidden phrase + grouped overtalk
+        # the worst open alert in words, and how many others are open
+        assert rows[0][6] == "Taboo phrase: 不知道 “I don't know” (N4) +1"
+        assert rows[1][6] == "Dead air (N9)" and rows[2][6] == ""
         await pilot.press("s")                # sort by severity: the alert seat first
         assert str(floor.get_row_at(0)[0]) == "A01" and app.sort == "severity"
 
@@ -36,11 +38,11 @@ async def test_feed_groups_repeats_and_ack_resolve_from_keyboard() -> None:
         await pilot.press("tab")
         assert app.focused is feed
         top = [str(c) for c in feed.get_row_at(0)]
-        assert top[3] == "dead_air" and top[1] == "A02"       # newest first
+        assert top[3] == "Dead air (N9)" and top[1] == "A02"  # newest first
         overtalk = [str(c) for c in feed.get_row_at(1)]
-        assert overtalk[3] == "overtalk" and overtalk[5] == "2"  # grouped with a count
+        assert overtalk[3] == "Interrupted the caller (N8)" and overtalk[4] == "2"  # grouped
         await pilot.press("a")
-        assert [str(c) for c in feed.get_row_at(0)][6].startswith("acked")
+        assert [str(c) for c in feed.get_row_at(0)][5] == "acked lin 20:26"   # who and when
         await pilot.press("r")
         await pilot.pause()
         assert feed.row_count == 2                            # resolved leaves the feed
@@ -54,9 +56,9 @@ async def test_severity_filter_and_read_only() -> None:
         await pilot.press("f")     # warn and above: all three groups are warn/alert
         assert feed.row_count == 3
         await pilot.press("f")     # alert only: the forbidden phrase
-        assert feed.row_count == 1 and str(feed.get_row_at(0)[3]) == "forbidden_phrase"
+        assert feed.row_count == 1 and str(feed.get_row_at(0)[3]).startswith("Taboo phrase")
         await pilot.press("tab", "a")
-        assert str(feed.get_row_at(0)[6]) == "open"  # read-only: no acknowledgement
+        assert str(feed.get_row_at(0)[5]) == "open"  # read-only: no acknowledgement
 
 
 async def test_seat_detail_and_help_screens() -> None:

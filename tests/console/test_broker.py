@@ -74,10 +74,11 @@ async def test_edge_events_feed_the_floor_and_an_ack_reaches_the_other_console(
                 if app.state.counters["events"] == 4 and app.state.counters["metrics"] == 1:
                     break
             row = [str(c) for c in floor.get_row_at(0)]
-            assert row[:4] == ["A01", "王芳", "in_call", "00:14"] and row[6] == "2"
+            assert row[:4] == ["A01", "王芳", "in_call", "00:14"]
+            assert row[6] == "Taboo phrase: 不知道 “I don't know” (N4) +1"   # worst, and one more
             assert [str(feed.get_row_at(i)[3]) for i in range(feed.row_count)] == [
-                "forbidden_phrase", "overtalk"]
-            assert str(feed.get_row_at(1)[5]) == "2"                       # grouped repeat
+                "Taboo phrase: 不知道 “I don't know” (N4)", "Interrupted the caller (N8)"]
+            assert str(feed.get_row_at(1)[4]) == "2"                       # grouped repeat
             assert app.sub_title.startswith("broker: connected")
             await pilot.press("tab", "a")                                  # ack on the first console
             assert wait_for(lambda: (pump(second, other, other_store) or

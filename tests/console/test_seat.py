@@ -6,6 +6,7 @@ from textual.widgets import Static
 
 from edge import payloads, topics
 from host_console.app import ConsoleApp
+from host_console.screens.alert import AlertScreen
 from host_console.screens.reports import ReportsScreen
 from host_console.screens.seat import SeatScreen, device_info, dose_gauge, timeline
 from host_console.state import FloorState
@@ -37,9 +38,11 @@ def test_timeline_of_the_current_call() -> None:
         (None, "ringing"), (0.0, "call_started"), (31.0, "hold"), (44.0, "led"),
         (46.0, "hold_checkin_missed"), (58.0, "hold")]
     assert [d for _, _, d in view.timeline][2:6] == [
-        "started", "check-in reminder", "reason no_checkin, silent_s 15.0", "ended"]
+        "started", "check-in reminder",
+        "reason: no check-in while the caller waited · waited in silence: 15 s", "ended"]
     text = timeline(view).plain
-    assert "Current call" in text and "00:31.0  hold                 started" in text
+    assert "Current call" in text and "00:31.0  hold         started" in text
+    assert "00:46.0  Caller waiting without a check-in (N7)\n           reason: no check-in" in text
     card = {"score": 72.5, "greeting": True, "greeting_t": 1.4, "holds": 1,
             "hold_checkins_missed": 1, "closing": False}
     state.handle(*event("call_ended", "A01", t_call=70.0, scorecard=card), NOW)
@@ -97,7 +100,9 @@ async def test_command_palette_runs_console_actions() -> None:
 async def test_floor_actions_are_off_on_other_screens() -> None:
     app = ConsoleApp(call_with_hold(), clock=lambda: NOW)
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.press("tab", "enter")
+        await pilot.press("tab", "enter")             # the alert's detail, then its seat's
+        assert isinstance(app.screen, AlertScreen)
+        await pilot.press("s")
         assert isinstance(app.screen, SeatScreen)
         await pilot.press("a", "r", "p")              # no ack behind the supervisor's back
         assert isinstance(app.screen, SeatScreen)

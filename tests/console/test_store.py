@@ -130,10 +130,10 @@ async def test_app_ack_is_recorded_and_shown_after_restart(tmp_path: Path) -> No
     app = ConsoleApp(state, store=store, clock=lambda: NOW, user="lin")
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("tab", "a")
-        assert str(app.query_one("#feed", DataTable).get_row_at(0)[6]) == "acked (lin)"
+        assert str(app.query_one("#feed", DataTable).get_row_at(0)[5]) == "acked lin 20:26"
     store.close()
     app = ConsoleApp(restored(db), clock=lambda: NOW)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         top = [str(c) for c in app.query_one("#feed", DataTable).get_row_at(0)]
-        assert top[3] == "dead_air" and top[6] == "acked (lin)"
+        assert top[3] == "Dead air (N9)" and top[5] == "acked lin 20:26"   # who and when, kept
