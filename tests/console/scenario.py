@@ -46,10 +46,12 @@ def busy_messages() -> list[tuple[str, bytes]]:
             event("call_started", "A01", t_call=0.0),
             metrics("A01", call_state="in_call", rate_cpm=131.0, mic_dbfs=-24.0, t_call=42.0),
             event("forbidden_phrase", "A01", keyword="不知道", score=0.93),
-            event("overtalk", "A01", overlap_s=0.8),
-            event("overtalk", "A01", overlap_s=1.1),
+            event("overtalk", "A01", overlap_s=0.8, started_by="agent", limit_s=0.5,
+                  caller_turn_s=2.1, cut_in_s=9.2),
+            event("overtalk", "A01", overlap_s=1.1, started_by="agent", limit_s=0.5,
+                  caller_turn_s=1.6, cut_in_s=8.9),
             event("call_started", "A02", call="c7", t_call=0.0),
-            event("dead_air", "A02", call="c7", silence_s=8.0),
+            event("dead_air", "A02", call="c7", silence_s=8.0, limit_s=8.0, from_s=2.0),
             status("A03", "offline")]
 
 
