@@ -15,8 +15,14 @@ from edge.models.agent_channel import AgentChannel, ModelPaths
 from edge.models.loader import ModelError
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import PolicyError, load_policy
+from edge.sources.base import FRAME_SAMPLES
 from edge.sources.control import ControlFileError
 from edge.sources.wavfile import AudioFileError, WavSource
+
+# Blocks of 10 s: the pipeline gives the events of 100 ms blocks (controls still apply
+# on the 100 ms grid, see WavSource) at a fraction of the per-block cost, and the
+# keyword spotter runs a block's windows as batches.
+BLOCK = FRAME_SAMPLES * 1000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +38,7 @@ def analyze(audio: Path, control: Path | None, policy_path: Path | None, seat: s
             site: str = "local", models: Path | None = None) -> list[Event]:
     """The events of one recording, in order. Raises the input errors for the CLI to print."""
     policy = load_policy(policy_path)
-    source = WavSource(audio, control)
+    source = WavSource(audio, control, block=BLOCK)
     ctx = SeatContext(site=site, seat=seat, device="replay", file_times=True,
                       hook_known=control is not None)
     events: list[Event] = []

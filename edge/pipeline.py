@@ -166,33 +166,41 @@ class SeatPipeline:
             self._last_rate = est.cpm
             by_frame.setdefault(index, []).append(
                 RateReading(est.cpm, est.window_s, start + (index + 1) * FRAME_SAMPLES))
-        if float(rms[:, EAR].max()) >= BUSY_MIN_DBFS:
-            ear = pcm[:used, EAR].astype(np.float32).reshape(-1, FRAME_SAMPLES)
-            shares = tone_share(ear, self.policy.hangup.busy_tone_hz)
-        else:                       # a quiet earpiece holds no busy tone
+        loud = rms[:, EAR] >= BUSY_MIN_DBFS
+        if loud.any():
+            # only the loud frames can be tone (a quiet earpiece holds no busy tone)
+            ear = pcm[:used, EAR].reshape(-1, FRAME_SAMPLES)[loud].astype(np.float32)
             shares = np.zeros(len(rms))
+            shares[loud] = tone_share(ear, self.policy.hangup.busy_tone_hz)
+        else:
+            shares = np.zeros(len(rms))
+        busy = None if self._busy.skip_silent(shares, rms[:, EAR]) else self._busy.update
         talk = speech.sum(axis=0)
         self._talk[MIC] += int(talk[MIC])
         self._talk[EAR] += int(talk[EAR])
-        for index in range(len(rms)):
+        # per frame: plain Python values (a block holds up to 1,000 frames in analyze)
+        on_frame, calls_frame, hold = self._on_frame, self.calls.frame, self.hold
+        for index, ((mic_db, ear_db), mic_speech, ear_speech, share) in enumerate(zip(
+                rms.tolist(), speech[:, MIC].tolist(), speech[:, EAR].tolist(), shares.tolist(),
+                strict=True)):
             sample = start + (index + 1) * FRAME_SAMPLES
-            mic_db, ear_db = float(rms[index, MIC]), float(rms[index, EAR])
-            gone = self._busy.update(sample, float(shares[index]), ear_db)
-            if gone is not None:
-                self.calls.far_end_gone(gone, "busy_tone")
-            for item in by_frame.get(index, ()):
-                if isinstance(item, Heard):
-                    for rule in self._on_keyword:
-                        if item.confirmed or rule.hears_unconfirmed:
-                            rule.keyword(item)
-                else:
-                    for rule in self._on_rate:
-                        rule.rate(item)
-            frame = Frame(sample, mic_db, ear_db, bool(speech[index, MIC]), bool(speech[index, EAR]),
-                          True, self.hold.active)
-            for rule in self._on_frame:
+            if busy is not None:
+                gone = busy(sample, share, ear_db)
+                if gone is not None:
+                    self.calls.far_end_gone(gone, "busy_tone")
+            if index in by_frame:
+                for item in by_frame[index]:
+                    if isinstance(item, Heard):
+                        for rule in self._on_keyword:
+                            if item.confirmed or rule.hears_unconfirmed:
+                                rule.keyword(item)
+                    else:
+                        for rule in self._on_rate:
+                            rule.rate(item)
+            frame = Frame(sample, mic_db, ear_db, mic_speech, ear_speech, True, hold.active)
+            for rule in on_frame:
                 rule.frame(frame)
-            self.calls.frame(frame)
+            calls_frame(frame)
 
     def _control(self, event: ControlEvent) -> None:
         self.clock = max(self.clock, event.sample)

@@ -45,15 +45,21 @@ class HearingMonitor:
     def process(self, end_sample: int, ear: np.ndarray, peak_dbfs: np.ndarray) -> None:
         """`ear`: int16 earpiece samples of whole frames ending at `end_sample`, and each
         frame's peak level. Shocks are checked at once; the dose, a slow quantity, is
-        integrated once a second of audio has gathered (events keep their exact time)."""
+        integrated once a second of audio has gathered (events keep their exact time):
+        in steps of exactly DOSE_EVERY samples, so any split of the stream into blocks
+        integrates the same seconds (a 10 s block as ten 100 ms ones)."""
         if not self.policy.enabled or not len(ear):
             return
         self._shock(end_sample - len(ear), peak_dbfs)
-        self._pending.append(ear)
-        self._pending_samples += len(ear)
-        self._pending_end = end_sample
-        if self._pending_samples >= DOSE_EVERY:
-            self.flush()
+        at = 0
+        while at < len(ear):
+            take = min(len(ear) - at, DOSE_EVERY - self._pending_samples)
+            self._pending.append(ear[at:at + take])
+            self._pending_samples += take
+            at += take
+            self._pending_end = end_sample - (len(ear) - at)
+            if self._pending_samples >= DOSE_EVERY:
+                self.flush()
 
     def flush(self) -> None:
         """Integrate the gathered earpiece audio into the dose."""

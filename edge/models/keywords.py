@@ -99,25 +99,34 @@ class KeywordSpotter:
         self._count += n
         self._tail = data[-(self.cfg.window - 1):]
         flags = np.broadcast_to(np.asarray(active, bool), (n,))
+        window, hop = self.cfg.window, self.cfg.hop
+        # frames whose count is a multiple of hop, with a full window behind them; the
+        # block's active windows go through the model together, then are judged in order
+        due = [(count, len(data) - (self._count - count))
+               for count in range(-(-first // hop) * hop, self._count + 1, hop)]
+        due = [(count, end) for count, end in due if end >= window]
+        runs = [end for count, end in due if flags[count - first]]
+        posts = iter(self.posteriors_batch(np.stack([data[end - window:end] for end in runs]))
+                     if runs else ())
         hits: list[KeywordHit] = []
-        # frames whose count is a multiple of hop, with a full window behind them
-        for count in range(-(-first // self.cfg.hop) * self.cfg.hop, self._count + 1, self.cfg.hop):
-            end = len(data) - (self._count - count)
-            if end < self.cfg.window:
-                continue
+        for count, _end in due:
             if flags[count - first]:
-                hits.extend(self._infer(data[end - self.cfg.window:end], count))
+                hits.extend(self._judge(next(posts), count))
             else:
                 self._post.clear()
         return hits
 
     def posteriors(self, window: np.ndarray) -> np.ndarray:
-        self.inferences += 1
-        out = self.model.run(remove_window_mean(window)[None])[0]
+        return self.posteriors_batch(window[None])[0]
+
+    def posteriors_batch(self, windows: np.ndarray) -> np.ndarray:
+        """(n, window, mels) -> (n, labels): the posteriors of each window."""
+        self.inferences += len(windows)
+        out = self.model.run_batch(remove_window_mean(windows))
         return softmax(out) if self.cfg.output == "logits" else out
 
-    def _infer(self, window: np.ndarray, count: int) -> list[KeywordHit]:
-        self._post.append(self.posteriors(window))
+    def _judge(self, posteriors: np.ndarray, count: int) -> list[KeywordHit]:
+        self._post.append(posteriors)
         smoothed = np.mean(self._post, axis=0)
         hits = []
         for index, label in enumerate(self.cfg.labels):

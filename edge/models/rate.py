@@ -49,15 +49,17 @@ class RateEstimator:
         if not len(frames):
             return []
         data = frames if not len(self._tail) else np.concatenate([self._tail, frames])
-        out = []
-        base = len(data) - len(frames)
-        for index in range(len(frames)):
-            self._since += 1
-            self.speech_frames += 1
-            end = base + index + 1
-            if end >= self.window and self._since >= self.every:
-                self._since = 0
-                out.append((index, RateEstimate(self.estimate(data[end - self.window:end]),
-                                                self.window / 100.0, self.speech_frames)))
+        n, base = len(frames), len(data) - len(frames)
+        # frame `index` is due when the window ending there is full and `every` frames
+        # came since the last estimate (the counter restarts at each estimate)
+        due = list(range(max(self.every - self._since - 1, self.window - base - 1, 0), n, self.every))
+        self._since = n - 1 - due[-1] if due else self._since + n
+        first = self.speech_frames + 1
+        self.speech_frames += n
         self._tail = data[-self.window:]
-        return out
+        if not due:
+            return []
+        windows = np.stack([data[base + index + 1 - self.window:base + index + 1] for index in due])
+        out = self.model.run_batch(remove_window_mean(windows))
+        return [(index, RateEstimate(float(value[0]) * SCALE, self.window / 100.0, first + index))
+                for index, value in zip(due, out, strict=True)]

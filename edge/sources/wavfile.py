@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from edge.sources.base import (
     FRAME_SAMPLES,
@@ -23,9 +22,22 @@ from edge.sources.base import (
 )
 from edge.sources.control import load_control, whole_file_call
 
+# Control signals are applied on this grid of the recording (before the 100 ms stretch
+# that holds them), whatever the block size: a replay in 10 s blocks gives the events a
+# replay in 100 ms blocks gives (`analyze` reads big blocks: less per-block overhead).
+CONTROL_GRAIN = FRAME_SAMPLES * 10
+CONVERT_CHUNK = 1 << 20         # samples per float -> int16 conversion step (cache-sized)
+
 
 class AudioFileError(ValueError):
     pass
+
+
+@functools.lru_cache(maxsize=1)
+def _pcm16_table() -> np.ndarray:
+    """int16 sample -> what the float path gives it (x / 32768 read, then to_int16)."""
+    codes = np.arange(-32768, 32768, dtype=np.int32).astype(np.float32) / np.float32(32768.0)
+    return to_int16(codes)
 
 
 def read_stereo(path: str | Path, rate: int = PIPELINE_RATE) -> np.ndarray:
@@ -44,16 +56,27 @@ def read_stereo(path: str | Path, rate: int = PIPELINE_RATE) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _read_stereo(file: Path, mtime_ns: int, size: int, rate: int) -> np.ndarray:
     try:
-        data, file_rate = sf.read(str(file), dtype="float32", always_2d=True)
+        info = sf.info(str(file))
+        if info.channels != 2:
+            raise AudioFileError(f"{file}: expected 2 channels (agent mic, earpiece), "
+                                 f"got {info.channels}")
+        if info.subtype == "PCM_16" and info.samplerate == rate:
+            # 16-bit PCM at the pipeline rate: read the integers (no float copy) and map
+            # them through the table of what the float path gives, bit for bit
+            codes, _ = sf.read(str(file), dtype="int16", always_2d=True)
+            pcm = _pcm16_table()[codes.astype(np.int32) + 32768]
+        else:
+            data, file_rate = sf.read(str(file), dtype="float32", always_2d=True)
+            if file_rate != rate:
+                from scipy.signal import resample_poly  # seconds to import: only here
+
+                g = gcd(int(file_rate), rate)
+                data = resample_poly(data, rate // g, int(file_rate) // g, axis=0)
+            pcm = np.empty(data.shape, np.int16)
+            for at in range(0, len(data), CONVERT_CHUNK):
+                pcm[at:at + CONVERT_CHUNK] = to_int16(data[at:at + CONVERT_CHUNK])
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioFileError(f"{file}: not a readable audio file ({exc})") from None
-    if data.shape[1] != 2:
-        raise AudioFileError(f"{file}: expected 2 channels (agent mic, earpiece), "
-                             f"got {data.shape[1]}")
-    if file_rate != rate:
-        g = gcd(int(file_rate), rate)
-        data = resample_poly(data, rate // g, int(file_rate) // g, axis=0)
-    pcm = to_int16(data)
     pcm.flags.writeable = False
     return pcm
 
@@ -88,13 +111,20 @@ class WavSource:
         while not self._closed:
             base = self._clock
             controls = list(self.controls)
-            for offset in range(0, len(self.pcm), self.block):
-                chunk = self.pcm[offset:offset + self.block]
-                end = offset + len(chunk)
-                while controls and controls[0].sample < end:
+            total, offset = len(self.pcm), 0
+            # a control is applied before the grain (100 ms) that holds it; a block never
+            # spans one, so any block size that is a multiple of the grain replays alike
+            grain = CONTROL_GRAIN if self.block % CONTROL_GRAIN == 0 else self.block
+            while offset < total:
+                while controls and controls[0].sample < min(offset + grain, total):
                     event = controls.pop(0)
                     yield ControlEvent(base + event.sample, event.kind)
+                end = min(total, offset + self.block)
+                if controls and controls[0].sample < end:
+                    end = controls[0].sample // grain * grain
+                chunk = self.pcm[offset:end]
                 yield AudioBlock(base + offset, chunk)
+                offset = end
                 self._clock = base + end
                 if self.realtime:
                     delay = start + self._clock / PIPELINE_RATE - time.monotonic()

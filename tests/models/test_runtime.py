@@ -142,3 +142,34 @@ def test_a_floor_reports_unconfirmed_hits_below_the_threshold() -> None:
     seen = [h for h in both.push(feats) if h.label == "您好"]
     sure = [h.frame for h in seen if h.confirmed]
     assert sure and not [h for h in seen if not h.confirmed and sure[0] < h.frame < sure[0] + 150]
+
+
+def test_batched_inference_gives_the_numbers_of_one_at_a_time() -> None:
+    rng = np.random.default_rng(4)
+    for name in ("kws", "rate"):
+        model = TfliteModel(MODEL_DIR / f"{name}.tflite")
+        x = rng.normal(0.0, 3.0, (23, *model.input_shape[1:])).astype(np.float32)  # 16 + 4 + 3 x 1
+        one = np.concatenate([model.run(row[None]) for row in x])
+        assert np.array_equal(model.run_batch(x), one)
+        assert model.runs == 46
+
+
+def test_rate_estimates_are_the_same_whatever_the_block_size() -> None:
+    feats = np.random.default_rng(5).normal(-6.0, 2.0, (4100, 40)).astype(np.float32)
+
+    def one_by_one() -> list[tuple[int, float, int]]:    # the definition: frame by frame
+        estimator, out, since = RateEstimator(every=150), [], 0
+        for index in range(len(feats)):
+            since += 1
+            if index + 1 >= estimator.window and since >= estimator.every:
+                since = 0
+                out.append((index, estimator.estimate(feats[index + 1 - estimator.window:index + 1]),
+                            index + 1))
+        return out
+
+    estimator, rng, got, at = RateEstimator(every=150), np.random.default_rng(6), [], 0
+    while at < len(feats):
+        step = int(rng.integers(1, 400))
+        got += [(at + index, est.cpm, est.frame) for index, est in estimator.push(feats[at:at + step])]
+        at += step
+    assert got == one_by_one() and len(got) == 18
