@@ -63,12 +63,14 @@ def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
 
     from edge.dsp.features import logmel
     from models.synth import corpus
-    from models.synth.dataset import WINDOW, negative_stream, save
+    from models.synth.dataset import WINDOW, extra_train_passes, negative_stream, save
     from models.train import kws
     from models.train.convert import to_int8_tflite
 
     kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
-    d = np.load(data / "kws_train.npz")
+    parts = [np.load(data / "kws_train.npz")]
+    parts += [np.load(p) for p in extra_train_passes(synth_config(args), data, kws_cfg.aug_passes)]
+    d = {"x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts])}
     model = kws.train(d["x"], d["y"], kws_cfg)
     # hard-negative mining on keyword-free speech by the training voices, then fine-tune
     mine = data / "kws_mine.npz"

@@ -204,9 +204,12 @@ class KwsStreams:
 
 
 def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
-              strength: float = 1.0, family: str | None = None) -> tuple[KwsSet, KwsStreams | None]:
+              strength: float = 1.0, family: str | None = None,
+              aug_pass: int = 0) -> tuple[KwsSet, KwsStreams | None]:
     """Training windows (split="train"), or held-out windows and whole utterances
-    (split="test") of one voice family."""
+    (split="test") of one voice family. `aug_pass` > 0 hears the same (cached) speech
+    through other channels, noise and window positions: more training windows for no
+    synthesis."""
     rng = random.Random(f"{cfg.seed}-{split}" + (f"-{family}" if family and family != "espeak" else ""))
     train = split == "train"
     utts = corpus.keyword_utterances(rng, cfg.per_keyword if train else cfg.test_per_keyword,
@@ -216,7 +219,7 @@ def build_kws(cfg: SynthConfig, split: str, *, snr_db: float | None = None,
     jobs = [voice_job(cfg, rng, u, split, family) for u in utts]
     spoken = render_many(jobs, cfg.workers, f"synth {split} {family or ''}")
     label_index = {label: i for i, label in enumerate(corpus.LABELS)}
-    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    nrng = np.random.default_rng(rng.randrange(1 << 30) + 7919 * aug_pass)
     pool = [s.audio for s in spoken if s.kw_span is None][:200]
     xs, ys = [], []
     tracks: list[np.ndarray] = []
@@ -374,6 +377,18 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None) -> RateS
         zs.append(z.astype(np.float32))
         ys.append(chars / (got / 100.0) * 60.0)
     return RateSet(np.stack(xs), np.array(ys, np.float32), np.stack(zs))
+
+
+def extra_train_passes(cfg: SynthConfig, out: Path, passes: int) -> list[Path]:
+    """kws_train_pass{1..passes}.npz beside kws_train.npz (built once, then reused)."""
+    paths = []
+    for index in range(1, passes + 1):
+        path = out / f"kws_train_pass{index}.npz"
+        if not path.exists():
+            windows, _ = build_kws(cfg, "train", aug_pass=index)
+            save(path, x=windows.x, y=windows.y)
+        paths.append(path)
+    return paths
 
 
 def save(path: Path, **arrays: np.ndarray) -> None:

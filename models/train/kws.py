@@ -20,10 +20,11 @@ class KwsTrainConfig:
     learning_rate: float = 2e-3
     width: int = 48
     seed: int = 1234
+    aug_passes: int = 2         # extra hearings of the training speech (other noise, channel)
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
-        return cls(epochs=30, batch=32, width=24)
+        return cls(epochs=30, batch=32, width=24, aug_passes=0)
 
 
 def build_model(width: int) -> object:
