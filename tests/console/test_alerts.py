@@ -45,6 +45,12 @@ def test_every_event_type_has_a_label_and_norm_types_their_norm() -> None:
     assert labels.label("some_new_type") == "Some new type"          # unknown: still words
 
 
+def test_console_doc_lists_every_label() -> None:
+    doc = (ROOT / "docs" / "console.md").read_text(encoding="utf-8")
+    for kind, entry in labels.KINDS.items():
+        assert f"| `{kind}` | {entry.label.replace('{keyword}', '<keyword>')} ({entry.norm}) |" in doc
+
+
 def test_taboo_phrase_names_its_keyword() -> None:
     assert labels.label("forbidden_phrase", {"keyword": "不知道", "score": 0.9}) == \
         "Taboo phrase: 不知道 “I don't know” (N4)"
