@@ -138,6 +138,12 @@ def held_out_label(r: CallResult) -> str:
     return "held_out" if r.held_out else "trained"
 
 
+def by_style(results: list[CallResult]) -> dict[str, dict[str, Any]]:
+    """Figures per call style (a call has several: opening, hold, ending, interruptions)."""
+    styles = sorted({s for r in results for s in r.styles})
+    return {style: summary([r for r in results if style in r.styles]) for style in styles}
+
+
 def report(results: list[CallResult], types: Iterable[str] = (), worst_count: int = 15) -> dict[str, Any]:
     return {
         "overall": summary(results),
@@ -147,6 +153,7 @@ def report(results: list[CallResult], types: Iterable[str] = (), worst_count: in
         "by_speaker": breakdown(results, held_out_label),
         "by_family_speaker": breakdown(results, lambda r: f"{r.family}/{held_out_label(r)}"),
         "by_channel": breakdown(results, lambda r: r.channel),
+        "by_style": by_style(results),
         "recall_by_family": recall_by(results, lambda r: r.family),
         "worst": worst(results, worst_count),
     }

@@ -89,6 +89,7 @@ def test_breakdowns_and_worst(results: list[CallResult]) -> None:
                         "recall_by_family", "worst"}
     assert rep["recall_by_family"]["overtalk"]["neural"] == {"expected": 2, "recall": 0.0, "fp": 0}
     assert rep["by_speaker"]["held_out"]["calls"] == 2
+    assert rep["by_style"] == {}                                        # no styles given
     text = table(rep)
     assert "overtalk" in text and "family=neural" in text
 
