@@ -47,7 +47,6 @@ STATUS_CELLS = 15                       # "acked lin 08:02"
 FEED_COLUMNS: tuple[tuple[str, int | None], ...] = (
     ("Waited", 6), ("Seat", None), ("Sev", 5), ("Alert", FIT), ("×", 3),
     ("Status", STATUS_CELLS), ("Raised", 8))
-FEED_NARROW = FEED_COLUMNS[:-1]         # the time it was raised (UTC) only where there is room
 ALERT_MIN_CELLS = 16                    # a fitted alert column is never narrower
 ALERT_WIDE_CELLS = 40                   # the raised time is shown only beside this much
 FEED_ROWS = 100          # alert groups listed (rebuilt as alerts arrive); the rest: model, history, reports
@@ -70,9 +69,8 @@ def mmss(seconds: float | None) -> str:
 Cells = tuple[tuple[str, str], ...]      # (text, style) per column: cheap to build and compare
 
 
-def worst_alert(view: SeatView, width: int) -> str:
+def worst_alert(groups: list[AlertGroup], width: int) -> str:
     """The seat's worst open alert in words, and how many others are open: "Dead air (N9) +1"."""
-    groups = view.open_groups
     if not groups:
         return ""
     worst = groups[0].last
@@ -81,7 +79,8 @@ def worst_alert(view: SeatView, width: int) -> str:
 
 
 def floor_cells(view: SeatView, alert_cells: int = 40) -> Cells:
-    style = SEVERITY_STYLE.get(view.worst, "")
+    groups = view.open_groups                     # the worst first
+    style = SEVERITY_STYLE.get(groups[0].severity if groups else None, "")
     # A call timer and a rate belong to a call: none on an idle, ringing or offline seat.
     in_call = view.in_call
     rate_cpm = view.rate_cpm if in_call else None
@@ -90,7 +89,7 @@ def floor_cells(view: SeatView, alert_cells: int = 40) -> Cells:
             (view.state, "dim" if view.state == "offline" else ""),
             (mmss(view.t_call if in_call else None), ""),
             (f"{meter(rate_cpm, 60, 240)} {rate}", ""), (meter(view.mic_dbfs, -60, 0), ""),
-            (worst_alert(view, alert_cells), style))
+            (worst_alert(groups, alert_cells), style))
 
 
 def status_cell(group: AlertGroup, cells: int = STATUS_CELLS) -> str:
@@ -194,8 +193,8 @@ class ConsoleApp(App[None]):
         self._stopping = threading.Event()
         self._seat_keys: list[tuple[str, str]] = []
         self._alert_keys: list[AlertGroup] = []
-        self._fit: dict[str, int] = {"floor": 40, "feed": 40}      # fitted column widths
-        self._feed_columns = FEED_COLUMNS
+        self._fit: dict[str, int] = {"floor": 40, "feed": 40}      # the alert columns' widths
+        self._widths: dict[str, list[int]] = {}                     # every column's, as drawn
         self._seen_newest = ""         # the newest alert id the supervisor has had in view
         self.unseen = 0                # alerts that arrived above the selected one since
 
@@ -208,14 +207,13 @@ class ConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         # Kept, not queried on each tick: a tick can fire while the app is shutting down.
+        self._main = self.screen
         self._floor = floor = self.query_one("#floor", DataTable)
         self._feed = self.query_one("#feed", DataTable)
         self._status = self.query_one("#status-line", Static)
         # Fixed widths where cells are updated in place: a column sized by its first
         # values (no rate yet) would cut later ones ("████████ 131").
-        self._add_columns(floor, FLOOR_COLUMNS)
-        floor.border_title = "Floor"
-        self._add_columns(self._feed, self._feed_columns)
+        floor.border_title = "Floor"          # columns: added by the first redraw (_layout)
         self._feed.border_title = FEED_TITLE
         self.set_interval(self.refresh_s, self.tick)
         self.start_ingest()
@@ -300,41 +298,48 @@ class ConsoleApp(App[None]):
         self.redraw_floor()
         self.redraw_feed()
 
-    def redraw_floor(self, columns: bool = False) -> None:
+    def redraw_floor(self) -> None:
         width = self._fit["floor"]
         with self.model_lock:                  # rows are built under the lock, drawn after it
             self._drawn_version = self.state.version
             views = self.sorted_seats()
             seats = [(f"{v.site}/{v.seat}", floor_cells(v, width)) for v in views]
             self._seat_keys = [(v.site, v.seat) for v in views]
-        self._fill(self._floor, seats, width_columns={1}, lazy_columns=METER_COLUMNS,
-                   columns=FLOOR_COLUMNS if columns else None)
-        if self._refit(self._floor, FLOOR_COLUMNS) and not columns:
-            self.redraw_floor(columns=True)
+        widths = self._layout(self._floor, FLOOR_COLUMNS, seats)
+        if widths is None:
+            self.redraw_floor()                # the alert column changed width: labels fit it
+            return
+        self._fill(self._floor, seats, lazy_columns=METER_COLUMNS, columns=(FLOOR_COLUMNS, widths))
 
-    def redraw_feed(self, columns: bool = False) -> None:
+    def redraw_feed(self) -> None:
         """The alert feed. It follows the newest alert (the cursor stays on the top row)
         unless the supervisor has moved down to another one: that one stays selected and
         the title counts the alerts that arrived above it (`n` jumps to them)."""
-        width, shown = self._fit["feed"], len(self._feed_columns)
+        width = self._fit["feed"]
         with self.model_lock:
             now = self.clock()
             self._alert_keys = self.state.alerts(self.min_severity)[:FEED_ROWS]
-            alerts = [("/".join(str(part) for part in g.key), feed_cells(g, now, width)[:shown])
+            alerts = [("/".join(str(part) for part in g.key), feed_cells(g, now, width))
                       for g in self._alert_keys]
-        feed = self._feed
-        follow = self.focused is not feed or feed.cursor_row <= 0
-        self._fill(feed, alerts, width_columns=set(), follow=follow,
-                   columns=self._feed_columns if columns else None)
-        if self._refit(feed, self._feed_columns) and not columns:
-            self.redraw_feed(columns=True)
+        widths = self._layout(self._feed, FEED_COLUMNS, alerts)
+        if widths is None:
+            self.redraw_feed()
             return
+        spec = FEED_COLUMNS[:len(widths)]
+        alerts = [(key, cells[:len(widths)]) for key, cells in alerts]
+        feed = self._feed
+        follow = not self.feed_focused() or feed.cursor_row <= 0
+        self._fill(feed, alerts, follow=follow, columns=(spec, widths))
         self.mark_seen()
+
+    def feed_focused(self) -> bool:
+        """The feed has the floor screen's focus (also while a detail is open over it)."""
+        return self._main.focused is self._feed
 
     def mark_seen(self) -> None:
         """Count the alerts above the selection that arrived since the newest was in view."""
         newest = max((g.last.id for g in self._alert_keys), default="")
-        if self.focused is not self._feed or self._feed.cursor_row <= 0:
+        if not self.feed_focused() or self._feed.cursor_row <= 0:
             self._seen_newest, self.unseen = max(self._seen_newest, newest), 0
         else:
             self.unseen = sum(1 for g in self._alert_keys if g.last.id > self._seen_newest)
@@ -343,39 +348,32 @@ class ConsoleApp(App[None]):
         if self._feed.border_title != title:
             self._feed.border_title = title
 
-    def _add_columns(self, table: DataTable[Any], columns: tuple[tuple[str, int | None], ...]) -> None:
-        # Fixed widths where cells are updated in place: a column sized by its first
-        # values (no rate yet) would cut later ones ("████████ 131").
-        for label, width in columns:
-            table.add_column(label, width=self._fit[table.id or ""] if width == FIT else width)
-
-    def _refit(self, table: DataTable[Any], columns: tuple[tuple[str, int | None], ...]) -> bool:
-        """Size the FIT column to what the others leave of the table's width (the feed
-        shows the raised time only when that leaves the alert enough); True when the
-        columns are to be rebuilt."""
-        if not table.size.width:
-            return False
-        at = next(i for i, (_, width) in enumerate(columns) if width == FIT)
-        widths = [column.get_render_width(table) - 2 * table.cell_padding
-                  for column in table.columns.values()]
-        if len(widths) != len(columns):
-            return False
-        available = table.scrollable_content_region.width
+    def _layout(self, table: DataTable[Any], spec: tuple[tuple[str, int | None], ...],
+                rows: list[tuple[str, Cells]]) -> list[int] | None:
+        """Every column's width, decided here rather than by the table, so that cells
+        updated in place are never cut ("████████ 131") and the FIT column (the alert in
+        words) takes what the others leave of the table's width. A column sized by its
+        content (None) is as wide as its widest cell. The feed's last column (the raised
+        time) is left off when it would squeeze the alert under ALERT_WIDE_CELLS. None:
+        the FIT column's width changed, the rows are to be built again for it."""
+        widths = []
+        for index, (label, width) in enumerate(spec):
+            if width is None:
+                width = max([cell_len(label), *(cell_len(cells[index][0]) for _, cells in rows)])
+            widths.append(width)
+        at = next(i for i, (_, width) in enumerate(spec) if width == FIT)
+        available = table.scrollable_content_region.width if table.size.width else 0
         pad = table.cell_padding
-        if table is self._feed:
-            with_time = widths if columns is FEED_COLUMNS else [*widths, FEED_COLUMNS[-1][1] or 0]
-            wide = fitted(available, with_time, at, pad) >= ALERT_WIDE_CELLS
-            wanted = FEED_COLUMNS if wide else FEED_NARROW
-            widths = with_time if wide else with_time[:-1]
-            if wanted is not self._feed_columns:
-                self._feed_columns = wanted
-                self._fit["feed"] = fitted(available, widths, at, pad)
-                return True
-        width = fitted(available, widths, at, pad)
-        if width == self._fit[table.id or ""]:
-            return False
-        self._fit[table.id or ""] = width
-        return True
+        if not available:
+            widths[at] = self._fit[table.id or ""]
+            return widths
+        if table is self._feed and fitted(available, widths, at, pad) < ALERT_WIDE_CELLS:
+            widths.pop()
+        widths[at] = fitted(available, widths, at, pad)
+        if widths[at] != self._fit[table.id or ""]:
+            self._fit[table.id or ""] = widths[at]
+            return None
+        return widths
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.redraw)
@@ -384,20 +382,23 @@ class ConsoleApp(App[None]):
         if message.data_table is self._feed:
             self.mark_seen()
 
-    def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]], width_columns: set[int],
+    def _fill(self, table: DataTable[Any], rows: list[tuple[str, Cells]],
               lazy_columns: frozenset[int] = frozenset(), follow: bool = False,
-              columns: tuple[tuple[str, int | None], ...] | None = None) -> None:
-        """Update `table` to `rows`: changed cells only while the order holds, else rebuilt
-        with the cursor kept on the same row key (an alert arriving above the selection
-        must not move it), or on the top row when it `follow`s the newest. Meters change
-        every second on every seat: `lazy_columns` are updated on the rows in view only;
-        the others catch up when scrolled into view. `columns`: rebuilt with these."""
-        drawn = self._drawn.get(table.id or "", [])
+              columns: tuple[tuple[tuple[str, int | None], ...], list[int]] | None = None) -> None:
+        """Update `table` to `rows`: changed cells only while the order (and the columns)
+        hold, else rebuilt with the cursor kept on the same row key (an alert arriving
+        above the selection must not move it), or on the top row when it `follow`s the
+        newest. Meters change every second on every seat: `lazy_columns` are updated on
+        the rows in view only; the others catch up when scrolled into view. `columns`:
+        (labels, widths), the table's columns are rebuilt when they differ."""
+        name = table.id or ""
+        drawn = self._drawn.get(name, [])
         keys = [key for key, _ in rows]
         top = int(table.scroll_y)
         in_view = range(top - 2, top + table.size.height + 2)
-        self._drawn_scroll[table.id or ""] = top
-        if columns is None and keys == [key for key, _ in drawn]:
+        self._drawn_scroll[name] = top
+        rebuild_columns = columns is not None and columns[1] != self._widths.get(name)
+        if not rebuild_columns and keys == [key for key, _ in drawn]:
             column_keys = list(table.columns)
             shown: list[tuple[str, Cells]] = []
             for row, ((key, cells), (_, old)) in enumerate(zip(rows, drawn, strict=True)):
@@ -408,25 +409,26 @@ class ConsoleApp(App[None]):
                 kept = []
                 for index, (new, was) in enumerate(zip(cells, old, strict=True)):
                     if new != was and (eager or index not in lazy_columns):
-                        table.update_cell(key, column_keys[index], Text(new[0], style=new[1]),
-                                          update_width=index in width_columns)
+                        table.update_cell(key, column_keys[index], Text(new[0], style=new[1]))
                         kept.append(new)
                     else:
                         kept.append(was)
                 shown.append((key, tuple(kept)))
-            self._drawn[table.id or ""] = shown
+            self._drawn[name] = shown
             return
         selected = drawn[table.cursor_row][0] if 0 <= table.cursor_row < len(drawn) else None
         row = table.cursor_row
-        table.clear(columns=columns is not None)
-        if columns is not None:
-            self._add_columns(table, columns)
+        table.clear(columns=rebuild_columns)
+        if rebuild_columns and columns is not None:
+            for (label, _), width in zip(columns[0], columns[1], strict=True):
+                table.add_column(label, width=width)
+            self._widths[name] = list(columns[1])
         for key, cells in rows:
             table.add_row(*as_text(cells), key=key)
         if keys:
             row = 0 if follow else keys.index(selected) if selected in keys else min(row, len(keys) - 1)
             table.move_cursor(row=row)
-        self._drawn[table.id or ""] = rows
+        self._drawn[name] = rows
 
     # --- actions -------------------------------------------------------------------------
     def selected_alert(self) -> AlertGroup | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -110,8 +111,16 @@ def label(event_type: str, data: Any = None) -> str:
 def fit(event_type: str, data: Any, width: int, extra: str = "") -> str:
     """`label` in at most `width` cells (wide CJK characters count two), cutting the words,
     never the norm or `extra` (a "+2" of other alerts)."""
+    keyword = data.get("keyword") if isinstance(data, dict) else None
+    return _fit(event_type, keyword if isinstance(keyword, str) else None, width, extra)
+
+
+@lru_cache(maxsize=4096)
+def _fit(event_type: str, keyword: str | None, width: int, extra: str) -> str:
+    """Cached: every seat row and feed row is built again on every redraw."""
     from rich.cells import cell_len
 
+    data = None if keyword is None else {"keyword": keyword}
     norm = norm_of(event_type)
     tail = (f" ({norm})" if norm else "") + extra
     for shown in (words(event_type, data), words(event_type, data, meaning=False),

@@ -132,8 +132,11 @@ class SeatView:
     @property
     def open_groups(self) -> list[AlertGroup]:
         """Open (unacknowledged) alerts, the worst first: severity, then the newest."""
+        if not self.open_alerts:
+            return []                           # most seats: drawn every redraw, kept cheap
         groups = [a for a in self.open_alerts.values() if a.status == "open"]
-        groups.sort(key=lambda a: (SEVERITY_RANK.get(a.severity, -1), a.last.id), reverse=True)
+        if len(groups) > 1:
+            groups.sort(key=lambda a: (SEVERITY_RANK.get(a.severity, -1), a.last.id), reverse=True)
         return groups
 
     @property
