@@ -342,3 +342,36 @@ async def test_footer_keeps_quit_and_help_at_80_columns() -> None:
 def test_waited_fits_its_column() -> None:
     assert [waited(s) for s in (0, 59.9, 125, 3599, 4800, 90000)] == [
         "0s", "59s", "2m05", "59m59", "1h20", "1d"]
+
+
+async def test_selection_is_kept_while_an_alert_detail_is_open() -> None:
+    app = ConsoleApp(busy_floor(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        feed = app.query_one("#feed", DataTable)
+        await pilot.press("tab", "down", "enter")
+        assert isinstance(app.screen, AlertScreen)
+        chosen = app.screen.group
+        app.state.handle(*event("dead_air", "A03", call="c9", silence_s=9.0), NOW + 5)
+        app.tick()
+        await pilot.pause()
+        await pilot.press("escape")
+        assert app.selected_alert() is chosen and feed.cursor_row == 2 and app.unseen == 1
+
+
+async def test_columns_settle_on_a_thousand_seats() -> None:
+    state = FloorState()
+    for i in range(1000):
+        state.handle(*status(f"S{i:04d}"), NOW)
+        state.handle(*event("dead_air", f"S{i:04d}", silence_s=9.0), NOW)
+    app = ConsoleApp(state, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        widths = dict(app._widths)
+        for _ in range(3):
+            state.handle(*metrics("S0001", call_state="in_call", call="c1", t_call=5.0), NOW)
+            app.tick()
+            await pilot.pause()
+        assert app._widths == widths                    # no rebuild back and forth
+        floor = app.query_one("#floor", DataTable)
+        assert sum(c.get_render_width(floor) for c in floor.columns.values()) == \
+            floor.scrollable_content_region.width       # the alert column fills the rest
