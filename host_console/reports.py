@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from edge.events import NORM_TYPES
-from host_console.labels import KINDS
+from host_console.labels import KINDS, label
 
 # Event type -> the NORMS.md row it enforces (from the console's one table, labels.KINDS).
 NORM_OF: dict[str, str] = {kind: KINDS[kind].norm or "" for kind in sorted(NORM_TYPES)}
@@ -164,13 +164,18 @@ def chart(pairs: list[tuple[str, float]], width: int = 30) -> list[str]:
     return [f"{name:<{label}} {bar(value, top, width):<{width}} {value:g}" for name, value in pairs]
 
 
+def frequent(violations: Counter[str], shown: int = 3) -> str:
+    """The most frequent violations in words: "Interrupted the caller (N8) ×2, ..."."""
+    return ", ".join(f"{label(kind)} ×{count}" for kind, count in violations.most_common(shown))
+
+
 def text(report: Report, width: int = 30) -> str:
     lines = [f"seatwatch report {iso(report.since)} .. {iso(report.until)}",
              f"calls {report.calls}, mean score "
              f"{'-' if report.mean_score is None else report.mean_score}", "", "Per agent"]
     lines.append(f"  {'agent':<22} {'calls':>5} {'score':>6} {'viol.':>5}  most frequent")
     for a in report.agents:
-        top = ", ".join(f"{k}×{v}" for k, v in a.violations.most_common(3))
+        top = frequent(a.violations)
         lines.append(f"  {a.name:<22} {a.calls:>5} {'-' if a.mean_score is None else a.mean_score:>6} "
                      f"{a.total:>5}  {top}")
     lines += ["", "Violations per norm"]

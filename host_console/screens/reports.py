@@ -68,7 +68,7 @@ class ReportsScreen(Screen[None]):
         for line in report.agents:
             table.add_row(Text(line.name), line.calls,
                           "-" if line.mean_score is None else f"{line.mean_score:.1f}", line.total,
-                          ", ".join(f"{k}×{v}" for k, v in line.violations.most_common(3)))
+                          reports.frequent(line.violations))
         norms = [(f"{n.name} {reports.NORM_TITLE.get(n.name, '')}", float(n.total))
                  for n in report.norms]
         self.query_one("#norm-chart", Static).update(Text.assemble(

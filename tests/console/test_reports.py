@@ -99,6 +99,7 @@ def test_cli_report_text_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
                      until.replace(" ", "T") + ":01", "--csv", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "王芳" in printed and "N8 no interrupting" in printed and "calls 2, mean score 85.0" in printed
+    assert "Interrupted the caller (N8) ×2" in printed                     # most frequent, in words
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["section"], r["name"]) for r in rows] == [
         ("agent", "王芳"), ("agent", "赵敏"), ("norm", "N8"), ("norm", "N9")]
