@@ -71,12 +71,13 @@ def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
     parts = [np.load(data / "kws_train.npz")]
     parts += [np.load(p) for p in extra_train_passes(synth_config(args), data, kws_cfg.aug_passes)]
     d = {"x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts])}
-    model = kws.train(d["x"], d["y"], kws_cfg)
-    # hard-negative mining on keyword-free speech by the training voices, then fine-tune
+    # keyword-free speech by the training voices for hard-negative mining; synthesized
+    # before training, since the neural voice's interpreter cannot load once TensorFlow is
     mine = data / "kws_mine.npz"
     if not mine.exists():
         cfg = synth_config(args)
         save(mine, audio=negative_stream(cfg, split="train", minutes=cfg.fa_minutes * 1.5))
+    model = kws.train(d["x"], d["y"], kws_cfg)
     hard = kws.hard_negatives(model, logmel(np.load(mine)["audio"]))
     print(f"mined {len(hard)} false-alarm windows; fine-tuning")
     model = kws.fine_tune(model, d["x"], d["y"], hard, kws_cfg, epochs=2 if args.quick else 5)
