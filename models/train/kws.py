@@ -15,12 +15,12 @@ N_MELS = 40
 
 @dataclass(frozen=True)
 class KwsTrainConfig:
-    epochs: int = 18
+    epochs: int = 14
     batch: int = 64
     learning_rate: float = 2e-3
     width: int = 48
     seed: int = 1234
-    aug_passes: int = 2         # extra hearings of the training speech (other noise, channel)
+    aug_passes: int = 1         # extra hearings of the training speech (other noise, channel)
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
