@@ -108,6 +108,7 @@ class SeatPipeline:
         self._talk = [0, 0]                         # speech frames per channel in the call
         self.last_levels = (-120.0, -120.0)
         self._last_rate: float | None = None
+        self._nudges_at_start = 0                   # LED nudges sent before this call
         self.last_led: str | None = None
 
     # --- input ---------------------------------------------------------------------------
@@ -207,6 +208,8 @@ class SeatPipeline:
         started = self.calls.control(event)
         if started:
             self._talk = [0, 0]
+            self._last_rate = None              # no rate carried into a new call
+            self._nudges_at_start = self.feedback.sent
             self.models.reset()
             self._busy.reset()
             for rule in self.rules:
@@ -226,9 +229,10 @@ class SeatPipeline:
                        for kind, count in self._violations.items())
         scorecard["score"] = round(max(0.0, 100.0 - deducted), 1)
         scorecard["policy"] = self.policy.name
-        scorecard["led_nudges"] = self.feedback.sent
+        scorecard["led_nudges"] = self.feedback.sent - self._nudges_at_start
         self._report("call_ended", sample, {"scorecard": scorecard}, facts=facts)
         self.calls.forget_ended()
+        self._last_rate = None                  # an idle seat shows no rate
         self.feedback.call_scored(scorecard["score"], sample)
         self.hearing.flush()
         self.hearing.save()
