@@ -1,6 +1,6 @@
 """Speech activity: frame accuracy against exact truth, old energy VAD vs the new one, and cost.
 
-Signals (tests/dsp/vadset.py): espeak-ng monologues (24 sentences, all voices, pauses
+Signals (models/eval/vadset.py): espeak-ng monologues (24 sentences, all voices, pauses
 0.2-9 s, ~3.5 min each) whose truth comes from the clean speech's frame energy plus the
 policy's hangover; clean at -45..-15 dBFS, and white, pink, brown, hum and 6-talker
 babble at 10 and 20 dB SNR with the talker at -40, -29 and -20 dBFS. Track `seed 1` is
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 from edge.dsp.vad import EnergyVad, NoiseVad  # noqa: E402
 from edge.policy import Vad  # noqa: E402
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
-from tests.dsp import vadset  # noqa: E402
+from models.eval import vadset  # noqa: E402
 
 BLOCK_FRAMES = 10            # 100 ms, as the pipeline is fed by bench_pipeline and analyze
 OLD = (-50.0, 0.3, 0.1)      # the previous shipped policy: speech_dbfs, hangover_s, min_speech_s

@@ -78,7 +78,15 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         lines.append(f"| {family} | {r['windows']} | {r['truth_range_cpm'][0]}-{r['truth_range_cpm'][1]} | "
                      f"{r['mae_cpm']} | {r['bias_cpm']} | {r['mae_70_220_cpm']} | {r['bias_70_220_cpm']} | "
                      f"{r['corr']} | {r['baseline_mae_cpm']} | {r['baseline_bias_cpm']} |")
-    lines += ["", "Baseline: syllable nuclei (de Jong & Wempe 2009) on the same frames.",
+    lines += ["", "Baseline: syllable nuclei (de Jong & Wempe 2009) on the same frames.", "",
+              "## Speech activity (the edge's noise-adaptive VAD)",
+              "Frame accuracy (speech recall / non-speech specificity) on a held-out espeak-ng",
+              "monologue with exact frame truth, talker at -29 dBFS (more conditions and the old",
+              "energy VAD: models/experiments/vad.md, `make bench`).", "",
+              "| condition | accuracy | speech recall | non-speech specificity |", "|---|---|---|---|"]
+    lines += [f"| {name} | {row['accuracy']} | {row['speech_recall']} | {row['nonspeech_specificity']} |"
+              for name, row in report.get("vad", {}).items()]
+    lines += ["",
               "", "## Limits",
               "- Trained and evaluated on synthetic speech only; real agents' voices, accents and",
               "  headsets will differ. Re-calibrate thresholds on site recordings before relying",

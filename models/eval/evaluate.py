@@ -162,6 +162,7 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
         path = data / f"rate_test{suffix}.npz"
         if path.exists():
             report["rate"][family] = rate_figures(rate, np.load(path))
+    report["vad"] = vad_figures()
     for name in ("kws", "rate"):
         report["size_bytes"][name] = (model_dir / f"{name}.tflite").stat().st_size
     window = np.zeros(spotter.model.input_shape[1:], np.float32)
@@ -175,6 +176,28 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
     report["speed_ms"]["rate_per_window"] = round((time.perf_counter() - began) / 50 * 1000, 3)
     report["backend"] = spotter.model.backend
     return report
+
+
+def vad_figures(seed: int = 2) -> dict[str, Any]:
+    """Frame accuracy of the edge's VAD on a held-out monologue with exact frame truth,
+    clean and in steady and babble noise at 10 and 20 dB SNR (models.eval.vadset)."""
+    from edge.dsp.vad import NoiseVad
+    from edge.policy import Vad
+    from models.eval import vadset
+
+    policy = Vad()
+    track = vadset.speech_track(seed=seed)
+    want = vadset.truth(track, policy.hangover_s)
+    noises: dict[str, np.ndarray] = {}
+    rows: dict[str, Any] = {}
+    conditions = [vadset.Condition(None, None, -29.0)] + [
+        vadset.Condition(kind, snr, -29.0) for kind in ("pink", "hum", "babble") for snr in (10.0, 20.0)]
+    for cond in conditions:
+        frames = vadset.frames(vadset.mix(track, cond, noises, seed=seed))
+        vad = NoiseVad(policy)
+        decided = np.concatenate([vad.process(frames[i:i + 100]) for i in range(0, len(frames), 100)])
+        rows[cond.name] = {k: round(v, 3) for k, v in vadset.score(decided, want).items()}
+    return rows
 
 
 def rate_figures(rate: RateEstimator, test: Any) -> dict[str, Any]:

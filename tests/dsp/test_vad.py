@@ -1,4 +1,4 @@
-"""The speech-activity detector against exact frame truth (tests/dsp/vadset.py).
+"""The speech-activity detector against exact frame truth (models/eval/vadset.py).
 
 The figures asserted here are floors well under what bench_vad measures, on a track the
 VAD was not tuned on (seed 2; tuning used seed 1); each noisy check also shows the old
@@ -17,7 +17,7 @@ from edge.policy import DeadAir, PolicyError, Vad, parse_policy
 from edge.rules.base import Frame
 from edge.rules.silence import DeadAirRule
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
-from tests.dsp import vadset
+from models.eval import vadset
 
 POLICY = Vad()
 
