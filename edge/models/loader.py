@@ -53,6 +53,14 @@ class TfliteModel:
         self._batched: dict[int, Any] = {1: self._interp}   # batch size -> interpreter (None: unusable)
 
     @property
+    def output_quantization(self) -> tuple[float, int]:
+        """(scale, zero point) of an int8 output; (0.0, 0) for a float one."""
+        if self._out["dtype"] != np.int8:
+            return 0.0, 0
+        scale, zero = self._out["quantization"]
+        return float(scale), int(zero)
+
+    @property
     def mean_ms(self) -> float | None:
         return self.busy_s / self.runs * 1000 if self.runs else None
 

@@ -35,7 +35,8 @@ class AudioFileError(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def _pcm16_table() -> np.ndarray:
-    """int16 sample -> what the float path gives it (x / 32768 read, then to_int16)."""
+    """int16 sample (offset to 0..65535) -> what the float path gives it (x / 32768
+    read, then to_int16)."""
     codes = np.arange(-32768, 32768, dtype=np.int32).astype(np.float32) / np.float32(32768.0)
     return to_int16(codes)
 
@@ -63,8 +64,11 @@ def _read_stereo(file: Path, mtime_ns: int, size: int, rate: int) -> np.ndarray:
         if info.subtype == "PCM_16" and info.samplerate == rate:
             # 16-bit PCM at the pipeline rate: read the integers (no float copy) and map
             # them through the table of what the float path gives, bit for bit
-            codes, _ = sf.read(str(file), dtype="int16", always_2d=True)
-            pcm = _pcm16_table()[codes.astype(np.int32) + 32768]
+            pcm, _ = sf.read(str(file), dtype="int16", always_2d=True)
+            table, flat = _pcm16_table(), pcm.reshape(-1)
+            for at in range(0, len(flat), CONVERT_CHUNK):     # in place, cache-sized steps
+                part = flat[at:at + CONVERT_CHUNK]
+                part[:] = table[part.view(np.uint16) ^ np.uint16(0x8000)]
         else:
             data, file_rate = sf.read(str(file), dtype="float32", always_2d=True)
             if file_rate != rate:

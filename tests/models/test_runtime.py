@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge.dsp.features import StreamingLogMel, logmel
-from edge.models.keywords import MODEL_DIR, KeywordSpotter, KwsConfig, softmax
+from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter, KwsConfig, softmax
 from edge.models.loader import ModelError, TfliteModel
 from edge.models.rate import RateEstimator
 from models.synth.dataset import speech_frames
@@ -173,3 +173,27 @@ def test_rate_estimates_are_the_same_whatever_the_block_size() -> None:
         got += [(at + index, est.cpm, est.frame) for index, est in estimator.push(feats[at:at + step])]
         at += step
     assert got == one_by_one() and len(got) == 18
+
+
+@pytest.mark.parametrize("floors", [{}, {"您好": 0.5, "谢谢": 0.6}])
+def test_lazy_spotter_reports_what_evaluating_every_window_reports(floors: dict[str, float]) -> None:
+    from edge.sources.wavfile import read_stereo
+
+    rendered = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
+    feats = logmel(read_stereo(rendered / "compliant.ogg")[:, 0])
+    active = np.ones(len(feats), bool)                  # pauses: inactive runs of any length
+    for start in np.random.default_rng(8).integers(0, len(feats), 25):
+        active[start:start + int(start % 300)] = False
+
+    def run(lazy: bool, block: int) -> tuple[list[KeywordHit], int]:
+        spotter = KeywordSpotter()
+        spotter.lazy, spotter.floors = lazy, dict(floors)
+        hits = [hit for at in range(0, len(feats), block)
+                for hit in spotter.push(feats[at:at + block], active[at:at + block])]
+        return hits, spotter.inferences
+
+    every, every_n = run(False, 1000)
+    lazy, lazy_n = run(True, 1000)
+    live, live_n = run(True, 10)                        # 100 ms blocks leave nothing out
+    assert lazy == every == live and len(every) >= 5
+    assert live_n == every_n and lazy_n < 0.85 * every_n
