@@ -8,22 +8,41 @@ Latency, from the end of the triggering audio to the event (algorithmic, on the 
 clock, beyond what the rule's own definition requires: e.g. volume needs 2 s of loud
 speech, dead air 8 s of silence), plus the wall time the pipeline takes for the 100 ms
 block that raises it. Publishing adds the outbox-to-subscriber latency of bench_outbox.
+
+Analyze cost (issue 12: >= 100x real time on one core for a 38-minute call): the
+scenario calls back to back for 38 minutes (bench/long_call.py), `seatwatch analyze` as
+a whole process pinned to one core (imports, file read, everything; CPU time of the
+child), best and median of a few runs. Then each component's CPU time, in process, in
+two configurations measured in the same run, interleaved: `analyze` (10 s blocks,
+keyword windows batched and lazily evaluated) and the baseline (100 ms blocks, every
+active keyword window evaluated one at a time: the live daemon's way, and how analyze
+ran before): ms per second of audio, real-time factor, and baseline/analyze ratio. The
+machine is shared, so the load average and one keyword inference's cost, measured in
+the same run, are reported beside the figures.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edge.analyze import BLOCK as ANALYZE_BLOCK
 from edge.events import Event
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import load_policy
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE, AudioBlock, ControlEvent
-from edge.sources.wavfile import read_stereo
+from edge.sources.wavfile import CONTROL_GRAIN, WavSource, _read_stereo, read_stereo
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERED = ROOT / "scenarios" / "rendered"
@@ -159,5 +178,163 @@ def keyword_latency(quick: bool) -> dict[str, Any]:
             "words": len(lat) + missed, "missed": missed}
 
 
+# --- analyze cost (issue 12) -------------------------------------------------------------
+TARGET_RTF = 100.0
+COMPONENTS = {          # name -> (module, class, method) whose CPU time is that component's
+    "keyword_spotter": ("edge.models.keywords", "KeywordSpotter", "push"),
+    "rate_model": ("edge.models.rate", "RateEstimator", "push"),
+    "vad": ("edge.dsp.vad", "NoiseVad", "process"),
+    "features": ("edge.dsp.features", "StreamingLogMel", "push"),
+    "levels": ("edge.pipeline", "", "frame_levels"),
+    "hearing": ("edge.hearing.monitor", "HearingMonitor", "process"),
+}
+
+
+def _one_core() -> None:
+    """In the child: one core, one BLAS thread."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def analyze_process(wav: Path, control: Path, runs: int) -> dict[str, Any]:
+    """`seatwatch analyze` as a whole process: CPU seconds (user + system) of the child."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cpu, wall, lines = [], [], 0
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.monotonic()
+        command = [sys.executable, "-m", "edge.cli", "analyze", str(wav), "--control", str(control)]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              preexec_fn=_one_core, check=True)
+        wall.append(time.monotonic() - began)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        lines = len(done.stdout.splitlines())
+    return {"runs": runs, "cpu_s_best": round(min(cpu), 2), "cpu_s_median": round(statistics.median(cpu), 2),
+            "wall_s_median": round(statistics.median(wall), 1), "events": lines}
+
+
+@contextmanager
+def _timed(acc: dict[str, float]) -> Iterator[None]:
+    """Charge each component's method with its CPU time while in this block."""
+    import importlib
+
+    saved: list[tuple[Any, str, Any]] = []
+    for name, (module, cls, method) in COMPONENTS.items():
+        owner = getattr(importlib.import_module(module), cls) if cls else importlib.import_module(module)
+        original = getattr(owner, method)
+
+        def timed(*args: Any, _f: Callable[..., Any] = original, _n: str = name, **kw: Any) -> Any:
+            began = time.process_time()
+            try:
+                return _f(*args, **kw)
+            finally:
+                acc[_n] = acc.get(_n, 0.0) + time.process_time() - began
+
+        saved.append((owner, method, original))
+        setattr(owner, method, timed)
+    try:
+        yield
+    finally:
+        for owner, method, original in saved:
+            setattr(owner, method, original)
+
+
+def components_once(wav: Path, control: Path, baseline: bool) -> dict[str, float]:
+    """CPU seconds per component for one in-process analysis of the recording."""
+    acc: dict[str, float] = {}
+    _read_stereo.cache_clear()                  # read the file each time, as a process does
+    began = time.process_time()
+    source = WavSource(wav, control, block=CONTROL_GRAIN if baseline else ANALYZE_BLOCK)
+    acc["read"] = time.process_time() - began
+    ctx = SeatContext("local", "S1", "replay", file_times=True)
+    pipe = SeatPipeline(ctx, load_policy(), lambda event: None)
+    pipe.models.spotter.lazy = not baseline
+    if baseline:                        # one inference per invocation, as 100 ms blocks give
+        pipe.models.spotter.model.run_batch = _one_at_a_time(pipe.models.spotter.model)  # type: ignore[method-assign]
+    with _timed(acc):
+        began = time.process_time()
+        for item in source.items():
+            pipe.feed(item)
+        pipe.finish()
+        acc["pipeline"] = time.process_time() - began
+    acc["keyword_inferences"] = float(pipe.models.spotter.inferences)
+    return acc
+
+
+def _one_at_a_time(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    def run_batch(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([model.run(row[None]) for row in x])
+    return run_batch
+
+
+def inference_ms(repeats: int = 200) -> float:
+    """One keyword inference (batch 1) here, now: the unit the issue states costs in."""
+    from edge.models.keywords import KeywordSpotter
+
+    spotter = KeywordSpotter()
+    x = np.random.default_rng(0).normal(-8.0, 2.0, (spotter.cfg.window, 40)).astype(np.float32)
+    spotter.posteriors(x)
+    best = []
+    for _ in range(5):
+        began = time.process_time()
+        for _ in range(repeats // 5):
+            spotter.posteriors(x)
+        best.append((time.process_time() - began) / (repeats // 5) * 1000)
+    return round(min(best), 3)
+
+
+def analyze_cost(quick: bool) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from long_call import build
+
+    minutes = 5.0 if quick else 38.0
+    wav, control = build(minutes)
+    audio_s = sf_frames(wav) / PIPELINE_RATE
+    load_before = os.getloadavg()
+    unit_ms = inference_ms()
+    whole = analyze_process(wav, control, 1 if quick else 3)
+    whole["real_time_factor_best"] = round(audio_s / whole["cpu_s_best"], 1)
+    whole["real_time_factor_median"] = round(audio_s / whole["cpu_s_median"], 1)
+    whole["meets_100x"] = whole["real_time_factor_median"] >= TARGET_RTF
+    runs: dict[str, list[dict[str, float]]] = {"analyze": [], "baseline": []}
+    for repeat in range(1 if quick else 2):          # interleaved: both see the same load
+        order = ("analyze", "baseline") if repeat % 2 == 0 else ("baseline", "analyze")
+        for config in order:
+            runs[config].append(components_once(wav, control, config == "baseline"))
+    best = {config: {key: min(r[key] for r in results) for key in results[0]}
+            for config, results in runs.items()}
+    parts: dict[str, Any] = {}
+    for name in ("pipeline", *COMPONENTS, "read", "rules_and_rest"):
+        figures = {}
+        for config in ("analyze", "baseline"):
+            b = best[config]
+            figures[config] = ((b["pipeline"] - sum(b.get(c, 0.0) for c in COMPONENTS))
+                               if name == "rules_and_rest" else b.get(name, 0.0))
+        parts[name] = {"ms_per_audio_s": round(figures["analyze"] / audio_s * 1000, 3),
+                       "real_time_factor": (round(audio_s / figures["analyze"], 1)
+                                            if figures["analyze"] else None),
+                       "baseline_ms_per_audio_s": round(figures["baseline"] / audio_s * 1000, 3),
+                       "baseline_real_time_factor": (round(audio_s / figures["baseline"], 1)
+                                                     if figures["baseline"] else None),
+                       "speedup_vs_baseline": (round(figures["baseline"] / figures["analyze"], 2)
+                                               if figures["analyze"] else None)}
+    parts["keyword_spotter"]["inferences"] = int(best["analyze"]["keyword_inferences"])
+    parts["keyword_spotter"]["baseline_inferences"] = int(best["baseline"]["keyword_inferences"])
+    return {"recording": {"file": wav.name, "audio_s": round(audio_s, 1), "minutes": round(audio_s / 60, 1),
+                          "calls": "scenarios/rendered back to back"},
+            "machine_load": {"loadavg_1m_before": round(load_before[0], 2),
+                             "loadavg_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count()},
+            "keyword_inference_ms_batch1": unit_ms,
+            "whole_process_one_core": whole,
+            "components_in_process_best_of_runs": parts}
+
+
+def sf_frames(path: Path) -> int:
+    import soundfile as sf
+
+    return int(sf.info(str(path)).frames)
+
+
 def run(quick: bool) -> dict[str, Any]:
-    return {"real_time": real_time_factor(quick), "latency_beyond_rule_definition": latency(quick)}
+    return {"analyze_cost": analyze_cost(quick), "real_time": real_time_factor(quick),
+            "latency_beyond_rule_definition": latency(quick)}
