@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
@@ -67,8 +68,16 @@ def _window(win: int) -> np.ndarray:
 
 def frames_to_logmel(frames: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """(n, win) float32 windows of audio in [-1, 1] -> (n, n_mels) float32 log-mel."""
-    spec = np.fft.rfft(frames * _window(cfg.win), n=cfg.nfft, axis=1)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    windowed = frames * _window(cfg.win)
+    if cfg.nfft >= cfg.win:     # zero-padded in float64 here: what rfft(n=nfft) does, one copy less
+        padded = np.zeros((len(frames), cfg.nfft))
+        padded[:, :cfg.win] = windowed
+        spec = np.fft.rfft(padded, axis=1)
+    else:
+        spec = np.fft.rfft(windowed, n=cfg.nfft, axis=1)
+    power = spec.real * spec.real
+    power += spec.imag * spec.imag
+    power = power.astype(np.float32)
     # einsum without BLAS: each output sums in a fixed order whatever the batch size, so
     # streaming and whole-signal features are bit-identical (BLAS blocking is not).
     mel = np.einsum("nf,fm->nm", power, mel_filterbank(cfg), optimize=False)
@@ -85,8 +94,12 @@ def logmel(audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarra
     x = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
     n = len(x) // cfg.hop
     padded = np.concatenate([np.zeros(cfg.win - cfg.hop, np.float32), x[: n * cfg.hop]])
-    idx = np.arange(cfg.win)[None, :] + cfg.hop * np.arange(n)[:, None]
-    return frames_to_logmel(padded[idx], cfg) if n else np.zeros((0, cfg.n_mels), np.float32)
+    return frames_to_logmel(_frames(padded, n, cfg), cfg) if n else np.zeros((0, cfg.n_mels), np.float32)
+
+
+def _frames(buf: np.ndarray, n: int, cfg: FeatureConfig) -> np.ndarray:
+    """The n windows of `buf` (win samples every hop from its start), as a view."""
+    return sliding_window_view(buf[: (n - 1) * cfg.hop + cfg.win], cfg.win)[:: cfg.hop]
 
 
 def remove_window_mean(x: np.ndarray) -> np.ndarray:
@@ -110,7 +123,6 @@ class StreamingLogMel:
         if n <= 0:
             self._buf = buf
             return np.zeros((0, self.cfg.n_mels), np.float32)
-        idx = np.arange(self.cfg.win)[None, :] + self.cfg.hop * np.arange(n)[:, None]
-        out = frames_to_logmel(buf[idx], self.cfg)
+        out = frames_to_logmel(_frames(buf, n, self.cfg), self.cfg)
         self._buf = buf[n * self.cfg.hop:]
         return out

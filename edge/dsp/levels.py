@@ -19,5 +19,8 @@ def frame_levels(pcm: np.ndarray, frame: int = FRAME_SAMPLES) -> tuple[np.ndarra
     frames = pcm[: count * frame].astype(np.float32).reshape(count, frame, pcm.shape[1]) / 32768.0
     power = np.einsum("fsc,fsc->fc", frames, frames) / frame
     rms = 10.0 * np.log10(np.maximum(power, 10 ** (FLOOR_DBFS / 10)))
-    peak = 20.0 * np.log10(np.maximum(np.abs(frames).max(axis=1), 10 ** (FLOOR_DBFS / 20)))
+    # the largest magnitude per frame, reduced along a contiguous axis (along the strided
+    # sample axis numpy takes ~20x longer; a maximum is the same in any order)
+    top = np.abs(np.ascontiguousarray(frames.transpose(0, 2, 1))).max(axis=2)
+    peak = 20.0 * np.log10(np.maximum(top, 10 ** (FLOOR_DBFS / 20)))
     return rms, peak
