@@ -75,7 +75,11 @@ class SeatPipeline:
         self._vad = NoiseVad(policy.vad, channels=2)  # MIC and EAR, each its own noise level
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
-        self.models.spotter.floors = {label: policy.greeting.min_score for label in policy.greeting.keywords}
+        # keywords that are expected where they are judged count from a lower floor there
+        floors = {label: policy.closing.min_score for label in policy.closing.keywords}
+        for label in policy.greeting.keywords:
+            floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
+        self.models.spotter.floors = floors
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,

@@ -165,6 +165,9 @@ class Closing:
                              "of the agent's last speech with no caller turn between, cut the call "
                              "short: no closing verdict (s)", lo=0, hi=10)
     keywords: list[str] = doc(["还有什么", "谢谢", "再见"], "Any of these counts as a closing")
+    min_score: float = doc(0.5, "A closing keyword counts from this smoothed score in the judged "
+                           "turns, below its calibrated threshold: a closing is expected there, and "
+                           "a missed one is a false alert (score)", lo=0.05, hi=1.0)
 
 
 @dataclass(frozen=True)

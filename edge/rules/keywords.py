@@ -141,7 +141,12 @@ class ClosingRule(Rule):
     `cut_short_s` of the agent's last speech with no caller turn between), the agent had
     no chance to close: no verdict (scorecard `closing` is then null unless heard). A
     hang-up after which the agent still takes FALSE_HANGUP_TURNS turns was no hang-up
-    (a busy tone heard in hold music): the call is judged up to on-hook."""
+    (a busy tone heard in hold music): the call is judged up to on-hook.
+
+    A closing is expected in those turns, so keywords over the policy's `min_score`
+    count there (the spotter's floor), not only over their calibrated threshold."""
+
+    hears_unconfirmed = True
 
     def __init__(self, report: Report, policy: Closing) -> None:
         super().__init__(report)
