@@ -80,6 +80,9 @@ class SeatPipeline:
         for label in policy.greeting.keywords:
             floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
         self.models.spotter.floors = floors
+        for label in policy.forbidden.keywords:     # never below the policy's taboo bar
+            spotter = self.models.spotter
+            spotter.thresholds[label] = max(spotter.thresholds.get(label, 1.0), policy.forbidden.min_score)
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,
