@@ -32,7 +32,13 @@ from edge.policy import Policy, check_keywords
 from edge.rules.base import Frame, Heard, RateReading, Rule
 from edge.rules.calls import CallFacts, CallRules
 from edge.rules.hold import HoldRule
-from edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule, PoliteRule
+from edge.rules.keywords import (
+    ClosingRule,
+    ForbiddenRule,
+    GreetingRule,
+    PoliteRule,
+    configure_spotter,
+)
 from edge.rules.overtalk import OvertalkRule
 from edge.rules.rate import SpeechRateRule
 from edge.rules.silence import DeadAirRule
@@ -75,14 +81,7 @@ class SeatPipeline:
         self._vad = NoiseVad(policy.vad, channels=2)  # MIC and EAR, each its own noise level
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
-        # keywords that are expected where they are judged count from a lower floor there
-        floors = {label: policy.closing.min_score for label in policy.closing.keywords}
-        for label in policy.greeting.keywords:
-            floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
-        self.models.spotter.floors = floors
-        for label in policy.forbidden.keywords:     # never below the policy's taboo bar
-            spotter = self.models.spotter
-            spotter.thresholds[label] = max(spotter.thresholds.get(label, 1.0), policy.forbidden.min_score)
+        configure_spotter(self.models.spotter, policy)
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,

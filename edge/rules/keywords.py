@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Any
 
-from edge.policy import Closing, Forbidden, Greeting, Polite
+from edge.models.keywords import KeywordSpotter
+from edge.policy import Closing, Forbidden, Greeting, Policy, Polite
 from edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
@@ -223,3 +224,15 @@ class ClosingRule(Rule):
                     "end": "caller_hung_up" if self._gone is not None else "on_hook",
                     "agent_turns": self.turns.count,
                     "end_s": _seconds(end - self._off_hook)})
+
+
+def configure_spotter(spotter: KeywordSpotter, policy: Policy) -> None:
+    """The spotter as the rules need it: keywords expected where they are judged
+    (greeting, closing) are reported from the policy's lower floor there, and a taboo
+    phrase never fires below the policy's taboo bar, whatever the model's calibration."""
+    floors = {label: policy.closing.min_score for label in policy.closing.keywords}
+    for label in policy.greeting.keywords:
+        floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
+    spotter.floors = floors
+    for label in policy.forbidden.keywords:
+        spotter.thresholds[label] = max(spotter.thresholds.get(label, 1.0), policy.forbidden.min_score)

@@ -12,6 +12,8 @@ from edge.dsp.features import StreamingLogMel, logmel
 from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter, KwsConfig, softmax
 from edge.models.loader import ModelError, TfliteModel
 from edge.models.rate import RateEstimator
+from edge.policy import load_policy
+from edge.rules.keywords import configure_spotter
 from models.synth.dataset import speech_frames
 from models.synth.speech import speak
 
@@ -55,11 +57,16 @@ def test_shipped_models_fit_the_size_budget() -> None:
         assert (MODEL_DIR / f"{name}.tflite").stat().st_size <= 150 * 1024
 
 
-def spot(text: str, voice: str) -> list[str]:
+def spot(text: str, voice: str, *, confirmed: bool = False) -> list[str]:
+    """Keywords the edge's spotter reports (configured by the shipped policy, as the
+    pipeline does it: greeting and closing from their floors, taboo bar) for `text`;
+    with `confirmed`, only those over their threshold (a floor hit counts only where
+    the rules expect that keyword)."""
     audio = speak(text, voice=voice, speed=110, pitch=50)
     padded = np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32)
     spotter = KeywordSpotter()
-    return [hit.label for hit in spotter.push(logmel(padded))]
+    configure_spotter(spotter, load_policy())
+    return [hit.label for hit in spotter.push(logmel(padded)) if hit.confirmed or not confirmed]
 
 
 @pytest.mark.parametrize("voice", ["m6", "f4"])        # voices never used in training
@@ -69,7 +76,7 @@ def test_shipped_keyword_model_hears_a_fresh_greeting(voice: str) -> None:
 
 @pytest.mark.parametrize("voice", ["m7", "f5"])
 def test_shipped_keyword_model_ignores_a_sentence_without_keywords(voice: str) -> None:
-    assert spot("今天下午我们去公园散步，顺便买一点水果。", voice) == []
+    assert spot("今天下午我们去公园散步，顺便买一点水果。", voice, confirmed=True) == []
 
 
 def test_shipped_rate_model_orders_slow_and_fast_speech() -> None:
@@ -137,7 +144,7 @@ def test_a_floor_reports_unconfirmed_hits_below_the_threshold() -> None:
     hits = [h for h in floored.push(feats) if h.label == "您好"]
     assert hits and all(not h.confirmed and 0.5 <= h.score <= 1.0 for h in hits)
     assert hits[0].frame <= 100 + len(audio) // 160    # while the sentence is still going
-    both = KeywordSpotter()                     # a confirmed hit also quiets the floor
+    both = KeywordSpotter(thresholds={"您好": 0.9})   # a confirmed hit also quiets the floor
     both.floors = {"您好": 0.5}
     seen = [h for h in both.push(feats) if h.label == "您好"]
     sure = [h.frame for h in seen if h.confirmed]
