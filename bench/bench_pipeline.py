@@ -239,15 +239,18 @@ def _timed(acc: dict[str, float]) -> Iterator[None]:
             setattr(owner, method, original)
 
 
-def components_once(wav: Path, control: Path, baseline: bool) -> dict[str, float]:
-    """CPU seconds per component for one in-process analysis of the recording."""
+def components_once(wav: Path, control: Path, baseline: bool,
+                    events: list[dict[str, Any]] | None = None) -> dict[str, float]:
+    """CPU seconds per component for one in-process analysis of the recording (its
+    events, without id and wall-clock ts, appended to `events`)."""
     acc: dict[str, float] = {}
+    raised: list[Event] = []
     _read_stereo.cache_clear()                  # read the file each time, as a process does
     began = time.process_time()
     source = WavSource(wav, control, block=CONTROL_GRAIN if baseline else ANALYZE_BLOCK)
     acc["read"] = time.process_time() - began
     ctx = SeatContext("local", "S1", "replay", file_times=True)
-    pipe = SeatPipeline(ctx, load_policy(), lambda event: None)
+    pipe = SeatPipeline(ctx, load_policy(), raised.append)
     pipe.models.spotter.lazy = not baseline
     if baseline:                        # one inference per invocation, as 100 ms blocks give
         pipe.models.spotter.model.run_batch = _one_at_a_time(pipe.models.spotter.model)  # type: ignore[method-assign]
@@ -258,6 +261,11 @@ def components_once(wav: Path, control: Path, baseline: bool) -> dict[str, float
         pipe.finish()
         acc["pipeline"] = time.process_time() - began
     acc["keyword_inferences"] = float(pipe.models.spotter.inferences)
+    if events is not None:
+        for event in raised:
+            doc = json.loads(event.to_json())
+            del doc["id"], doc["ts"]
+            events.append(doc)
     return acc
 
 
@@ -297,10 +305,12 @@ def analyze_cost(quick: bool) -> dict[str, Any]:
     whole["real_time_factor_median"] = round(audio_s / whole["cpu_s_median"], 1)
     whole["meets_100x"] = whole["real_time_factor_median"] >= TARGET_RTF
     runs: dict[str, list[dict[str, float]]] = {"analyze": [], "baseline": []}
+    seen: dict[str, list[dict[str, Any]]] = {"analyze": [], "baseline": []}
     for repeat in range(1 if quick else 2):          # interleaved: both see the same load
         order = ("analyze", "baseline") if repeat % 2 == 0 else ("baseline", "analyze")
         for config in order:
-            runs[config].append(components_once(wav, control, config == "baseline"))
+            runs[config].append(components_once(wav, control, config == "baseline",
+                                                seen[config] if repeat == 0 else None))
     best = {config: {key: min(r[key] for r in results) for key in results[0]}
             for config, results in runs.items()}
     parts: dict[str, Any] = {}
@@ -322,6 +332,8 @@ def analyze_cost(quick: bool) -> dict[str, Any]:
     parts["keyword_spotter"]["baseline_inferences"] = int(best["baseline"]["keyword_inferences"])
     return {"recording": {"file": wav.name, "audio_s": round(audio_s, 1), "minutes": round(audio_s / 60, 1),
                           "calls": "scenarios/rendered back to back"},
+            "same_events_as_baseline": seen["analyze"] == seen["baseline"],
+            "events": len(seen["analyze"]),
             "machine_load": {"loadavg_1m_before": round(load_before[0], 2),
                              "loadavg_1m_after": round(os.getloadavg()[0], 2), "cores": os.cpu_count()},
             "keyword_inference_ms_batch1": unit_ms,

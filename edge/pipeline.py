@@ -163,8 +163,7 @@ class SeatPipeline:
         self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
         if not self.calls.in_call:
             return
-        feats = self.models.features(pcm[:used, MIC])
-        hits, estimates = self.models.process(feats, speech[:, MIC])
+        hits, estimates = self.models.hear(pcm[:used, MIC], speech[:, MIC])
         by_frame: dict[int, list[Heard | RateReading]] = {}
         for index, hit in hits:
             by_frame.setdefault(index, []).append(

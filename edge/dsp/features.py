@@ -116,13 +116,23 @@ class StreamingLogMel:
         self.cfg = cfg
         self._buf = np.zeros(cfg.win - cfg.hop, np.float32)
 
-    def push(self, audio: np.ndarray) -> np.ndarray:
+    def push(self, audio: np.ndarray, needed: np.ndarray | None = None) -> np.ndarray:
+        """Audio in -> the frames it completes. `needed` (one flag per frame, when the
+        caller knows which it will read): only those are computed, the others are NaN;
+        a computed frame has the bits it has when every frame is computed."""
         x = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio.astype(np.float32)
         buf = np.concatenate([self._buf, x])
         n = (len(buf) - (self.cfg.win - self.cfg.hop)) // self.cfg.hop
         if n <= 0:
             self._buf = buf
             return np.zeros((0, self.cfg.n_mels), np.float32)
-        out = frames_to_logmel(_frames(buf, n, self.cfg), self.cfg)
+        frames = _frames(buf, n, self.cfg)
+        if needed is None:
+            out = frames_to_logmel(frames, self.cfg)
+        else:
+            out = np.full((n, self.cfg.n_mels), np.nan, np.float32)
+            which = np.flatnonzero(needed[:n])
+            if len(which):
+                out[which] = frames_to_logmel(frames[which], self.cfg)
         self._buf = buf[n * self.cfg.hop:]
         return out

@@ -204,3 +204,10 @@ def test_lazy_spotter_reports_what_evaluating_every_window_reports(floors: dict[
     live, live_n = run(True, 10)                        # 100 ms blocks leave nothing out
     assert lazy == every == live and len(every) >= 5
     assert live_n == every_n and lazy_n < 0.85 * every_n
+
+
+def test_features_of_the_needed_frames_only_have_the_same_bits() -> None:
+    audio = (np.random.default_rng(11).normal(0, 3000, RATE * 4)).astype(np.int16)
+    needed = np.random.default_rng(12).random(len(audio) // 160) < 0.3
+    full, part = StreamingLogMel().push(audio), StreamingLogMel().push(audio, needed)
+    assert np.array_equal(part[needed], full[needed]) and np.isnan(part[~needed]).all()
