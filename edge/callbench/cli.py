@@ -98,6 +98,21 @@ def render_all(plans: list[CallPlan], root: Path, jobs: int) -> dict[str, Any]:
     return {"rendered_now": len(todo), "render_s": round(time.monotonic() - began, 1)}
 
 
+def _tree() -> dict[str, Any]:
+    """The code that was measured: commit and uncommitted files (others share the tree)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                                  timeout=10, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted": dirty}
+
+
 def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
              worst_count: int = 15) -> dict[str, Any]:
     """Analyze every (rendered) call and score it against its truth."""
@@ -114,15 +129,23 @@ def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
         warnings += check_render(truth)
         audio_s += truth["measured"]["audio_s"]
         events = outcome.get("events", [])
+        card: dict[str, Any] = next((e["data"].get("scorecard", {}) for e in events
+                                     if e["type"] == "call_ended"), {})
+        measured = truth["measured"]
+        facts = {"truth_cpm": measured.get("agent_cpm"), "truth_duration_s": measured["duration_s"],
+                 "truth_level_dbfs": plan.level_dbfs,
+                 **{k: card.get(k) for k in ("rate_mean_cpm", "agent_level_dbfs", "greeting", "closing",
+                                             "longest_wait_s", "longest_silence_s")}}
         results.append(CallResult(
             id=plan.id, expect=list(truth["expect"]), got=alert_types(events), events=alert_events(events),
             family=plan.family, noise=plan.noise, held_out=plan.agent.held_out, channel=plan.channel,
-            styles=list(plan.styles), error=outcome.get("error")))
+            styles=list(plan.styles), error=outcome.get("error"), facts=facts))
     rep = report(results, VIOLATIONS, worst_count)
     cpu_s = sum(o["seconds"] for o in outcomes)
     rep["timing"] = {"analyze_s": round(analyze_s, 1), "audio_h": round(audio_s / 3600, 2),
                      "worker_s_per_audio_h": round(cpu_s / max(audio_s / 3600, 1e-9), 1)}
     rep["truth_warnings"] = warnings
+    rep["tree"] = _tree()
     rep["calls"] = [r.to_json() for r in results]
     return rep
 

@@ -34,6 +34,7 @@ class CallResult:
     channel: str = ""
     styles: list[str] = field(default_factory=list)
     error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)   # truth (measured) beside the scorecard's view
 
     @property
     def exact(self) -> bool:
@@ -138,6 +139,19 @@ def held_out_label(r: CallResult) -> str:
     return "held_out" if r.held_out else "trained"
 
 
+def rate_errors(results: list[CallResult]) -> dict[str, dict[str, Any]]:
+    """Per family: the scorecard's mean rate against the truth's measured rate (cpm)."""
+    out: dict[str, dict[str, Any]] = {}
+    for family in sorted({r.family for r in results}):
+        pairs = [(r.facts["rate_mean_cpm"], r.facts["truth_cpm"]) for r in results if r.family == family
+                 and r.facts.get("rate_mean_cpm") is not None and r.facts.get("truth_cpm") is not None]
+        if pairs:
+            errors = [got - want for got, want in pairs]
+            out[family] = {"calls": len(pairs), "mean_error_cpm": round(sum(errors) / len(errors), 1),
+                           "mean_abs_error_cpm": round(sum(abs(e) for e in errors) / len(errors), 1)}
+    return out
+
+
 def by_style(results: list[CallResult]) -> dict[str, dict[str, Any]]:
     """Figures per call style (a call has several: opening, hold, ending, interruptions)."""
     styles = sorted({s for r in results for s in r.styles})
@@ -154,6 +168,7 @@ def report(results: list[CallResult], types: Iterable[str] = (), worst_count: in
         "by_family_speaker": breakdown(results, lambda r: f"{r.family}/{held_out_label(r)}"),
         "by_channel": breakdown(results, lambda r: r.channel),
         "by_style": by_style(results),
+        "rate_error_by_family": rate_errors(results),
         "recall_by_family": recall_by(results, lambda r: r.family),
         "worst": worst(results, worst_count),
     }
