@@ -391,6 +391,20 @@ def extra_train_passes(cfg: SynthConfig, out: Path, passes: int) -> list[Path]:
     return paths
 
 
+def extra_rate_windows(cfg: SynthConfig, out: Path, windows: int = 700) -> Path:
+    """More rate-training windows by espeak-ng voices only (cheap to synthesize; the
+    neural windows cost ~1 s of CPU per sentence), from another seed: the rate model
+    needs many more windows than the shared synthesis budget gives it."""
+    from dataclasses import replace
+
+    path = out / "rate_train_extra.npz"
+    if not path.exists():
+        rate = build_rate(replace(cfg, seed=cfg.seed + 3087, rate_windows=windows, families=("espeak",)),
+                          "train")
+        save(path, x=rate.x, y=rate.y, z=rate.z)
+    return path
+
+
 def save(path: Path, **arrays: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **arrays)
