@@ -59,7 +59,7 @@ class Polite:
 class Forbidden:
     enabled: bool = doc(True, "Raise forbidden_phrase (N4)")
     keywords: list[str] = doc(["不知道", "没办法", "没关系"], "Service taboo phrases (N4)")
-    min_score: float = doc(0.99, "A taboo phrase needs at least this smoothed score, even where the "
+    min_score: float = doc(0.995, "A taboo phrase needs at least this smoothed score, even where the "
                            "model's calibrated threshold is lower: a false taboo alert on an innocent "
                            "agent is the costliest error, and the calibration speech is short (score)",
                            lo=0.5, hi=1.0)
