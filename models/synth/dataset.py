@@ -63,7 +63,7 @@ class SynthConfig:
     @classmethod
     def quick(cls) -> SynthConfig:
         return cls(per_keyword=24, negatives=220, test_per_keyword=6, fa_minutes=2.0,
-                   rate_windows=100, rate_test_windows=10, neural_share=0.15)
+                   rate_windows=120, rate_test_windows=24, neural_share=0.15)
 
     def key(self) -> str:
         doc = {**asdict(self), "corpus": corpus.fingerprint()}
