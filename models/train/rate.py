@@ -23,7 +23,7 @@ class RateTrainConfig:
 
     @classmethod
     def quick(cls) -> RateTrainConfig:
-        return cls(epochs=15, width=16)
+        return cls(epochs=40, width=16)   # few windows: more passes over them
 
 
 def build_model(width: int) -> object:
