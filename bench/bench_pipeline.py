@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from edge.analyze import BLOCK as ANALYZE_BLOCK
+from edge.analyze import keep_freed_memory
 from edge.events import Event
 from edge.pipeline import SeatContext, SeatPipeline
 from edge.policy import load_policy
@@ -297,6 +298,7 @@ def analyze_cost(quick: bool) -> dict[str, Any]:
 
     minutes = 5.0 if quick else 38.0
     wav, control = build(minutes)
+    keep_freed_memory()                 # as `seatwatch analyze` does, for the in-process runs
     audio_s = sf_frames(wav) / PIPELINE_RATE
     load_before = os.getloadavg()
     unit_ms = inference_ms()
