@@ -305,7 +305,8 @@ def analyze_cost(quick: bool) -> dict[str, Any]:
     whole = analyze_process(wav, control, 1 if quick else 3)
     whole["real_time_factor_best"] = round(audio_s / whole["cpu_s_best"], 1)
     whole["real_time_factor_median"] = round(audio_s / whole["cpu_s_median"], 1)
-    whole["meets_100x"] = whole["real_time_factor_median"] >= TARGET_RTF
+    # the target is for 38 minutes (a short recording is dominated by the ~1 s start-up)
+    whole["meets_100x"] = whole["real_time_factor_median"] >= TARGET_RTF if not quick else None
     runs: dict[str, list[dict[str, float]]] = {"analyze": [], "baseline": []}
     seen: dict[str, list[dict[str, Any]]] = {"analyze": [], "baseline": []}
     for repeat in range(1 if quick else 2):          # interleaved: both see the same load
