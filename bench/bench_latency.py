@@ -61,6 +61,7 @@ LEVEL, KEYWORD = "agent_volume_high", "forbidden_phrase"
 # each taboo word ends its sentence, so the word's end is the utterance's end
 SENTENCES = {"不知道": "这个我不知道", "没办法": "这个我们也没办法", "没关系": "这件事与我没关系"}
 VOICES = ("m6", "f4", "m7", "f5")       # held out from keyword training, as in bench_pipeline
+SPARE_VOICES = ("m3", "f2", "m1", "f1", "m2", "f3")   # training voices, if no held-out one is heard
 LOUD_AT_S, LOUD_AMP = 1.0, 0.7  # after off hook; ~-8 dBFS against a -12 dBFS limit
 LOUD_S = load_policy().volume.min_speech_s + 2.0  # the volume rule judges min_speech_s of speech
 IDLE_S, AFTER_LOUD_S, AFTER_WORD_S = 1.5, 1.5, 2.0
@@ -91,11 +92,30 @@ class Seat:
     script: list[tuple[int, str, int]]  # device input changes
     off_hooks: list[int]                # each call's off-hook as the edge sees it (sample)
     triggers: list[Trigger]
+    rendered: Any = None                # the scenario render (edge.sim.scenario.Rendered)
     late: list[float] = field(default_factory=list)   # device writes past their capture time (s)
+    passed_over: list[str] = field(default_factory=list)  # voices whose words were not heard offline
 
 
 def build_seat(index: int, seats: int, calls: int, words: int) -> Seat:
-    """Seat `index`'s calls, staggered by a fraction of a call against the other seats."""
+    """Seat `index`'s calls, staggered by a fraction of a call against the other seats.
+
+    This bench measures how fast a heard word reaches the console, not whether it is
+    heard (the model card and `seatwatch eval` measure that): the seat speaks in the
+    first voice, held-out ones first, whose taboo words the same pipeline, run offline
+    on the same audio, reports. Voices passed over are listed in the report."""
+    candidates = VOICES[index % len(VOICES):] + VOICES[:index % len(VOICES)] + SPARE_VOICES
+    passed: list[str] = []
+    for voice in candidates:
+        seat = _render_seat(index, seats, calls, words, voice)
+        if _heard_offline(seat):
+            seat.passed_over = passed
+            return seat
+        passed.append(voice)
+    raise RuntimeError(f"no voice in {candidates} has its taboo words heard offline")
+
+
+def _render_seat(index: int, seats: int, calls: int, words: int, voice: str) -> Seat:
     from models.synth.speech import speak
 
     labels = list(SENTENCES)[:words]
@@ -106,28 +126,39 @@ def build_seat(index: int, seats: int, calls: int, words: int) -> Seat:
         for label in labels:
             steps += [f'agent = "{SENTENCES[label]}"', f"pause = {AFTER_WORD_S}"]
         steps.append("on_hook = true")
-    text = (f'title = "latency bench"\nagent_voice = "{VOICES[index % len(VOICES)]}"\n'
+    text = (f'title = "latency bench"\nagent_voice = "{voice}"\n'
             f"agent_speed = 110\nseed = {index}\n" + "".join(f"[[step]]\n{s}\n" for s in steps))
     rendered = render(parse_scenario(text, f"latency{index}"), speak)
-    pcm = to_int16(rendered.pcm)
-    seat = f"L{index + 1:02d}"
     min_speech = round(load_policy().volume.min_speech_s * RATE)
     offs = [round(c["t"] * RATE) for c in rendered.controls if c["type"] == "off_hook"]
     triggers = []
     for call, off in enumerate(offs):
         onset = off + round(LOUD_AT_S * RATE)
-        pcm[onset:onset + round(LOUD_S * RATE), MIC] = tone(LOUD_S, LOUD_AMP)
-        triggers.append(Trigger(seat, call, LEVEL, "", onset + min_speech))
+        rendered.pcm[onset:onset + round(LOUD_S * RATE), MIC] = tone(LOUD_S, LOUD_AMP) / 32767.0
+        triggers.append(Trigger(f"L{index + 1:02d}", call, LEVEL, "", onset + min_speech))
     said = [u for u in rendered.utterances if u["who"] == "agent"]
     for n, utterance in enumerate(said):
         start, end = round(utterance["start"] * RATE), round(utterance["end"] * RATE)
-        triggers.append(Trigger(seat, n // len(labels), KEYWORD, labels[n % len(labels)],
+        triggers.append(Trigger(f"L{index + 1:02d}", n // len(labels), KEYWORD, labels[n % len(labels)],
                                 speech_end(rendered.pcm[:, MIC], start, end)))
     script = device_script((c["t"], c["type"]) for c in rendered.controls)
     # the device's debouncer stamps a change with the end of the frame that first saw it
     seen = [-(-at // FRAME) * FRAME for at, name, level in script if name == "hook" and level]
-    return Seat(seat, VOICES[index % len(VOICES)], np.ascontiguousarray(pcm, dtype="<i2"), script,
-                seen, triggers)
+    return Seat(f"L{index + 1:02d}", voice, np.ascontiguousarray(to_int16(rendered.pcm), dtype="<i2"),
+                script, seen, triggers, rendered=rendered)
+
+
+def _heard_offline(seat: Seat) -> bool:
+    """Every taboo word of the seat's calls is reported by `seatwatch analyze`'s path."""
+    from edge.analyze import analyze
+    from edge.sim.scenario import write_rendered
+
+    with tempfile.TemporaryDirectory(prefix="seatwatch-latency-voice-") as tmp:
+        audio, meta = write_rendered(seat.rendered, Path(tmp), lossless=True)
+        events = analyze(audio, meta, None, seat.id)
+    heard = Counter(e.data.get("keyword", "") for e in events if e.type == KEYWORD)
+    wanted = Counter(t.label for t in seat.triggers if t.type == KEYWORD)
+    return all(heard[label] >= n for label, n in wanted.items())
 
 
 def stats(values: list[float]) -> dict[str, float | None]:
@@ -237,6 +268,8 @@ def summarise(plan: list[Seat], zero: dict[str, float | None],
                      "edge_to_console": stats([(h.received - h.created) * 1000 for h, _ in heard])}
     late = [x * 1000 for s in plan for x in s.late]
     out["unmatched_events"] = extra
+    out["voices"] = {seat.id: seat.voice for seat in plan}
+    out["voices_passed_over"] = {seat.id: seat.passed_over for seat in plan if seat.passed_over}
     out["device_write_late_p99_ms"] = round(float(np.percentile(late, 99)), 2) if late else None
     out["triggers_at"] = {LEVEL: "tone onset + policy volume.min_speech_s",
                           KEYWORD: "end of the taboo word (utterance end, trailing silence trimmed)"}
