@@ -93,15 +93,14 @@ def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
 def train_rate(args: argparse.Namespace, data: Path, out: Path) -> None:
     import numpy as np
 
-    from models.synth.dataset import extra_rate_windows
+    from models.synth.dataset import rate_train_sets
     from models.train import rate
     from models.train.convert import to_int8_tflite
 
     rate_cfg = rate.RateTrainConfig.quick() if args.quick else rate.RateTrainConfig()
-    parts = [np.load(data / "rate_train.npz")]
-    if not args.quick:
-        parts.append(np.load(extra_rate_windows(synth_config(args), data)))
+    parts = [np.load(p) for p in rate_train_sets(synth_config(args), data)]
     d = {"x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts])}
+    print(f"rate: {len(d['y'])} training windows")
     model = rate.train(d["x"], d["y"], rate_cfg)
     (out / "rate.tflite").write_bytes(to_int8_tflite(model, rate.normalise(d["x"])))
     (out / "rate.json").write_text(json.dumps({

@@ -21,6 +21,7 @@ from edge.models.keywords import KeywordSpotter
 from edge.models.rate import RateEstimator
 from edge.models.rate_baseline import rate_cpm
 from models.synth import corpus
+from models.synth.dataset import FAMILIES, RATE_NOISE
 
 KEYWORDS = tuple(corpus.KEYWORDS)
 FA_PER_HOUR_MAX = 0.5
@@ -158,10 +159,12 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
         report["keywords"][condition]["det"] = det
 
     rate = RateEstimator(model_dir / "rate.tflite")
-    for family, suffix in (("espeak", ""), ("neural", "_neural")):
-        path = data / f"rate_test{suffix}.npz"
-        if path.exists():
-            report["rate"][family] = rate_figures(rate, np.load(path))
+    for family in FAMILIES:                 # the sets synth_all builds (rate_test_sets)
+        for condition in RATE_NOISE:
+            path = data / f"rate2_test_{family}_{condition}.npz"
+            if path.exists():
+                name = family if condition == "clean" else f"{family}_{condition}"
+                report["rate"][name] = rate_figures(rate, np.load(path))
     report["vad"] = vad_figures()
     for name in ("kws", "rate"):
         report["size_bytes"][name] = (model_dir / f"{name}.tflite").stat().st_size

@@ -84,3 +84,22 @@ def channel(x: np.ndarray, rng: np.random.Generator, pool: list[np.ndarray] | No
     y = y * (10 ** ((-22 + gain_db) / 20) / max(rms(y), 1e-6)) * 1.6  # active-speech ~ +4 dB
     y = y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (rng.uniform(-80, -55) / 20)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+def steady_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Stationary room noise of a random colour: a noise floor whose spectral slope runs
+    from white to brown (air conditioning, PC fans, traffic hum), sometimes with mains hum
+    and its harmonics or a fan's tonal whine; unit RMS."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / RATE), 20.0)
+    spectrum *= f ** (-float(rng.uniform(0.0, 1.0)))          # 0: white .. 1: brown
+    out = np.fft.irfft(spectrum, n)
+    out /= np.std(out) + 1e-12
+    t = np.arange(n) / RATE
+    if rng.random() < 0.5:
+        mains = float(rng.choice((50.0, 60.0)))
+        out += sum(float(rng.uniform(0.05, 0.5)) / k * np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 6.3))
+                   for k in range(1, 7))
+    if rng.random() < 0.4:
+        out += float(rng.uniform(0.02, 0.15)) * np.sin(2 * np.pi * rng.uniform(120, 900) * t)
+    return (out / (np.std(out) + 1e-12)).astype(np.float32)

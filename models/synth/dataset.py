@@ -325,13 +325,28 @@ def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(speech).astype(np.int64), rms[:, 0]
 
 
-def build_rate(cfg: SynthConfig, split: str, family: str | None = None) -> RateSet:
+RATE_NOISE = {"clean": None, "steady15": (12.0, 20.0)}   # test conditions: steady noise SNR (dB)
+
+
+def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_pass: int = 0,
+               condition: str = "clean") -> RateSet:
+    """15 s windows of speech frames with their rate (characters per minute of speech).
+
+    A window's sentences are said one after another into one stream, as on a call: room
+    noise (steady or babble, training only at a random SNR; `condition` for the test
+    sets) and the capture channel act on the whole stream, the pipeline's VAD picks the
+    speech frames from it, and the model sees their log-mel. The label is the characters
+    over the seconds the VAD calls speech in the *clean* sentences, the unit the
+    call benchmark's truth and the rate rule use, so noise that hides or adds frames
+    cannot move it. `aug_pass` > 0 draws other noise and channels for the same speech."""
+    from models.synth.augment import steady_noise
+
     train = split == "train"
     rng = random.Random(f"{cfg.seed}-rate-{split}" + (f"-{family}" if family and family != "espeak" else ""))
     voices = TRAIN_VOICES if train else TEST_VOICES
     sentences = [s for s in corpus.rate_sentences(held_out=not train)]
     count = cfg.rate_windows if train else cfg.rate_test_windows
-    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    nrng = np.random.default_rng(rng.randrange(1 << 30) + 7919 * aug_pass)
     xs, ys, zs = [], [], []
     plans = []
     for _ in range(count):
@@ -348,34 +363,50 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None) -> RateS
     jobs = [(corpus.Utterance((text,), None, corpus.FILLER), v, s, p, seed, g)
             for v, s, p, texts, seed, g in plans for text in texts]
     spoken = iter(render_many(jobs, cfg.workers, f"synth rate {split}"))
+    recent: list[np.ndarray] = []           # other windows' speech, for babble
     for _voice, _speed, _pitch, texts, _seed, _gap in tqdm(plans, desc=f"rate windows {split}", leave=False):
-        frames, levels, chars = [], [], 0.0
-        strength = 1.0 if train else 0.5
-        for _ in texts:
-            item = next(spoken)
-            if len(frames) and sum(len(f) for f in frames) >= RATE_WINDOW:
-                continue
-            audio = channel(item.audio, nrng, None, strength=strength) if train else item.audio
-            idx, rms = speech_frames(audio)
-            if not len(idx):
-                continue
-            feats = logmel(audio)[idx]
-            have = sum(len(f) for f in frames)
-            take = min(len(idx), RATE_WINDOW - have)
-            frames.append(feats[:take])
-            levels.append(rms[idx][:take])
-            chars += item.chars * take / len(idx)  # a cut utterance counts in proportion
-        got = sum(len(f) for f in frames)
-        if got < RATE_WINDOW * 0.6:
+        items = [next(spoken) for _ in texts]
+        pieces, spans, clean_frames = [], [], []
+        at = 0
+        for item in items:
+            silence = np.zeros(int(nrng.uniform(0.15, 0.7) * RATE), np.float32)
+            pieces += [item.audio.astype(np.float32), silence]
+            spans.append((at // HOP, (at + len(item.audio)) // HOP))
+            at += len(item.audio) + len(silence)
+            clean_frames.append(len(speech_frames(item.audio)[0]))
+        stream = np.concatenate(pieces)
+        if train:
+            if len(recent) >= 8 and nrng.random() < 0.65:
+                snr = float(nrng.uniform(6.0, 30.0))
+                noise = steady_noise(nrng, len(stream)) if nrng.random() < 0.55 else \
+                    babble(recent, nrng, len(stream), talkers=int(nrng.integers(3, 7)))
+                stream = mix_at_snr(stream, noise, snr)
+            stream = channel(stream, nrng, None, strength=1.0)
+        elif RATE_NOISE[condition] is not None:
+            stream = mix_at_snr(stream, steady_noise(nrng, len(stream)), float(nrng.uniform(*RATE_NOISE[condition])))
+        recent = (recent + [item.audio for item in items])[-60:]
+        idx, rms = speech_frames(stream)
+        if len(idx) < RATE_WINDOW * 0.6:
             continue
-        x = np.concatenate(frames)
-        z = np.concatenate(levels)
+        taken = idx[:RATE_WINDOW]
+        chars = speech = 0.0
+        for item, (first, last), frames in zip(items, spans, clean_frames, strict=True):
+            kept = np.count_nonzero((idx >= first) & (idx < last))
+            if not kept or not frames:
+                continue
+            share = np.count_nonzero((taken >= first) & (taken < last)) / kept  # a cut sentence counts in part
+            chars += item.chars * share
+            speech += frames * share
+        if speech < RATE_WINDOW * 0.3:
+            continue
+        x = logmel(stream)[taken]
+        z = rms[taken]
         pad = RATE_WINDOW - len(x)
         x = np.concatenate([x, np.full((pad, x.shape[1]), np.log(1e-6), np.float32)])
         z = np.concatenate([z, np.full(pad, -120.0, np.float32)])
         xs.append(x.astype(np.float16))
         zs.append(z.astype(np.float32))
-        ys.append(chars / (got / 100.0) * 60.0)
+        ys.append(chars / (speech / 100.0) * 60.0)
     return RateSet(np.stack(xs), np.array(ys, np.float32), np.stack(zs))
 
 
@@ -391,18 +422,41 @@ def extra_train_passes(cfg: SynthConfig, out: Path, passes: int) -> list[Path]:
     return paths
 
 
-def extra_rate_windows(cfg: SynthConfig, out: Path, windows: int = 700) -> Path:
-    """More rate-training windows by espeak-ng voices only (cheap to synthesize; the
-    neural windows cost ~1 s of CPU per sentence), from another seed: the rate model
-    needs many more windows than the shared synthesis budget gives it."""
+def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
+    """The rate model's training windows (built once, then reused): the base windows of
+    both families, as many again by espeak-ng voices alone from another seed (cheap to
+    synthesize; neural speech costs ~1 s of CPU per sentence), neural-only windows from a
+    third seed, and a second noise-and-channel pass over the base and espeak-ng ones."""
     from dataclasses import replace
 
-    path = out / "rate_train_extra.npz"
-    if not path.exists():
-        rate = build_rate(replace(cfg, seed=cfg.seed + 3087, rate_windows=windows, families=("espeak",)),
-                          "train")
-        save(path, x=rate.x, y=rate.y, z=rate.z)
-    return path
+    extra = max(cfg.rate_windows, round(cfg.rate_windows * 700 / 240))
+    sources = [("rate2_train", cfg, None),
+               ("rate2_train_espeak", replace(cfg, seed=cfg.seed + 3087, rate_windows=extra,
+                                              families=("espeak",)), None),
+               ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011, rate_windows=cfg.rate_windows // 2,
+                                              families=("neural",)), None)]
+    paths = []
+    for name, source_cfg, _ in sources:
+        for aug_pass in (0, 1) if name != "rate2_train_neural" else (0,):
+            path = out / f"{name}{f'_pass{aug_pass}' if aug_pass else ''}.npz"
+            if not path.exists():
+                rate = build_rate(source_cfg, "train", aug_pass=aug_pass)
+                save(path, x=rate.x, y=rate.y, z=rate.z)
+            paths.append(path)
+    return paths
+
+
+def rate_test_sets(cfg: SynthConfig, out: Path) -> dict[tuple[str, str], Path]:
+    """Held-out rate windows per (family, condition): clean and in steady noise."""
+    paths = {}
+    for family in FAMILIES:
+        for condition in RATE_NOISE:
+            path = out / f"rate2_test_{family}_{condition}.npz"
+            if not path.exists():
+                rate = build_rate(cfg, "test", family, condition=condition)
+                save(path, x=rate.x, y=rate.y, z=rate.z)
+            paths[(family, condition)] = path
+    return paths
 
 
 def save(path: Path, **arrays: np.ndarray) -> None:
@@ -416,6 +470,8 @@ def synth_all(cfg: SynthConfig) -> Path:
     if (out / "done.json").exists():
         if not (out / "kws_stream_clean.npz").exists():    # data sets from before event-level recall
             kws_test_sets(cfg, out)
+        rate_train_sets(cfg, out)                       # rate sets from before stream windows
+        rate_test_sets(cfg, out)
         return out
     kws_train, _ = build_kws(cfg, "train")
     save(out / "kws_train.npz", x=kws_train.x, y=kws_train.y)
@@ -424,10 +480,7 @@ def synth_all(cfg: SynthConfig) -> Path:
         for condition, snr in (("clean", None), ("babble10", 10.0)):
             save(out / f"fa_{condition_name(family, condition)}.npz",
                  audio=negative_stream(cfg, snr_db=snr, family=family))
-    rate = build_rate(cfg, "train")
-    save(out / "rate_train.npz", x=rate.x, y=rate.y, z=rate.z)
-    for family in FAMILIES:
-        rate = build_rate(cfg, "test", family)
-        save(out / f"rate_test{'' if family == 'espeak' else '_' + family}.npz", x=rate.x, y=rate.y, z=rate.z)
+    rate_train_sets(cfg, out)
+    rate_test_sets(cfg, out)
     (out / "done.json").write_text(json.dumps(asdict(cfg)))
     return out
