@@ -15,9 +15,11 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 DEBIAN_PKGS := mosquitto espeak-ng sox tmux
+# headers the dev install compiles pyalsaaudio against (the ALSA source, seatwatch[alsa])
+ALSA_DEV_PKGS := libasound2-dev
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint bench chaos eval system-deps venv clean
+.PHONY: help demo test lint bench chaos eval system-deps alsa-headers venv dist deps-check clean
 
 help:
 	@echo "make demo   run a simulated call-center floor and the supervisors' console"
@@ -25,6 +27,8 @@ help:
 	@echo "make lint   ruff + mypy (edge/, host_console/)"
 	@echo "make bench  benchmarks -> bench/report.json"
 	@echo "make chaos  fault-injection suite (broker restarts, serial yanks, kill -9, ...)"
+	@echo "make dist   sdist + wheel -> dist/ (docs/packaging.md)"
+	@echo "make deps-check  runtime dependencies resolve for Python 3.11 on aarch64 (needs PyPI)"
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "seatwatch needs Python >= 3.11 (python3.11 preferred)"; exit 1; }
@@ -35,7 +39,7 @@ $(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e .
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python alsa-headers
 	$(PIP) install -e '.[dev]'
 	@touch $@ $(RUNTIME_STAMP)
 
@@ -52,6 +56,18 @@ system-deps:
 		else \
 			echo "missing system packages:$$missing"; \
 			echo "install them with: sudo apt-get install $(DEBIAN_PKGS)"; exit 1; \
+		fi; \
+	fi
+
+# libasound2-dev: installed when missing and root, otherwise a clear message.
+alsa-headers:
+	@if [ ! -f /usr/include/alsa/asoundlib.h ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian packages: $(ALSA_DEV_PKGS)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ALSA_DEV_PKGS) >/dev/null; \
+		else \
+			echo "missing system packages: $(ALSA_DEV_PKGS) (pyalsaaudio compiles against it)"; \
+			echo "install them with: sudo apt-get install $(ALSA_DEV_PKGS)"; exit 1; \
 		fi; \
 	fi
 
@@ -75,5 +91,14 @@ chaos: system-deps $(DEV_STAMP)
 eval: system-deps $(DEV_STAMP)
 	$(VENV)/bin/seatwatch eval $(EVAL_ARGS)
 
+# sdist and wheel (the wheel is built from the sdist, so both are checked)
+dist: $(DEV_STAMP)
+	rm -rf dist build
+	$(PY) -m build --outdir dist .
+
+# every runtime dependency has a wheel for CPython 3.11 on aarch64 (the Pi)
+deps-check: $(DEV_STAMP)
+	$(PY) deploy/check_deps.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info dist build

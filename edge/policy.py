@@ -11,7 +11,9 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+from edge.resources import data_dir
+
+POLICY_DIR = data_dir("policies")
 
 
 class PolicyError(ValueError):
@@ -141,6 +143,10 @@ class Overtalk:
     min_caller_s: float = doc(1.0, "The caller must have been talking this long when the agent starts: "
                               "a 嗯 or 对 under the agent's pause is no turn to interrupt (s)",
                               lo=0, hi=10)
+    level_margin_db: float = doc(6.0, "In the overlap, each voice is within this many dB of its own active "
+                                 "speech level in the call: office babble or noise the VAD takes for "
+                                 "speech sits 10-30 dB under a headset voice, and is no interruption (dB)",
+                                 lo=1, hi=40)
 
 
 @dataclass(frozen=True)

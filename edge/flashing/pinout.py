@@ -10,9 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-PINOUT = ROOT / "hardware" / "pinout.toml"
-PINS_PY = ROOT / "firmware" / "pins.py"
+from edge.resources import data_file
+
+PINOUT = data_file("hardware", "pinout.toml")
+PINS_PY = data_file("firmware", "pins.py")
 RP2040_GPIOS = range(0, 30)
 
 

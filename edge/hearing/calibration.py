@@ -6,7 +6,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "hardware" / "calibration"
+from edge.resources import data_dir
+
+CALIBRATION_DIR = data_dir("hardware") / "calibration"
 
 
 class CalibrationError(ValueError):

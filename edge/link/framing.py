@@ -17,8 +17,9 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-FIRMWARE_DIR = Path(os.environ.get("SEATWATCH_FIRMWARE_DIR",
-                                   Path(__file__).resolve().parents[2] / "firmware")).resolve()
+from edge.resources import data_dir
+
+FIRMWARE_DIR = Path(os.environ.get("SEATWATCH_FIRMWARE_DIR") or data_dir("firmware")).resolve()
 
 _cache: dict[str, ModuleType] = {}
 _lock = threading.Lock()

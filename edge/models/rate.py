@@ -14,8 +14,9 @@ import numpy as np
 
 from edge.dsp.features import remove_window_mean
 from edge.models.loader import TfliteModel
+from edge.resources import data_dir
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
+MODEL_DIR = data_dir("models")
 SCALE = 100.0
 
 

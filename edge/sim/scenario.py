@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from edge.resources import data_dir
+
 RATE = 16_000
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_DIR = data_dir("scenarios")
 RENDERED_DIR = SCENARIO_DIR / "rendered"
 
 NOMINAL_SPEECH_DBFS = -22.0   # active-speech RMS of a normal voice on either channel
