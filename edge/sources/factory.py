@@ -27,4 +27,11 @@ def open_source(spec: str, *, control: str | None = None, loop: bool = False,
             return SerialSource(target)
         except SerialLinkError as exc:
             raise SourceError(str(exc)) from None
+    if kind == "alsa":
+        # the Pi-inline variant: imported here, pyalsaaudio is an optional extra
+        from edge.sources.alsa import AlsaSource, AlsaSourceError
+        try:
+            return AlsaSource(target, control=control, label=f"alsa-{seat}")
+        except AlsaSourceError as exc:
+            raise SourceError(str(exc)) from None
     raise SourceError(f"source {spec!r}: unknown kind {kind!r} (expected wav, serial or alsa)")
