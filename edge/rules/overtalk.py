@@ -6,13 +6,18 @@ onset) while the caller is talking and has been for `min_caller_s` (so a caller'
 对 under the agent's pause is no turn to interrupt), also when the onset falls into one
 of the caller's short pauses. It is an overtalk once both have spoken together for
 `min_overlap_s` since the cut-in, before either stops (the agent's onset ends with their
-speech, the caller's turn with a CALLER_GAP_S pause). Overlaps the caller starts are
+speech, the caller's turn with a CALLER_GAP_S pause), and both voices were at their own
+level in the overlap: within `level_margin_db` of that side's active speech level in the
+call (the power mean of its speech frames, known after MIN_LEVEL_S of speech). A VAD
+that takes the office's babble for speech on either side hears it well under the
+headset voice or the caller's line level. Overlaps the caller starts are
 counted on the scorecard, not raised. Nothing counts once the caller has hung up (an
 agent's 喂? over the busy tone is no interruption).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from edge.policy import Overtalk
@@ -20,6 +25,11 @@ from edge.rules.base import Frame, Report, Rule, seconds
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 CALLER_GAP_S = 0.5          # caller pauses shorter than this stay inside their turn
+MIN_LEVEL_S = 2.0           # speech that makes a side's active speech level known
+
+
+def _db(power: float) -> float:
+    return 10 * math.log10(max(power, 1e-13))
 
 
 class OvertalkRule(Rule):
@@ -29,6 +39,7 @@ class OvertalkRule(Rule):
         self._gap = int(CALLER_GAP_S * PIPELINE_RATE)
         self._min_caller = int(policy.min_caller_s * PIPELINE_RATE)
         self._min_overlap = max(1, round(policy.min_overlap_s * PIPELINE_RATE / FRAME_SAMPLES))
+        self._min_level = round(MIN_LEVEL_S * PIPELINE_RATE / FRAME_SAMPLES)
         self.call_started(0)
 
     def call_started(self, sample: int) -> None:
@@ -38,6 +49,8 @@ class OvertalkRule(Rule):
         self._caller_last: int | None = None     # ... and last speech frame
         self._agent_cut_in: int | None = None    # sample where the agent started over the caller
         self._both = 0                           # frames both spoke since the cut-in
+        self._both_power = [0.0, 0.0]            # ... their summed power (mic, ear)
+        self._speech = [[0.0, 0], [0.0, 0]]      # per side: summed power, frames of speech
         self._reported = False
         self.count = 0
         self.caller_started = 0                  # overlaps the caller started (not violations)
@@ -49,13 +62,31 @@ class OvertalkRule(Rule):
     def _caller_talking(self, sample: int) -> bool:
         return self._caller_last is not None and sample - self._caller_last <= self._gap
 
+    def _level_db(self, side: int) -> float | None:
+        power, frames = self._speech[side]
+        return _db(power / frames) if frames >= self._min_level else None
+
+    def _at_own_level(self) -> bool:
+        for side in (0, 1):
+            level = self._level_db(side)
+            if level is not None and _db(self._both_power[side] / self._both) < level - self.policy.level_margin_db:
+                return False
+        return True
+
     def frame(self, f: Frame) -> None:
         if self._gone:
             return
+        if f.mic_speech:
+            self._speech[0][0] += 10 ** (f.mic_dbfs / 10)
+            self._speech[0][1] += 1
+        if f.ear_speech:
+            self._speech[1][0] += 10 ** (f.ear_dbfs / 10)
+            self._speech[1][1] += 1
         if f.mic_speech and not self._mic:                       # agent onset
             if (self._caller_talking(f.sample) and self._caller_start is not None
                     and f.sample - self._caller_start >= self._min_caller):
                 self._agent_cut_in, self._both, self._reported = f.sample, 0, False
+                self._both_power = [0.0, 0.0]
         if f.ear_speech:
             if not self._caller_talking(f.sample):
                 self._caller_start = f.sample - FRAME_SAMPLES     # a new caller turn
@@ -67,7 +98,9 @@ class OvertalkRule(Rule):
                 self._agent_cut_in = None                         # one of them stopped
             elif f.ear_speech:
                 self._both += 1
-                if self._both >= self._min_overlap and not self._reported:
+                self._both_power[0] += 10 ** (f.mic_dbfs / 10)
+                self._both_power[1] += 10 ** (f.ear_dbfs / 10)
+                if self._both >= self._min_overlap and not self._reported and self._at_own_level():
                     self._reported = True
                     self.count += 1
                     if self.policy.enabled:
@@ -75,8 +108,19 @@ class OvertalkRule(Rule):
                             "overlap_s": seconds(self._both * FRAME_SAMPLES),
                             "started_by": "agent", "limit_s": self.policy.min_overlap_s,
                             "caller_turn_s": seconds(self._agent_cut_in - (self._caller_start or 0)),
-                            "cut_in_s": seconds(self._agent_cut_in - self._off_hook)})
+                            "cut_in_s": seconds(self._agent_cut_in - self._off_hook),
+                            **self._levels()})
         self._mic, self._ear = f.mic_speech, f.ear_speech
+
+    def _levels(self) -> dict[str, float]:
+        """The overlap's levels beside each side's active speech level (dBFS), as evidence."""
+        out = {"agent_overlap_dbfs": round(_db(self._both_power[0] / self._both), 1),
+               "caller_overlap_dbfs": round(_db(self._both_power[1] / self._both), 1)}
+        for side, name in ((0, "agent_level_dbfs"), (1, "caller_level_dbfs")):
+            level = self._level_db(side)
+            if level is not None:
+                out[name] = round(level, 1)
+        return out
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
         scorecard["overtalk_count"] = self.count
