@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from edge.sim.playlist import build_playlist, load_rendered
 from edge.sim.scenario import RATE
 
 SITE = "demo"
+FINAL_DRAIN_S = 5.0    # headless: longest wait for events the edge sent before it stopped
 AGENTS = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐涛", "孙丽"]
 
 
@@ -110,6 +112,14 @@ def start_edge(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
                             start_new_session=True, cwd=Path(__file__).resolve().parents[1])
 
 
+def stop_devices(devices: list[PtyDevice]) -> None:
+    """All at once: each device's thread ends within one frame of being asked."""
+    for device in devices:
+        device.request_stop()
+    for device in devices:
+        device.stop()
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)   # the daemon flushes its outboxes on SIGTERM
@@ -133,16 +143,18 @@ class Summary:
         if not self.ingest.is_connected.wait(10):
             raise RuntimeError(f"the demo's summary could not connect to {url}")
 
-    def watch(self, seconds: float, quiet_s: float | None = None) -> None:
-        """Feed the model for `seconds`, or (quiet_s) until nothing arrived for that long."""
-        began = last = time.monotonic()
+    def watch(self, seconds: float, until: Callable[[], bool] | None = None) -> None:
+        """Feed the model for `seconds`, or until `until()` holds."""
+        began = time.monotonic()
         while time.monotonic() - began < seconds:
             for topic, payload, received in self.ingest.drain():
                 self.state.handle(topic, payload, received)
-                last = time.monotonic()
-            if quiet_s is not None and time.monotonic() - last >= quiet_s:
+            if until is not None and until():
                 return
-            time.sleep(0.2)
+            time.sleep(0.05 if until is not None else 0.2)
+
+    def received(self) -> int:
+        return int(self.state.counters["events"])
 
     def online(self) -> int:
         return sum(view.online for view in self.state.seats.values())
@@ -202,14 +214,18 @@ def run(args: argparse.Namespace) -> int:
         edge = start_edge(config, workdir)
         try:
             if summary is not None:
+                print(f"seatwatch demo: {args.seats} seats running for {args.duration:g} s",
+                      file=sys.stderr, flush=True)
                 summary.watch(args.duration)
                 online = summary.online()
                 stop_process(edge)                   # SIGTERM: calls closed, outboxes flushed
-                for device in devices:
-                    device.stop()
-                summary.watch(20.0, quiet_s=2.0)
-                return summary.report(args.duration, args.seats, online,
-                                      read_accounts(workdir / "state" / LAST_RUN))
+                stop_devices(devices)
+                accounts = read_accounts(workdir / "state" / LAST_RUN)
+                # the edge's account says how many events reached the broker: wait for
+                # those (not for a quiet spell), a little longer only if some are missing
+                sent = sum(a["accepted"] - a["unsent"] - a["dropped"] for a in accounts.values())
+                summary.watch(FINAL_DRAIN_S, until=lambda: summary.received() >= sent)
+                return summary.report(args.duration, args.seats, online, accounts)
             from host_console.app import ConsoleApp
             from host_console.ingest import Ingest
 
@@ -218,7 +234,6 @@ def run(args: argparse.Namespace) -> int:
             return 0
         finally:
             stop_process(edge)
-            for device in devices:
-                device.stop()
+            stop_devices(devices)
             if broker is not None:
                 broker.stop()

@@ -85,6 +85,7 @@ class PtyDevice:
     def _plug(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
+        os.set_blocking(master, False)      # writes wait in select(), see _write
         link = Path(self.port)
         tmp = link.with_suffix(".new")
         os.symlink(os.ttyname(slave), tmp)
@@ -119,9 +120,17 @@ class PtyDevice:
             return
         view = memoryview(data)
         while len(view):
+            # A pty whose reader went away fills up: wait for room like a USB device does,
+            # but never past stop() (a blocking write here once held stop() for 5 s).
             try:
-                n = os.write(fd, view)
-            except OSError:
+                _, ready, _ = select.select([], [fd], [], 0.05)
+                n = os.write(fd, view) if ready else 0
+            except BlockingIOError:
+                n = 0
+            except (OSError, ValueError):
+                self.discarded += len(view)
+                return
+            if not n and self._stop.is_set():
                 self.discarded += len(view)
                 return
             self.written += n
@@ -178,7 +187,12 @@ class PtyDevice:
         """The device has sent all its audio."""
         return bool(self.hal.finished)
 
+    def request_stop(self) -> None:
+        """Ask the device's thread to end (stop() waits for it)."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self.thread.join(5)
+        if self.thread.is_alive():
+            self.thread.join(5)
         self.unplug()
