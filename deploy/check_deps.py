@@ -66,7 +66,8 @@ def platforms() -> list[str]:
     return tags + [f"linux_{MACHINE}"]
 
 
-def pip_download(reqs: list[str], dest: Path, *, binary: bool, deps: bool) -> subprocess.CompletedProcess[str]:
+def pip_download(reqs: list[str], dest: Path, *, binary: bool,
+                 deps: bool) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q",
            "--dest", str(dest), "--python-version", PYTHON, "--implementation", "cp"]
     for tag in platforms():
