@@ -233,9 +233,11 @@ INPUT_EVENT = struct.Struct("@llHHi")   # struct input_event: timeval, type, cod
 
 
 class EvdevControl:
-    """Call-control signals from a Linux input device (`/dev/input/eventN`).
+    """Call-control signals from Linux input devices (`/dev/input/eventN`).
 
-    Spec: `evdev:PATH` or `evdev:PATH?hook=169&ring=183&button=184` (EV_KEY codes).
+    Spec: `evdev:PATH[,PATH...]` or `evdev:PATHS?hook=169&ring=183&button=184` (EV_KEY
+    codes; several paths when each key is a device of its own, as one `gpio-key`
+    overlay per GPIO gives).
     Key down of `hook` is off_hook, key up on_hook; key down of `ring` is a ring, of
     `button` a button press; autorepeat and other events are ignored. A thread reads the
     device; the audio loop stamps each signal with the sample clock of the next block
@@ -245,13 +247,15 @@ class EvdevControl:
     def __init__(self, path: str, *, hook: int = KEY_PHONE, ring: int = KEY_F13,
                  button: int = KEY_F14) -> None:
         self.path = path
+        self.paths = [p for p in path.split(",") if p]
         self.down = {hook: "off_hook", ring: "ring", button: "button"}
         self.up = {hook: "on_hook"}
         self._queue: deque[str] = deque()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"evdev-{path}", daemon=True)
-        if not os.path.exists(path):
-            raise AlsaSourceError(f"control {path}: no such input device")
+        for one in self.paths:
+            if not os.path.exists(one):
+                raise AlsaSourceError(f"control {one}: no such input device")
 
     @classmethod
     def parse(cls, spec: str) -> EvdevControl:
@@ -291,28 +295,29 @@ class EvdevControl:
         return used
 
     def _run(self) -> None:
-        fd = -1
-        pending = b""
+        pending: dict[int, bytes] = {}
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            for one in self.paths:
+                pending[os.open(one, os.O_RDONLY | os.O_NONBLOCK)] = b""
             while not self._closed.is_set():
-                ready, _, _ = select.select([fd], [], [], 0.2)
-                if not ready:
-                    continue
-                try:
-                    data = os.read(fd, INPUT_EVENT.size * 64)
-                except BlockingIOError:
-                    continue
-                if not data:          # a FIFO with no writer (yet): wait for one
+                ready, _, _ = select.select(list(pending), [], [], 0.2)
+                idle = True
+                for fd in ready:
+                    try:
+                        data = os.read(fd, INPUT_EVENT.size * 64)
+                    except BlockingIOError:
+                        continue
+                    if data:
+                        idle = False
+                        buffered = pending[fd] + data
+                        pending[fd] = buffered[self.feed(buffered):]
+                if ready and idle:    # a FIFO with no writer (yet): wait for one
                     self._closed.wait(0.05)
-                    continue
-                pending += data
-                pending = pending[self.feed(pending):]
         except OSError as exc:
             if not self._closed.is_set():
                 log.error("control %s: input device failed (%s); no more hook signals", self.path, exc)
         finally:
-            if fd >= 0:
+            for fd in pending:
                 os.close(fd)
 
     def close(self) -> None:

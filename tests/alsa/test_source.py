@@ -156,6 +156,7 @@ def test_evdev_records_and_specs() -> None:
     assert control.feed(data + b"\x01\x02") == len(data)     # a torn record waits
     assert control.drain() == ["off_hook", "on_hook"]          # autorepeat, EV_MSC ignored
     assert EvdevControl.parse("evdev:/dev/null").down[KEY_PHONE] == "off_hook"
+    assert EvdevControl.parse("evdev:/dev/null,/dev/zero?button=2").paths == ["/dev/null", "/dev/zero"]
     for bad in ("gpio:17", "evdev:", "evdev:/dev/null?hook=x", "evdev:/dev/null?mute=3"):
         with pytest.raises(AlsaSourceError):
             EvdevControl.parse(bad)
