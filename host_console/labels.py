@@ -258,7 +258,8 @@ KEYS: dict[str, tuple[str | None, Format]] = {
     "peak_db_spl": ("peak", unit("dB SPL")),
     "limit_db_spl": ("limit", unit("dB SPL")),
     # device
-    "kind": ("fault", choice(audio_lost="audio lost")),
+    "kind": ("fault", choice(audio_lost="audio lost",
+                             device_missing="device not connected or not answering")),
     "lost_s": ("audio lost for", seconds),
 }
 

@@ -86,6 +86,11 @@ class AlertGroup:
         return self.first.id, self.last.id
 
 
+def device_missing(event: Event) -> bool:
+    """The edge's report that a seat's device is gone (unplugged, not answering)."""
+    return event.type == "device_fault" and event.data.get("kind") == "device_missing"
+
+
 @dataclass
 class SeatView:
     site: str
@@ -306,7 +311,8 @@ class FloorState:
 
     def apply_metrics(self, site: str, metrics: dict[str, Any], now: float) -> bool:
         view = self.seat(site, metrics["seat"])
-        view.online, view.last_seen = True, now
+        # an edge whose seat has lost its device still sends metrics: link "down", offline
+        view.online, view.last_seen = metrics.get("link") != "down", now
         # Hold and LED changes only show in metrics: they become timeline milestones.
         t_call = metrics.get("t_call", view.t_call)
         state = metrics.get("call_state", view.call_state)
@@ -358,7 +364,8 @@ class FloorState:
             self._seen.popitem(last=False)
         self.counters["events"] += 1
         view = self.seat(event.site, event.seat)
-        view.last_seen, view.online = now, True
+        # the edge reports a seat whose device is missing (`device_fault`, `device_missing`)
+        view.last_seen, view.online = now, not device_missing(event)
         if event.type == "call_started" and view.call != event.call:
             # Metrics (QoS 0, sent at once) can overtake the event (QoS 1, via the outbox):
             # a call already known from its metrics keeps their fresher state and clock.

@@ -10,9 +10,11 @@ items on one stream clock:
   the device); it becomes a SourceGap the pipeline reports as `device_fault`;
 - order: audio is held back by the device's declared `control_hold`, so a debounced
   hook change lands before the first block that ends after it;
-- unplug: the port is reopened every 0.1 s; on return the device is asked for a hello
-  again and the outage becomes a SourceGap (measured on the device's clock when it kept
-  running, on the wall clock when it rebooted).
+- unplug: the port is reopened, every 0.1 s at first and backing off to every
+  `retry_max` s; on return the device is asked for a hello again and the outage becomes
+  a SourceGap (measured on the device's clock when it kept running, on the wall clock
+  when it rebooted). `on_state("down", reason)` / `on_state("up", "")` tell the owner
+  (the edge daemon reports the seat offline meanwhile).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import serial
@@ -44,10 +46,12 @@ class SerialSource:
 
     def __init__(self, port: str, *, baudrate: int = 115_200, hello_timeout: float = 2.0,
                  reconnect_timeout: float | None = None, retry_interval: float = 0.1,
-                 device: str | None = None) -> None:
+                 retry_max: float = 2.0, device: str | None = None) -> None:
         self.port, self.baudrate = port, baudrate
         self.hello_timeout, self.reconnect_timeout = hello_timeout, reconnect_timeout
-        self.retry_interval = retry_interval
+        self.retry_interval, self.retry_max = retry_interval, max(retry_interval, retry_max)
+        # called with ("down", reason) when the port is lost, ("up", "") when it is back
+        self.on_state: Callable[[str, str], None] | None = None
         self.decoder = LinkDecoder(port, device)
         self._serial: serial.Serial | None = None
         self._write_lock = threading.Lock()
@@ -110,6 +114,7 @@ class SerialSource:
     def _reconnect(self) -> bool:
         """Reopen after the port vanished; False when reconnect_timeout passed or closed."""
         started = time.monotonic()
+        interval = self.retry_interval
         while not self._closed.is_set():
             try:
                 self._open()
@@ -119,13 +124,22 @@ class SerialSource:
                 log.info("serial:%s: device back after %.2f s", self.port, time.monotonic() - started)
                 if self._led is not None:
                     self.send_led(self._led)
+                self._tell("up", "")
                 return True
             except SerialLinkError:
                 pass
             if self.reconnect_timeout is not None and time.monotonic() - started > self.reconnect_timeout:
                 return False
-            self._closed.wait(self.retry_interval)
+            self._closed.wait(interval)
+            interval = min(self.retry_max, interval * 1.5)     # backoff: 0.1 s ... retry_max
         return False
+
+    def _tell(self, state: str, reason: str) -> None:
+        if self.on_state is not None:
+            try:
+                self.on_state(state, reason)
+            except Exception:       # the owner's bug must not stop the link
+                log.exception("serial:%s: on_state(%s) failed", self.port, state)
 
     # --- reading ---------------------------------------------------------------------
     def items(self) -> Iterator[SourceItem]:
@@ -148,10 +162,13 @@ class SerialSource:
             data = port.read(max(1, port.in_waiting))
         except (serial.SerialException, OSError, TypeError) as exc:
             # TypeError: pyserial on a closed fd (close() from another thread)
-            if not self._closed.is_set():
+            lost = not self._closed.is_set()
+            if lost:
                 log.warning("serial:%s: port lost (%s)", self.port, exc)
                 self.decoder.link_lost(time.monotonic())
             self._drop_port()
+            if lost:
+                self._tell("down", f"serial:{self.port}: port lost ({exc})")
             return
         if data:
             self.decoder.feed(data, time.monotonic())

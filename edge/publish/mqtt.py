@@ -62,6 +62,8 @@ class MqttLink(Session):
         # taken as acknowledged before the broker had it.
         self._own_mids: set[int] = set()
         self._last_seq = 0                           # highest seq handed to the client
+        # the retained status says "online" only while the seat's device is there
+        self.device_present = True
         self._generation = 0                         # connections so far
         self._sent_lock = threading.Lock()
         self._wake = threading.Event()
@@ -92,6 +94,29 @@ class MqttLink(Session):
                     self._early_acks.discard(info.mid)
                 else:
                     self._own_mids.add(info.mid)
+
+    def set_presence(self, present: bool, who: SeatIdentity | None = None) -> None:
+        """The seat's device came (present) or went: the retained status follows it.
+
+        `who` updates the identity (device id, firmware) the status carries; the last-will
+        keeps the identity the session started with (MQTT cannot change it while connected).
+        """
+        with self._sent_lock:
+            self.device_present = present
+            if who is not None:
+                self.who = who
+        if self.is_connected.is_set():
+            self._publish_status()
+
+    def _publish_status(self, client: mqtt.Client | None = None) -> None:
+        state = "online" if self.device_present else "offline"
+        info = (client or self.client).publish(self._status_topic, self.who.status(state), qos=1,
+                                               retain=True)
+        with self._sent_lock:
+            if info.mid in self._early_acks:    # its callback beat publish()'s return
+                self._early_acks.discard(info.mid)
+            else:
+                self._own_mids.add(info.mid)
 
     def flush(self, timeout: float) -> bool:
         """Wait until the broker has acknowledged every stored event."""
@@ -125,9 +150,7 @@ class MqttLink(Session):
             self._last_seq = 0          # resend everything still in the outbox, in order
             self._generation += 1       # a send pass that began before this must not go on
         # On paho's network thread: this PUBACK cannot be handled before the mid is noted.
-        info = client.publish(self._status_topic, self.who.status("online"), qos=1, retain=True)
-        with self._sent_lock:
-            self._own_mids.add(info.mid)
+        self._publish_status(client)
         client.subscribe(self._cmd_topic, qos=1)
         self._wake.set()
         log.info("%s: seat %s connected (MQTT %s)", self.url, self.who.seat, self.version)
