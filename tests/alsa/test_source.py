@@ -140,8 +140,9 @@ def test_hook_ring_and_button_keys_become_control_events(tmp_path: Path,
     events = [i for i in got if isinstance(i, ControlEvent)]
     assert [e.kind for e in events] == ["ring", "off_hook", "button", "on_hook"]
     for event, (sample, _) in zip(events, controls, strict=True):
-        # stamped with the next block's clock: within a couple of periods of the key
-        assert abs(event.sample - sample) <= 2 * PERIOD, (event, sample)
+        # stamped with the next block's clock: within a period of the key, plus what the
+        # reader lags behind the FIFO's writer (nothing, unless the machine is starved)
+        assert abs(event.sample - sample) <= 4 * PERIOD, (event, sample)
     audio = np.concatenate([i.pcm for i in got if isinstance(i, AudioBlock)])
     assert np.array_equal(audio, pcm[:len(audio)])
 
