@@ -422,22 +422,27 @@ def extra_train_passes(cfg: SynthConfig, out: Path, passes: int) -> list[Path]:
     return paths
 
 
+FULL_RATE_WINDOWS = 200      # from this many base windows on, the extra rate sets are built
+
+
 def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
     """The rate model's training windows (built once, then reused): the base windows of
     both families, as many again by espeak-ng voices alone from another seed (cheap to
     synthesize; neural speech costs ~1 s of CPU per sentence), neural-only windows from a
-    third seed, and a second noise-and-channel pass over the base and espeak-ng ones."""
+    third seed, and a second noise-and-channel pass over the base and espeak-ng ones
+    (the quick configuration: its base windows only)."""
     from dataclasses import replace
 
-    extra = max(cfg.rate_windows, round(cfg.rate_windows * 700 / 240))
-    sources = [("rate2_train", cfg, None),
-               ("rate2_train_espeak", replace(cfg, seed=cfg.seed + 3087, rate_windows=extra,
-                                              families=("espeak",)), None),
-               ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011, rate_windows=cfg.rate_windows // 2,
-                                              families=("neural",)), None)]
+    sources = [("rate2_train", cfg)]
+    if cfg.rate_windows >= FULL_RATE_WINDOWS:     # the quick configuration: its base windows only
+        sources += [("rate2_train_espeak", replace(cfg, seed=cfg.seed + 3087, rate_windows=700,
+                                                   families=("espeak",))),
+                    ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011, rate_windows=cfg.rate_windows // 2,
+                                                   families=("neural",)))]
     paths = []
-    for name, source_cfg, _ in sources:
-        for aug_pass in (0, 1) if name != "rate2_train_neural" else (0,):
+    for name, source_cfg in sources:
+        passes = (0, 1) if name != "rate2_train_neural" and len(sources) > 1 else (0,)
+        for aug_pass in passes:
             path = out / f"{name}{f'_pass{aug_pass}' if aug_pass else ''}.npz"
             if not path.exists():
                 rate = build_rate(source_cfg, "train", aug_pass=aug_pass)
