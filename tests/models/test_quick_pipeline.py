@@ -38,6 +38,6 @@ def test_quick_pipeline_trains_models_that_load_and_beat_chance(tmp_path: Path) 
     assert report["rate"]["espeak"]["corr"] > 0.3, report["rate"]
     # both voice families have held-out sets, and thresholds are set on all of them
     assert report["keywords"]["conditions"] == ["clean", "babble10", "neural_clean", "neural_babble10"]
-    assert set(report["rate"]) == {"espeak", "neural"}
+    assert set(report["rate"]) == {"espeak", "neural", "espeak_steady15", "neural_steady15"}
     assert all(h > 0 for h in report["keywords"]["fa_hours"].values())
     assert (out / "MODEL_CARD.md").read_text(encoding="utf-8").count("|") > 20
