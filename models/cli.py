@@ -68,8 +68,12 @@ def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
     from models.train.convert import to_int8_tflite
 
     kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
-    parts = [np.load(data / "kws_train.npz")]
-    parts += [np.load(p) for p in extra_train_passes(synth_config(args), data, kws_cfg.aug_passes)]
+    parts = [dict(np.load(data / "kws_train.npz"))]
+    parts += [dict(np.load(p)) for p in extra_train_passes(synth_config(args), data, kws_cfg.aug_passes)]
+    if kws_cfg.steady_share:
+        rng = np.random.default_rng(kws_cfg.seed + 7)
+        for part in parts[1:]:
+            part["x"] = kws.add_steady_noise(part["x"], rng, kws_cfg.steady_share, kws_cfg.steady_snr_db)
     d = {"x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts])}
     # keyword-free speech by the training voices for hard-negative mining; synthesized
     # before training, since the neural voice's interpreter cannot load once TensorFlow is

@@ -21,10 +21,37 @@ class KwsTrainConfig:
     width: int = 48
     seed: int = 1234
     aug_passes: int = 1         # extra hearings of the training speech (other noise, channel)
+    steady_share: float = 0.4   # share of the extra passes' windows put into steady room noise
+    steady_snr_db: tuple[float, float] = (5.0, 30.0)
 
     @classmethod
     def quick(cls) -> KwsTrainConfig:
         return cls(epochs=30, batch=32, width=24, aug_passes=0)
+
+
+def add_steady_noise(x: np.ndarray, rng: np.random.Generator, share: float,
+                     snr_db: tuple[float, float], bank: int = 64) -> np.ndarray:
+    """`share` of the log-mel windows `x` with steady room noise added in the mel power
+    domain (speech and noise powers add; their cross terms average out over a mel band):
+    hum, fans, air conditioning of random colour (models.synth.augment.steady_noise) at a
+    random SNR against the window's louder half of frames. The data sets hold features,
+    not audio, so this is how noise the synthesis never mixed in reaches the model."""
+    from edge.dsp.features import LOG_FLOOR, logmel
+    from models.synth.augment import steady_noise
+
+    out = x.astype(np.float32, copy=True)
+    window = x.shape[1]
+    noises = np.exp(np.stack([logmel(steady_noise(rng, (window + 2) * 160))[-window:]
+                              for _ in range(bank)]))
+    noise_power = noises.sum(axis=2).mean(axis=1)                 # per clip, per frame
+    for i in np.flatnonzero(rng.random(len(x)) < share):
+        speech = np.exp(out[i]) - LOG_FLOOR
+        frame_power = speech.sum(axis=1)
+        level = frame_power[frame_power >= np.median(frame_power)].mean()
+        k = int(rng.integers(bank))
+        gain = level / noise_power[k] * 10 ** (-rng.uniform(*snr_db) / 10)
+        out[i] = np.log(speech + gain * noises[k] + LOG_FLOOR)
+    return out.astype(x.dtype)
 
 
 def build_model(width: int) -> object:
