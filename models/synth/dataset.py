@@ -429,8 +429,8 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
     """The rate model's training windows (built once, then reused): the base windows of
     both families, as many again by espeak-ng voices alone from another seed (cheap to
     synthesize; neural speech costs ~1 s of CPU per sentence), neural-only windows from a
-    third seed, and a second noise-and-channel pass over the base and espeak-ng ones
-    (the quick configuration: its base windows only)."""
+    third seed, and a second noise-and-channel pass over the base windows (the quick
+    configuration: its base windows only)."""
     from dataclasses import replace
 
     sources = [("rate2_train", cfg)]
@@ -441,7 +441,7 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
                                                    families=("neural",)))]
     paths = []
     for name, source_cfg in sources:
-        passes = (0, 1) if name != "rate2_train_neural" and len(sources) > 1 else (0,)
+        passes = (0, 1) if name == "rate2_train" and len(sources) > 1 else (0,)
         for aug_pass in passes:
             path = out / f"{name}{f'_pass{aug_pass}' if aug_pass else ''}.npz"
             if not path.exists():
