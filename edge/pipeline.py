@@ -1,7 +1,8 @@
 """One seat's streaming pipeline: source items in, schema-v1 events out.
 
     source -> levels / VAD per channel -> log-mel (agent) -> keywords, speaking rate
-           -> busy tone (earpiece) -> call state -> rules -> emit(Event), led(pattern)
+           -> music on hold, busy tone (earpiece) -> call state -> rules -> emit(Event),
+              led(pattern)
            -> hearing dose and shock (earpiece, always)
 
 Pure: no sockets, no threads, no wall clock. Time is the source's sample clock, so a
@@ -21,6 +22,7 @@ import numpy as np
 from edge.dsp.busytone import MIN_LEVEL_DBFS as BUSY_MIN_DBFS
 from edge.dsp.busytone import BusyToneDetector, tone_share
 from edge.dsp.levels import frame_levels
+from edge.dsp.music import MusicDetector
 from edge.dsp.vad import NoiseVad
 from edge.events import NORM_TYPES, Event
 from edge.feedback import LedFeedback
@@ -79,6 +81,8 @@ class SeatPipeline:
         self.clock = 0                              # samples consumed (sample clock)
         self._carry = np.zeros((0, 2), np.int16)    # partial frame kept for the next block
         self._vad = NoiseVad(policy.vad, channels=2)  # MIC and EAR, each its own noise level
+        self._music = MusicDetector()               # music on hold on the earpiece: no caller
+        self.ear_music = np.zeros(0, bool)          # per frame of the last block: music
         self.models = models or AgentChannel()
         check_keywords(policy, self.models.spotter.cfg.labels)
         configure_spotter(self.models.spotter, policy)
@@ -160,6 +164,9 @@ class SeatPipeline:
             return
         self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR])
         speech = self._vad.process(pcm[:used].reshape(-1, FRAME_SAMPLES, 2))
+        # earpiece frames that are music (on hold) are no caller speech for the rules
+        self.ear_music = music = self._music.process(pcm[:used, EAR].reshape(-1, FRAME_SAMPLES))
+        speech[:, EAR] &= ~music
         self.last_levels = (float(rms[-1, MIC]), float(rms[-1, EAR]))
         if not self.calls.in_call:
             return
@@ -178,6 +185,7 @@ class SeatPipeline:
             ear = pcm[:used, EAR].reshape(-1, FRAME_SAMPLES)[loud].astype(np.float32)
             shares = np.zeros(len(rms))
             shares[loud] = tone_share(ear, self.policy.hangup.busy_tone_hz)
+            shares[music] = 0.0                 # a 440 Hz note of hold music is no busy tone
         else:
             shares = np.zeros(len(rms))
         busy = None if self._busy.skip_silent(shares, rms[:, EAR]) else self._busy.update
@@ -186,10 +194,12 @@ class SeatPipeline:
         self._talk[EAR] += int(talk[EAR])
         # per frame: plain Python values (a block holds up to 1,000 frames in analyze)
         on_frame, calls_frame, hold = self._on_frame, self.calls.frame, self.hold
-        for index, ((mic_db, ear_db), mic_speech, ear_speech, share) in enumerate(zip(
+        for index, ((mic_db, ear_db), mic_speech, ear_speech, share, playing) in enumerate(zip(
                 rms.tolist(), speech[:, MIC].tolist(), speech[:, EAR].tolist(), shares.tolist(),
-                strict=True)):
+                music.tolist(), strict=True)):
             sample = start + (index + 1) * FRAME_SAMPLES
+            if playing is not hold.music_playing:
+                hold.music(sample, playing)         # music on hold: the caller waits
             if busy is not None:
                 gone = busy(sample, share, ear_db)
                 if gone is not None:

@@ -5,6 +5,12 @@ frequency carries most of its energy (a single-bin DFT against the frame's power
 far end is gone once a tone burst, a gap and the start of the next burst follow the
 policy's cadence. Speech never
 holds 90 % of its energy in one bin for a third of a second, twice, in rhythm.
+
+A melody can: hold music with a 440 Hz note (a 10 ms frame does not tell 440 from
+450 Hz), another note, and 440 Hz again is a burst, a gap and a burst. What a busy tone
+has and a melody lacks is the silence between its bursts: the gap must be GAP_DROP_DB
+quieter (mean power) than the burst before it. The pipeline also gives the detector no
+tone during frames the music detector (edge/dsp/music.py) calls music.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ TONE_SHARE = 0.7           # fraction of frame power in the tone bin
 MIN_LEVEL_DBFS = -50.0
 TOLERANCE = 0.4            # burst and gap lengths may be off by this fraction
 CONFIRM_FRAMES = 5         # 50 ms of the second burst
+GAP_DROP_DB = 10.0         # the gap's mean level under the burst's, at least
 
 
 def tone_share(frames: np.ndarray, hz: float, rate: int = PIPELINE_RATE) -> np.ndarray:
@@ -47,6 +54,8 @@ class BusyToneDetector:
         self._first: int | None = None     # start sample of a burst with the right length
         self._gap_ok = False               # ... followed by a gap with the right length
         self._burst_start = 0
+        self._power = 0.0                  # summed frame power of the current run
+        self._burst_power = 0.0            # mean frame power of the last burst
 
     def update(self, sample: int, share: float, level_dbfs: float) -> int | None:
         """Feed one frame; the first burst's start sample once the cadence is confirmed:
@@ -55,17 +64,22 @@ class BusyToneDetector:
         tone = share >= TONE_SHARE and level_dbfs >= MIN_LEVEL_DBFS
         if tone != self._tone:
             ended, length = self._tone, self._run
-            self._tone, self._run = tone, 0
+            mean = self._power / max(1, length)
+            self._tone, self._run, self._power = tone, 0, 0.0
             if ended:                      # a burst just ended
                 in_cadence = self._on[0] <= length <= self._on[1]
                 self._first = self._burst_start if in_cadence else None
+                self._burst_power = mean
                 self._gap_ok = False
             else:                          # a burst just started after a gap
-                self._gap_ok = self._first is not None and self._off[0] <= length <= self._off[1]
+                quiet = mean <= self._burst_power * 10 ** (-GAP_DROP_DB / 10)
+                self._gap_ok = (self._first is not None and quiet
+                                and self._off[0] <= length <= self._off[1])
                 if not self._gap_ok:
                     self._first = None
                 self._burst_start = sample - FRAME_SAMPLES
         self._run += 1
+        self._power += 10 ** (level_dbfs / 10)
         if tone and self._gap_ok and self._run >= CONFIRM_FRAMES and self._first is not None:
             first = self._first
             self.reset()
@@ -79,4 +93,5 @@ class BusyToneDetector:
         if self._tone or bool(np.any((shares >= TONE_SHARE) & (levels_dbfs >= MIN_LEVEL_DBFS))):
             return False
         self._run += len(shares)
+        self._power += float(np.sum(10 ** (np.asarray(levels_dbfs, np.float64) / 10)))
         return True

@@ -18,6 +18,10 @@ scorecard keeps the longest wait). An announced hold that lasts `notice_by_s` wi
 further hold keyword (我正在为您查询，请稍等) raises it with reason `not_announced`,
 unless a check-in was already missed in it.
 
+Music on hold on the earpiece (the pipeline's music detector, `music`) is no caller
+speech, and while it plays the caller waits on the agent whoever spoke last: if the
+caller had the floor, the wait is timed from the start of the music.
+
 The dead-air rule (N9) never counts a silence during which the caller waits
 (`waiting`): one silence is one event, judged by N7 here or by N9 there.
 """
@@ -55,6 +59,8 @@ class HoldRule(Rule):
         self._reminded_for: int | None = None    # ... already reminded
         self._pending: tuple[int, int] | None = None     # (turn start, decide at)
         self._was_speaking = False
+        self.music_playing = False   # music on hold on the earpiece (the pipeline says)
+        self._music_from = sample
         self._start_hold(sample, announced=False)
         self.active = False
         self._announcing: int | None = None
@@ -82,6 +88,12 @@ class HoldRule(Rule):
             if heard.sample > self._since + self._grace:
                 self._renewed = True             # announced again (notice_by_s)
             self._last_hold_word = max(self._last_hold_word, heard.sample)
+
+    def music(self, sample: int, playing: bool) -> None:
+        """Music on hold started (or stopped) on the earpiece at `sample`."""
+        if playing and not self.music_playing:
+            self._music_from = sample
+        self.music_playing = playing
 
     def far_end_gone(self, sample: int) -> None:
         if self._gone is None:
@@ -113,10 +125,12 @@ class HoldRule(Rule):
             if self.active and turns.caller_s() >= need:
                 self._end(f.sample)                  # the caller talks: the conversation is back
         agent_floor = turns.last_end is not None and turns.caller_s() < p.caller_turn_s
-        self.waiting = self.active or agent_floor
+        self.waiting = self.active or agent_floor or self.music_playing
         if not self.waiting or f.mic_speech:
             return              # nobody waits, or the agent is talking (a cough resets nothing)
         since = turns.last_end if turns.last_end is not None else self._since
+        if not (self.active or agent_floor):         # the caller had the floor: music on hold
+            since = max(since, self._music_from)
         self._check_deadlines(f.sample, since)
 
     def _check_deadlines(self, sample: int, since: int) -> None:

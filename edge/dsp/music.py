@@ -1,0 +1,195 @@
+"""Music on hold on the earpiece: is the caller's line playing music, not a voice?
+
+The VAD hears energy over the noise level; hold music has plenty, so without this a
+silent hold with music reads as the caller talking (the hold rule then thinks the
+caller took the floor, and dead air is judged instead of the missed check-in). Music on
+a phone line differs from speech in two cheap ways:
+
+1. Stable spectra. A note holds its partials at fixed frequencies for 100-500 ms; a
+   voice's harmonics glide with the intonation (Mandarin tones) and its formants move
+   from one syllable to the next. Every 20 ms the 300-3400 Hz magnitude spectrum of the
+   last 32 ms (512-point FFT, Hann) is compared with the one 40 ms earlier (cosine); a
+   frame is *stable* above STABLE_COS.
+2. No syllabic gaps. Speech dips 12 dB and more under its recent peak several times a
+   second (consonants, syllable ends, pauses) and its dips change spectrum; music keeps
+   sounding between notes, and where it fades (a piano note decaying) the spectrum stays
+   that of the note. A *dip* is a frame DIP_DB under the last second's peak that is not
+   a stable continuation.
+
+Over the last second (WINDOW analyses): music starts when at least ENTER_STABLE of the
+loud frames are stable, at most ENTER_DIPS of the frames are dips and the line is loud
+for LOUD_SHARE of it, sustained for ENTER_RUN (0.5 s: a flat-pitched syllable or two of
+a synthetic voice does not make it); music goes on while KEEP_STABLE / KEEP_DIPS hold.
+So the flag rises about 1.5 s into the music and falls within about a second after it.
+A busy tone (0.35 s on / off, silent gaps) or a ring-back is never music: its gaps are
+dips. Steady noise has no stable spectrum (the cosine of independent noise spectra is
+~0.8 at most).
+
+Streaming and vectorised over a block like the VAD: the state (the last samples, the
+last spectra, the last second's levels and counts, the run and state indices) carries
+across blocks, so any split of a stream into blocks gives the same flags. Cost: one
+512-point real FFT per 20 ms and a few array operations per block (bench/bench_music.py
+measures it against the VAD, and the frame-level recall and false-music rate on speech).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import as_strided
+
+from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+
+STEP = 4                  # frames per analysis (40 ms)
+NFFT = 512                # analysis window (32 ms at 16 kHz)
+LAG = 1                   # analyses between the compared spectra (40 ms)
+NOTE_LAG = 12             # ... and for a note change (0.48 s)
+CHANGE_COS = 0.9          # cosine under which the spectrum 0.48 s ago was another note
+BAND_HZ = (300.0, 3400.0)  # the phone band
+STABLE_COS = 0.85         # cosine of magnitude spectra 40 ms apart: a held note
+WINDOW = 25               # analyses in the evidence window (1 s)
+LOUD_DB = 30.0            # loud: within this of the window's peak ...
+FLOOR_DBFS = -60.0        # ... and over this band level
+DIP_DB = 12.0             # a dip: this far under the window's peak (and not a held note)
+ENTER_STABLE = 0.75       # music starts: share of loud analyses that are stable, at least
+ENTER_DIPS = 0.08         # ... share of analyses that are dips, at most
+LOUD_SHARE = 0.6          # ... share of analyses that are loud, at least
+ENTER_RUN = 13            # ... all of it for this many analyses in a row (0.52 s)
+ENTER_CHANGES = 2         # ... with notes changing: analyses in the window unlike 0.48 s before
+KEEP_STABLE = 0.4         # music goes on while this share of loud analyses is stable
+KEEP_DIPS = 0.15          # ... dips stay under this share
+KEEP_LOUD = 0.3           # ... and the line is loud this share of the window
+PUBLISH = 50              # frames between two runs of the analyses (0.5 s)
+_NEVER = -(1 << 40)
+
+
+class MusicDetector:
+    """Per 10 ms frame of one channel (the earpiece): is it music? Feed `process` the
+    frames of each block in order; `playing` is the state after the last frame."""
+
+    def __init__(self, rate: int = PIPELINE_RATE) -> None:
+        if rate != PIPELINE_RATE:
+            raise ValueError(f"music detection runs at {PIPELINE_RATE} Hz")
+        self._window = np.hanning(NFFT + 2)[1:-1].astype(np.float32)
+        freqs = np.fft.rfftfreq(NFFT, 1.0 / rate)
+        self._lo = int(np.searchsorted(freqs, BAND_HZ[0]))
+        self._hi = int(np.searchsorted(freqs, BAND_HZ[1]))
+        # band power of a full-scale int16 frame -> dBFS (a full-scale sine reads ~0 dBFS)
+        self._scale = 2.0 / (float(np.sum(self._window ** 2)) * 32768.0 ** 2)
+        self.reset()
+
+    def reset(self) -> None:
+        bins = self._hi - self._lo
+        self._tail = np.zeros(NFFT - FRAME_SAMPLES, np.float32)   # samples before the batch
+        self._pending: list[np.ndarray] = []          # samples not analysed yet
+        self._t = 0                                   # frames seen
+        self._done = 0                                # frames analysed (a multiple of PUBLISH)
+        self._first = 0
+        self._a = 0                                   # analyses made
+        self._spec = np.zeros((NOTE_LAG, bins))       # the last NOTE_LAG magnitude spectra
+        self._norm = np.zeros(NOTE_LAG)               # ... and their norms
+        self._held = np.zeros(NOTE_LAG, bool)         # ... and whether each was a held note
+        self._levels = np.full(WINDOW - 1, -120.0)    # the last WINDOW-1 band levels (dBFS)
+        self._counts = np.zeros((WINDOW - 1, 4))      # ... loud, stable, dip, change
+        self._last_miss = -1                          # last analysis not meeting the entry
+        self._last_start = _NEVER                     # last analysis where music started
+        self._last_stop = -1                          # last analysis failing to keep it
+        self.playing = False                          # music after the last frame
+        self.stable_share = np.zeros(0)               # per analysis of the last block
+        self.dip_share = np.zeros(0)
+
+    def process(self, frames: np.ndarray) -> np.ndarray:
+        """(n, FRAME_SAMPLES) int16 (or float in [-1, 1]) frames of one block -> (n,) bool.
+
+        The analyses run once per PUBLISH frames of the stream (fewer numpy calls than
+        one run per 100 ms block); frame t carries the state after the frames before the
+        last multiple of PUBLISH at or before t, whatever the blocks."""
+        n = len(frames)
+        if n == 0:
+            return np.zeros(0, bool)
+        x = frames.reshape(-1)
+        x = x.astype(np.float32) if frames.dtype == np.int16 else x.astype(np.float32) * 32768.0
+        begin = self._t
+        self._t += n
+        self._pending.append(x)
+        upto = self._t // PUBLISH * PUBLISH                 # the last boundary reached
+        out = np.full(n, self.playing)
+        if upto <= self._done:
+            return out
+        pending = np.concatenate(self._pending)
+        cut = (upto - self._done) * FRAME_SAMPLES
+        self._pending = [pending[cut:]] if cut < len(pending) else []
+        state = self._analyse(pending[:cut])               # per analysis of frames done..upto
+        # the state at each boundary crossed: after the last analysis before it
+        bounds = np.arange(self._done + PUBLISH, upto + 1, PUBLISH)
+        frame_of = self._done + self._first + STEP * np.arange(len(state))   # analysed frame
+        at = np.searchsorted(frame_of, bounds - 1, side="right") - 1
+        published = np.where(at >= 0, state[np.maximum(at, 0)], self.playing)
+        # frames of this block from each boundary on
+        rel = bounds - begin
+        which = np.searchsorted(rel, np.arange(n), side="right") - 1
+        out = np.where(which >= 0, published[np.maximum(which, 0)], self.playing)
+        self.playing = bool(published[-1])
+        self._done = upto
+        return np.asarray(out, bool)
+
+    def _analyse(self, x: np.ndarray) -> np.ndarray:
+        """Samples of whole frames from `_done` on -> the music state per analysis."""
+        n = len(x) // FRAME_SAMPLES
+        x = np.concatenate([self._tail, x])
+        self._tail = x[len(x) - (NFFT - FRAME_SAMPLES):]
+        first = (STEP - 1 - self._done) % STEP           # the first analysed frame
+        self._first = first
+        analysed = np.arange(first, n, STEP)
+        if not len(analysed):
+            return np.zeros(0, bool)
+        # the NFFT samples ending with each analysed frame
+        hop = STEP * FRAME_SAMPLES
+        windows = as_strided(x[first * FRAME_SAMPLES:], shape=(len(analysed), NFFT),
+                             strides=(hop * x.strides[0], x.strides[0]), writeable=False)
+        spectrum = scipy.fft.rfft(windows * self._window, axis=1)[:, self._lo:self._hi]
+        power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float64)
+        level = 10.0 * np.log10(power.sum(axis=1) * self._scale + 1e-20)
+        mag = np.sqrt(power)
+        norm = np.sqrt(np.einsum("ab,ab->a", mag, mag))
+        specs = np.concatenate([self._spec, mag])
+        norms = np.concatenate([self._norm, norm])
+        now, k = specs[NOTE_LAG:], NOTE_LAG - LAG
+        cos = (np.einsum("ab,ab->a", now, specs[k:-LAG])
+               / np.maximum(norms[NOTE_LAG:] * norms[k:-LAG], 1e-20))
+        cos_note = (np.einsum("ab,ab->a", now, specs[:-NOTE_LAG])
+                    / np.maximum(norms[NOTE_LAG:] * norms[:-NOTE_LAG], 1e-20))
+        self._spec, self._norm = specs[-NOTE_LAG:], norms[-NOTE_LAG:]
+        levels = np.concatenate([self._levels, level])
+        peak = as_strided(levels, shape=(len(level), WINDOW),
+                          strides=(levels.strides[0],) * 2, writeable=False).max(axis=1)
+        self._levels = levels[-(WINDOW - 1):]
+        loud = (level >= peak - LOUD_DB) & (level >= FLOOR_DBFS)
+        stable = loud & (cos >= STABLE_COS)
+        dip = (level < peak - DIP_DB) & ~stable
+        # a note change: a held note now, another held note 0.48 s ago (not an onset)
+        held = np.concatenate([self._held, stable])
+        self._held = held[-NOTE_LAG:]
+        change = stable & held[:-NOTE_LAG] & (cos_note < CHANGE_COS)
+        counts = np.concatenate([self._counts, np.stack([loud, stable, dip, change], axis=1)])
+        sums = np.cumsum(np.concatenate([np.zeros((1, 4)), counts]), axis=0)
+        window = sums[WINDOW:] - sums[:-WINDOW]
+        self._counts = counts[-(WINDOW - 1):]
+        n_loud, n_stable, n_dip, n_change = window[:, 0], window[:, 1], window[:, 2], window[:, 3]
+        self.stable_share = n_stable / np.maximum(n_loud, 1.0)
+        self.dip_share = n_dip / WINDOW
+        enter = ((self.stable_share >= ENTER_STABLE) & (self.dip_share <= ENTER_DIPS)
+                 & (n_loud >= LOUD_SHARE * WINDOW) & (n_change >= ENTER_CHANGES))
+        keep = ((self.stable_share >= KEEP_STABLE) & (self.dip_share <= KEEP_DIPS)
+                & (n_loud >= KEEP_LOUD * WINDOW))
+        # flip-flop: music at analysis i <=> its last start (ENTER_RUN entries in a row)
+        # is later than its last failure to keep it (an entry is always kept)
+        idx = self._a + np.arange(len(analysed))
+        last_miss = np.maximum.accumulate(np.where(enter, self._last_miss, idx))
+        last_start = np.maximum.accumulate(np.where(idx - last_miss >= ENTER_RUN, idx,
+                                                    self._last_start))
+        last_stop = np.maximum.accumulate(np.where(keep, self._last_stop, idx))
+        self._a += len(analysed)
+        self._last_miss, self._last_start = int(last_miss[-1]), int(last_start[-1])
+        self._last_stop = int(last_stop[-1])
+        return np.asarray(last_start > last_stop)
