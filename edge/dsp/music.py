@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
-from numpy.lib.stride_tricks import as_strided
+from scipy.ndimage import maximum_filter1d
 
 from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
@@ -86,8 +86,8 @@ class MusicDetector:
         self._done = 0                                # frames analysed (a multiple of PUBLISH)
         self._first = 0
         self._a = 0                                   # analyses made
-        self._spec = np.zeros((NOTE_LAG, bins))       # the last NOTE_LAG magnitude spectra
-        self._norm = np.zeros(NOTE_LAG)               # ... and their norms
+        self._spec = np.zeros((NOTE_LAG, bins), np.float32)  # the last NOTE_LAG spectra (unit)
+        self._pad = np.zeros(STEP * FRAME_SAMPLES - NFFT + FRAME_SAMPLES, np.float32)
         self._held = np.zeros(NOTE_LAG, bool)         # ... and whether each was a held note
         self._levels = np.full(WINDOW - 1, -120.0)    # the last WINDOW-1 band levels (dBFS)
         self._counts = np.zeros((WINDOW - 1, 4))      # ... loud, stable, dip, change
@@ -136,33 +136,32 @@ class MusicDetector:
     def _analyse(self, x: np.ndarray) -> np.ndarray:
         """Samples of whole frames from `_done` on -> the music state per analysis."""
         n = len(x) // FRAME_SAMPLES
-        x = np.concatenate([self._tail, x])
-        self._tail = x[len(x) - (NFFT - FRAME_SAMPLES):]
         first = (STEP - 1 - self._done) % STEP           # the first analysed frame
         self._first = first
-        analysed = np.arange(first, n, STEP)
-        if not len(analysed):
+        count = len(range(first, n, STEP))
+        if not count:
+            self._tail = np.concatenate([self._tail, x])[-(NFFT - FRAME_SAMPLES):]
             return np.zeros(0, bool)
-        # the NFFT samples ending with each analysed frame
+        # the NFFT samples ending with each analysed frame: with the tail before the batch,
+        # analysis i starts at frame first + STEP * i (hop STEP frames >= NFFT samples)
+        x = np.concatenate([self._tail, x, self._pad])
+        self._tail = x[len(x) - len(self._pad) - (NFFT - FRAME_SAMPLES):len(x) - len(self._pad)]
         hop = STEP * FRAME_SAMPLES
-        windows = as_strided(x[first * FRAME_SAMPLES:], shape=(len(analysed), NFFT),
-                             strides=(hop * x.strides[0], x.strides[0]), writeable=False)
+        begin = first * FRAME_SAMPLES
+        windows = x[begin:begin + count * hop].reshape(count, hop)[:, :NFFT]
         spectrum = scipy.fft.rfft(windows * self._window, axis=1)[:, self._lo:self._hi]
-        power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float64)
-        level = 10.0 * np.log10(power.sum(axis=1) * self._scale + 1e-20)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        total = power.sum(axis=1)
+        level = 10.0 * np.log10(total.astype(np.float64) * self._scale + 1e-20)
         mag = np.sqrt(power)
-        norm = np.sqrt(np.einsum("ab,ab->a", mag, mag))
-        specs = np.concatenate([self._spec, mag])
-        norms = np.concatenate([self._norm, norm])
-        now, k = specs[NOTE_LAG:], NOTE_LAG - LAG
-        cos = (np.einsum("ab,ab->a", now, specs[k:-LAG])
-               / np.maximum(norms[NOTE_LAG:] * norms[k:-LAG], 1e-20))
-        cos_note = (np.einsum("ab,ab->a", now, specs[:-NOTE_LAG])
-                    / np.maximum(norms[NOTE_LAG:] * norms[:-NOTE_LAG], 1e-20))
-        self._spec, self._norm = specs[-NOTE_LAG:], norms[-NOTE_LAG:]
+        unit = mag / np.maximum(np.sqrt(np.einsum("ab,ab->a", mag, mag)), 1e-12)[:, None]
+        specs = np.concatenate([self._spec, unit])      # unit-norm magnitude spectra
+        now = specs[NOTE_LAG:]
+        cos = np.einsum("ab,ab->a", now, specs[NOTE_LAG - LAG:-LAG])
+        cos_note = np.einsum("ab,ab->a", now, specs[:-NOTE_LAG])
+        self._spec = specs[-NOTE_LAG:]
         levels = np.concatenate([self._levels, level])
-        peak = as_strided(levels, shape=(len(level), WINDOW),
-                          strides=(levels.strides[0],) * 2, writeable=False).max(axis=1)
+        peak = maximum_filter1d(levels, WINDOW, origin=(WINDOW - 1) // 2)[WINDOW - 1:]
         self._levels = levels[-(WINDOW - 1):]
         loud = (level >= peak - LOUD_DB) & (level >= FLOOR_DBFS)
         stable = loud & (cos >= STABLE_COS)
@@ -184,12 +183,12 @@ class MusicDetector:
                 & (n_loud >= KEEP_LOUD * WINDOW))
         # flip-flop: music at analysis i <=> its last start (ENTER_RUN entries in a row)
         # is later than its last failure to keep it (an entry is always kept)
-        idx = self._a + np.arange(len(analysed))
+        idx = self._a + np.arange(count)
         last_miss = np.maximum.accumulate(np.where(enter, self._last_miss, idx))
         last_start = np.maximum.accumulate(np.where(idx - last_miss >= ENTER_RUN, idx,
                                                     self._last_start))
         last_stop = np.maximum.accumulate(np.where(keep, self._last_stop, idx))
-        self._a += len(analysed)
+        self._a += count
         self._last_miss, self._last_start = int(last_miss[-1]), int(last_start[-1])
         self._last_stop = int(last_stop[-1])
         return np.asarray(last_start > last_stop)
