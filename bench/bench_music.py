@@ -272,7 +272,8 @@ def frame_figures(seed: int, quick: bool) -> dict[str, Any]:
                               "max": round(float(np.max(onsets)), 2) if onsets else None},
             "speech_utterances": sum(k == "speech" for k, *_ in sets),
             "speech_vad_s": speech.get("all", [0, 0])[1] / 100,
-            "speech_false_music": {key: round(hit / max(1, n), 4) for key, (hit, n) in sorted(speech.items())}}
+            "speech_false_music": {key: round(hit / max(1, n), 4)
+                                   for key, (hit, n) in sorted(speech.items())}}
 
 
 def benchmark_hold_music(seed: int = 5, pieces: int = 6) -> dict[str, Any]:
@@ -303,7 +304,8 @@ def caller_after_music(seed: int = 3, trials: int = 6) -> dict[str, Any]:
         flags, vad = detect(frames), vad_speech(frames)
         after = int(10.5 * 100)
         lost.append(float((flags & vad)[after:].sum()) / 100)
-    return {"trials": len(lost), "mean_s": round(float(np.mean(lost)), 2), "max_s": round(float(np.max(lost)), 2)}
+    return {"trials": len(lost), "mean_s": round(float(np.mean(lost)), 2),
+            "max_s": round(float(np.max(lost)), 2)}
 
 
 def busy_tone(seed: int = 4, quick: bool = False) -> dict[str, Any]:
@@ -329,7 +331,8 @@ def busy_tone(seed: int = 4, quick: bool = False) -> dict[str, Any]:
     for i in range(melodies):   # A4 (440 Hz) a note in two, the others around it, 0.25-0.5 s each
         pitches = [69 if k % 2 == 0 else int(rng.choice((64, 65, 67, 71, 72, 74))) for k in range(16)]
         timbre = TIMBRES[i % len(TIMBRES)]
-        x = np.concatenate([note(rng, midi_hz(p), float(rng.choice((0.25, 0.35, 0.45))), timbre) for p in pitches])
+        x = np.concatenate([note(rng, midi_hz(p), float(rng.choice((0.25, 0.35, 0.45))), timbre)
+                            for p in pitches])
         frames = pcm_frames(phone(x, -24.0, bool(i % 2)))
         old += found(frames, -300.0)       # no gap rule: the previous detector
         new += found(frames, bt.GAP_DROP_DB)
