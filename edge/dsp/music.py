@@ -3,33 +3,37 @@
 The VAD hears energy over the noise level; hold music has plenty, so without this a
 silent hold with music reads as the caller talking (the hold rule then thinks the
 caller took the floor, and dead air is judged instead of the missed check-in). Music on
-a phone line differs from speech in two cheap ways:
+a phone line differs from speech in three cheap ways:
 
 1. Stable spectra. A note holds its partials at fixed frequencies for 100-500 ms; a
    voice's harmonics glide with the intonation (Mandarin tones) and its formants move
-   from one syllable to the next. Every 20 ms the 300-3400 Hz magnitude spectrum of the
-   last 32 ms (512-point FFT, Hann) is compared with the one 40 ms earlier (cosine); a
-   frame is *stable* above STABLE_COS.
+   from one syllable to the next. Every 40 ms (STEP frames) the 300-3400 Hz magnitude
+   spectrum of the last 32 ms (512-point FFT, Hann) is compared with the one 40 ms
+   earlier (cosine); an analysis is *stable* from STABLE_COS.
 2. No syllabic gaps. Speech dips 12 dB and more under its recent peak several times a
    second (consonants, syllable ends, pauses) and its dips change spectrum; music keeps
    sounding between notes, and where it fades (a piano note decaying) the spectrum stays
-   that of the note. A *dip* is a frame DIP_DB under the last second's peak that is not
-   a stable continuation.
+   that of the note. A *dip* is DIP_DB under the last second's peak and not stable.
+3. Notes change. A held note now and another one 0.48 s before (cosine under
+   CHANGE_COS) is a melody; one steady tone (a dial tone, a fan's whine, a modulated
+   sine) is no music, and neither is the onset of a sound after silence.
 
 Over the last second (WINDOW analyses): music starts when at least ENTER_STABLE of the
-loud frames are stable, at most ENTER_DIPS of the frames are dips and the line is loud
-for LOUD_SHARE of it, sustained for ENTER_RUN (0.5 s: a flat-pitched syllable or two of
-a synthetic voice does not make it); music goes on while KEEP_STABLE / KEEP_DIPS hold.
-So the flag rises about 1.5 s into the music and falls within about a second after it.
-A busy tone (0.35 s on / off, silent gaps) or a ring-back is never music: its gaps are
-dips. Steady noise has no stable spectrum (the cosine of independent noise spectra is
-~0.8 at most).
+loud analyses are stable, at most ENTER_DIPS are dips, the line is loud for LOUD_SHARE
+of it and notes changed, all of it for ENTER_RUN in a row (0.52 s: a flat-pitched
+syllable or two of a synthetic voice does not make it); music goes on while
+KEEP_STABLE / KEEP_DIPS / KEEP_LOUD hold. A busy tone (0.35 s on / off, silent gaps) or
+a ring-back is never music: its gaps are dips. Steady noise has no stable spectrum (the
+cosine of independent noise spectra stays under STABLE_COS).
 
-Streaming and vectorised over a block like the VAD: the state (the last samples, the
-last spectra, the last second's levels and counts, the run and state indices) carries
-across blocks, so any split of a stream into blocks gives the same flags. Cost: one
-512-point real FFT per 20 ms and a few array operations per block (bench/bench_music.py
-measures it against the VAD, and the frame-level recall and false-music rate on speech).
+Streaming and vectorised like the VAD: the analyses run once per PUBLISH frames of the
+stream (0.5 s) over the frames since, and a frame's flag is the state at the last such
+boundary before it; the state (the last samples, spectra, levels and counts, the run
+and state indices) carries over, so any split of a stream into blocks gives the same
+flags. The flag rises ~1.5 s (at most ~2.5 s) into the music and falls within ~1 s of
+its end. Cost: one 512-point real FFT per 40 ms, and a few dozen numpy calls per 0.5 s:
+a quarter of the VAD's CPU in 100 ms blocks, a tenth in 10 s ones. bench/bench_music.py
+and docs/music.md: recall on music of several kinds, caller speech taken for music.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ _NEVER = -(1 << 40)
 
 class MusicDetector:
     """Per 10 ms frame of one channel (the earpiece): is it music? Feed `process` the
-    frames of each block in order; `playing` is the state after the last frame."""
+    frames of each block in order; `playing` is the flag the next frame gets (the state
+    at the last PUBLISH boundary)."""
 
     def __init__(self, rate: int = PIPELINE_RATE) -> None:
         if rate != PIPELINE_RATE:
@@ -84,9 +89,10 @@ class MusicDetector:
         self._pending: list[np.ndarray] = []          # samples not analysed yet
         self._t = 0                                   # frames seen
         self._done = 0                                # frames analysed (a multiple of PUBLISH)
-        self._first = 0
+        self._first = 0                               # first analysed frame of the last batch
         self._a = 0                                   # analyses made
         self._spec = np.zeros((NOTE_LAG, bins), np.float32)  # the last NOTE_LAG spectra (unit)
+        # zeros after a batch: its analysis windows are cut from rows of STEP frames
         self._pad = np.zeros(STEP * FRAME_SAMPLES - NFFT + FRAME_SAMPLES, np.float32)
         self._held = np.zeros(NOTE_LAG, bool)         # ... and whether each was a held note
         self._levels = np.full(WINDOW - 1, -120.0)    # the last WINDOW-1 band levels (dBFS)
