@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON report (default bench/calls_report.json)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--policy", type=Path, help="policy TOML (the truth assumes policies/default.toml)")
+    parser.add_argument("--models", type=Path,
+                        help="folder with candidate kws/rate .tflite + .json (default: the shipped models)")
     parser.add_argument("--cache", type=Path,
                         help="where rendered calls live (default <cache dir>/callbench)")
     parser.add_argument("--worst", type=int, default=15, help="calls listed in the worst-calls section")
@@ -52,13 +54,14 @@ def _render_job(job: tuple[dict[str, Any], str]) -> tuple[str, float, bool]:
     return plan.id, time.monotonic() - began, not existed
 
 
-def _analyze_job(job: tuple[str, str, str | None]) -> dict[str, Any]:
+def _analyze_job(job: tuple[str, str, str | None, str | None]) -> dict[str, Any]:
     from edge.analyze import analyze
 
-    audio, control, policy = job
+    audio, control, policy, models = job
     began = time.monotonic()
     try:
-        events = analyze(Path(audio), Path(control), Path(policy) if policy else None, "BENCH")
+        events = analyze(Path(audio), Path(control), Path(policy) if policy else None, "BENCH",
+                         models=Path(models) if models else None)
     except Exception as exc:    # one broken call is reported, the benchmark goes on
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.monotonic() - began}
     return {"events": [e.to_dict() for e in events], "seconds": time.monotonic() - began}
@@ -114,14 +117,14 @@ def _tree() -> dict[str, Any]:
 
 
 def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
-             worst_count: int = 15) -> dict[str, Any]:
+             worst_count: int = 15, models: Path | None = None) -> dict[str, Any]:
     """Analyze every (rendered) call and score it against its truth."""
     from edge.callbench.render import check_render, paths_for
 
     paths = [paths_for(p, root) for p in plans]
     began = time.monotonic()
-    outcomes = _map(_analyze_job, [(str(x.audio), str(x.control), str(policy) if policy else None)
-                                   for x in paths], jobs, "analyzed")
+    outcomes = _map(_analyze_job, [(str(x.audio), str(x.control), str(policy) if policy else None,
+                                    str(models) if models else None) for x in paths], jobs, "analyzed")
     analyze_s = time.monotonic() - began
     results, warnings, audio_s = [], [], 0.0
     for plan, path, outcome in zip(plans, paths, outcomes, strict=True):
@@ -157,6 +160,10 @@ def run(args: argparse.Namespace) -> int:
     if args.policy is not None and not args.policy.exists():
         print(f"seatwatch eval: {args.policy}: no such policy file", file=sys.stderr)
         return 2
+    if args.models is not None and not all((args.models / f"{m}.tflite").exists() for m in ("kws", "rate")):
+        print(f"seatwatch eval: {args.models}: needs kws.tflite and rate.tflite (with their .json)",
+              file=sys.stderr)
+        return 2
     from edge.callbench.render import default_root
 
     root = args.cache or default_root()
@@ -167,10 +174,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch eval: {len(plans)} calls in {root} ({rendering['rendered_now']} rendered now, "
               f"{rendering['render_s']} s)")
         return 0
-    rep = evaluate(plans, root, args.jobs, args.policy, args.worst)
+    rep = evaluate(plans, root, args.jobs, args.policy, args.worst, args.models)
     rep["run"] = {"seed": args.seed, "calls": args.calls, "family": args.family, "jobs": args.jobs,
                   "generator": GENERATOR_VERSION, "sources": plans[0].sources if plans else None,
                   "policy": str(args.policy) if args.policy else "policies/default.toml",
+                  "models": str(args.models) if args.models else "models/ (shipped)",
                   "cache": str(root), **rendering, "total_s": round(time.monotonic() - began, 1),
                   "started": time.strftime("%FT%TZ", time.gmtime())}
     args.out.parent.mkdir(parents=True, exist_ok=True)
