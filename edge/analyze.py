@@ -10,7 +10,7 @@ import ctypes
 import sys
 from pathlib import Path
 
-from edge.events import Event, valid_ident
+from edge.events import Event, ident_error
 from edge.hearing.calibration import CalibrationError
 from edge.models.agent_channel import AgentChannel, ModelPaths
 from edge.models.loader import ModelError
@@ -67,10 +67,10 @@ def keep_freed_memory() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("seat", "site"):
-        if not valid_ident(getattr(args, name)):
-            print(f"seatwatch analyze: --{name} {getattr(args, name)!r} is not a valid id "
-                  "(letters, digits, '.', '-')", file=sys.stderr)
+    for name in ("seat", "site"):   # before the file is read: the contract's one id rule
+        problem = ident_error(getattr(args, name), f"--{name}")
+        if problem:
+            print(f"seatwatch analyze: {problem}", file=sys.stderr)
             return 2
     keep_freed_memory()
     try:

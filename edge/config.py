@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.events import valid_ident
+from edge.events import ident_error, valid_ident
 from edge.publish.mqtt import BrokerUrl, BrokerUrlError, TlsFiles
 
 
@@ -106,7 +106,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
 
     site = _expect(doc.get("site"), str, f"{source}: site", "a site id")
     if not valid_ident(site):
-        raise ConfigError(f"{source}: site: {site!r} is not a valid id")
+        raise ConfigError(f"{source}: site: {ident_error(site, 'site id')}")
     try:
         broker = BrokerUrl.parse(_expect(doc.get("broker"), str, f"{source}: broker",
                                          "a broker URL"))
@@ -132,7 +132,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
             raise ConfigError(f"{where}.{sorted(extra)[0]}: unknown key")
         seat_id = _expect(raw.get("id"), str, f"{where}.id", "a seat id")
         if not valid_ident(seat_id):
-            raise ConfigError(f"{where}.id: {seat_id!r} is not a valid id")
+            raise ConfigError(f"{where}.id: {ident_error(seat_id)}")
         src = _expect(raw.get("source"), str, f"{where}.source", "serial:PORT, wav:FILE or alsa:DEV")
         if src.split(":", 1)[0] not in ("serial", "wav", "alsa") or ":" not in src:
             raise ConfigError(f"{where}.source: {src!r} is not serial:PORT, wav:FILE or alsa:DEV")

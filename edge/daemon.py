@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from edge.config import ConfigError, EdgeConfig, SeatConfig, load_config
-from edge.events import Event, valid_ident
+from edge.events import Event, ident_error, valid_ident
 from edge.hearing.calibration import CalibrationError
 from edge.hearing.dose import FileLedger
 from edge.models.loader import ModelError
@@ -333,6 +333,10 @@ def config_from_args(args: argparse.Namespace) -> EdgeConfig:
         return load_config(args.config)
     if not args.source:
         raise ConfigError("edge run: give --config FILE or --source SPEC")
+    for name in ("site", "seat"):
+        problem = ident_error(getattr(args, name), f"--{name}")
+        if problem:
+            raise ConfigError(f"edge run: {problem}")
     try:
         broker = BrokerUrl.parse(args.broker)
     except BrokerUrlError as exc:

@@ -37,6 +37,7 @@ from edge.sim.playlist import build_playlist, load_rendered
 from edge.sim.scenario import RATE
 
 SITE = "demo"
+QUIT_EDGE_S = 1.0      # after q: the edge's grace to stop before it is killed
 FINAL_DRAIN_S = 5.0    # headless: longest wait for events the edge sent before it stopped
 AGENTS = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐涛", "孙丽"]
 
@@ -231,6 +232,9 @@ def run(args: argparse.Namespace) -> int:
 
             ingest = Ingest(url, f"demo-console-{os.getpid()}", site=SITE).start()
             ConsoleApp(ingest=ingest, site=SITE, user="demo").run()
+            # q: nobody is left to read what the edge would still flush (the console is
+            # gone, the broker and the state folder go next), so it gets a short grace
+            stop_process(edge, timeout=QUIT_EDGE_S)
             return 0
         finally:
             stop_process(edge)

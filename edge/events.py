@@ -71,9 +71,22 @@ class EventError(ValueError):
     """An event that does not follow schema v1; the message names the field and reason."""
 
 
+# The one id rule, in words: every tool that takes a site or seat id (edge config, analyze
+# --seat, console, firmware build/flash, the device's own config) checks it with
+# valid_ident() and says this when it refuses one.
+IDENT_RULE = "1 to 64 characters: letters A-Z/a-z, digits, '.' or '-', starting with a letter or digit"
+
+
 def valid_ident(value: object) -> bool:
     # fullmatch: `$` alone also matches before a trailing newline ("A01\n").
     return isinstance(value, str) and bool(_IDENT.fullmatch(value))
+
+
+def ident_error(value: object, what: str = "seat id") -> str | None:
+    """None for a valid id, else why it is refused (names the value and the rule)."""
+    if valid_ident(value):
+        return None
+    return f"{what} {value!r} is not a valid id ({IDENT_RULE})"
 
 
 # --- sortable unique ids (ULID layout: 48-bit ms time + 80 bits, Crockford base32) ---

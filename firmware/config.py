@@ -11,6 +11,19 @@ DEFAULTS = {
     "heartbeat_ms": 1000,   # heartbeat period
 }
 GAIN_STEPS = 4              # largest |gain| accepted (24 dB)
+# The seat id rule of the event contract (edge/events.py valid_ident, docs/events.md):
+# an id the edge would refuse is not taken; the device runs as seat "?" and says why.
+SEAT_RULE = "1 to 64 characters: letters A-Z/a-z, digits, '.' or '-', starting with a letter or digit"
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def valid_seat(seat):
+    if not isinstance(seat, str) or not 1 <= len(seat) <= 64 or seat[0] not in _ALNUM:
+        return False
+    for ch in seat:
+        if ch not in _ALNUM and ch != "." and ch != "-":
+            return False
+    return True
 
 
 class Config:
@@ -22,7 +35,12 @@ class Config:
             for key in DEFAULTS:
                 if key in values:
                     merged[key] = values[key]
-        self.seat = str(merged["seat"])[:32]
+        seat = merged["seat"]
+        if not valid_seat(seat):
+            if values and "seat" in values:
+                problem = problem or ("config: seat id %r is not valid (%s)" % (seat, SEAT_RULE))
+            seat = DEFAULTS["seat"]
+        self.seat = seat
         self.gain = _gain(merged["gain"])
         self.heartbeat_ms = _positive(merged["heartbeat_ms"], DEFAULTS["heartbeat_ms"])
         self.problem = problem

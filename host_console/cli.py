@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.events import ident_error, valid_ident
 from edge.publish.session import BrokerUrl, BrokerUrlError, TlsFiles
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -67,8 +68,11 @@ def settings(args: argparse.Namespace) -> Settings:
     stale = args.stale_after if args.stale_after is not None else config.stale_after_s
     if stale is not None and stale <= 0:
         raise ConfigError("--stale-after must be positive")
+    site = args.site or config.site or "+"
+    if site != "+" and not valid_ident(site):
+        raise ConfigError(f"--site: {ident_error(site, 'site id')}")
     return Settings(broker=args.broker or config.broker or DEFAULT_BROKER,
-                    site=args.site or config.site or "+", tls_ca=args.tls_ca or config.tls_ca,
+                    site=site, tls_ca=args.tls_ca or config.tls_ca,
                     read_only=args.read_only or config.read_only,
                     user=args.user or config.user or getpass.getuser(),
                     db=Path(args.db or config.db or default_db()),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.events import valid_ident
+from edge.events import ident_error, valid_ident
 
 
 class ConfigError(ValueError):
@@ -70,11 +70,11 @@ def load(path: str | Path) -> ConsoleConfig:
     if "stale_after_s" in raw and raw["stale_after_s"] <= 0:
         raise ConfigError(f"{where}: stale_after_s: must be positive")
     if "site" in raw and not valid_ident(raw["site"]):
-        raise ConfigError(f"{where}: site: {raw['site']!r} is not a valid identifier")
+        raise ConfigError(f"{where}: site: {ident_error(raw['site'], 'site id')}")
     roster: dict[str, dict[str, str]] = {}
     for seat, info in raw.get("roster", {}).items():
         if not valid_ident(seat):
-            raise ConfigError(f"{where}: roster: seat {seat!r} is not a valid identifier")
+            raise ConfigError(f"{where}: roster: {ident_error(seat)}")
         if not isinstance(info, dict) or set(info) - {"agent", "team"} or not all(
                 isinstance(v, str) for v in info.values()):
             raise ConfigError(f"{where}: roster.{seat}: expected agent = \"...\" and team = \"...\"")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.events import ident_error
 from edge.link.framing import FIRMWARE_DIR
 
 KEEP_SOURCE = ("boot.py", "main.py")
@@ -32,7 +33,6 @@ LOADER = ("slots.py", "boot.py", "main.py")
 CONFIG_NAME = "seatwatch.json"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1                  # firmware/slots.py FORMAT
-SEAT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
 
 class BuildError(RuntimeError):
@@ -67,9 +67,16 @@ def compile_module(source: Path, out_dir: Path) -> bytes:
     return target.read_bytes()
 
 
+def check_seat(seat: str) -> str:
+    """The event contract's id rule (edge/events.py), the one every tool applies."""
+    problem = ident_error(seat, "seat id")
+    if problem:
+        raise BuildError(problem)
+    return seat
+
+
 def config_artifact(seat: str) -> Artifact:
-    if not SEAT_ID.match(seat):
-        raise BuildError(f"seat id {seat!r}: use 1-32 letters, digits, '_', '.', '-'")
+    check_seat(seat)
     return Artifact(CONFIG_NAME, json.dumps({"seat": seat, "gain": [0, 0], "heartbeat_ms": 1000}).encode())
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.flashing import pinout
-from edge.flashing.build import BuildError, build, write_tree
+from edge.flashing.build import BuildError, build, check_seat, write_tree
 from edge.flashing.device import DeviceError, ask_hello
 from edge.flashing.update import flash
 
@@ -59,6 +59,8 @@ def _slots(hello: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if getattr(args, "seat", None) is not None:
+            check_seat(args.seat)            # the contract's id rule, before any work
         if args.action == "pins":
             print(f"wrote {pinout.write()}")
             return 0

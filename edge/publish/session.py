@@ -9,6 +9,7 @@ both) gets 3.1.1 from then on. Nothing else may depend on the version.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import threading
 import time
@@ -29,6 +30,10 @@ UNSUPPORTED_PROTOCOL = (1, 132)  # MQTT 3.1.1 CONNACK code 1; MQTT 5 reason 0x84
 V5_CONNACK_TIMEOUT_S = 3.0
 
 
+# A DNS name or an IPv4 address (IPv6 literals come bracketed and keep their colons).
+_HOST = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
+
+
 class BrokerUrlError(ValueError):
     pass
 
@@ -43,16 +48,31 @@ class BrokerUrl:
 
     @classmethod
     def parse(cls, url: str) -> BrokerUrl:
-        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        form = "expected mqtt[s]://[user[:pass]@]host[:port]"
+        if not url.strip():
+            raise BrokerUrlError(f"broker URL is empty ({form})")
+        if any(ch.isspace() or ord(ch) < 32 for ch in url):
+            raise BrokerUrlError(f"broker URL {url!r}: contains spaces or control characters "
+                                 f"({form})")
+        try:
+            parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        except ValueError as exc:            # e.g. an unbalanced IPv6 bracket
+            raise BrokerUrlError(f"broker URL {url!r}: {exc} ({form})") from None
         if parts.scheme not in ("mqtt", "mqtts"):
             raise BrokerUrlError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
         if not parts.hostname:
-            raise BrokerUrlError(f"broker URL {url!r}: no host")
+            raise BrokerUrlError(f"broker URL {url!r}: no host ({form})")
+        if not _HOST.fullmatch(parts.hostname) and ":" not in parts.hostname:
+            raise BrokerUrlError(f"broker URL {url!r}: {parts.hostname!r} is not a host name or "
+                                 f"IP address ({form})")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise BrokerUrlError(f"broker URL {url!r}: a broker URL has no path, query or "
+                                 f"fragment ({form})")
         tls = parts.scheme == "mqtts"
         try:
             port = parts.port or (8883 if tls else 1883)
         except ValueError:
-            raise BrokerUrlError(f"broker URL {url!r}: bad port") from None
+            raise BrokerUrlError(f"broker URL {url!r}: bad port (1-65535)") from None
         return cls(parts.hostname, port, tls,
                    unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)

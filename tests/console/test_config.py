@@ -55,8 +55,8 @@ def test_file_then_flags_over_it(tmp_path: Path) -> None:
     ("read_only = 'yes'", "read_only: expected bool"),
     ("stale_after_s = true", "stale_after_s: expected int or float"),
     ("stale_after_s = -1", "must be positive"),
-    ("site = 'a/b'", "site: 'a/b' is not a valid identifier"),
-    ("[roster._x]\nagent = 'a'", "seat '_x' is not a valid identifier"),
+    ("site = 'a/b'", "site: site id 'a/b' is not a valid id \\(1 to 64 characters"),
+    ("[roster._x]\nagent = 'a'", "roster: seat id '_x' is not a valid id \\(1 to 64 characters"),
     ("[roster.A01]\nname = 'a'", "roster.A01: expected agent"),
     ("broker = ", "not TOML"),
 ])
@@ -76,3 +76,28 @@ def test_cli_refuses_a_bad_config_and_report_reads_its_db(tmp_path: Path,
     assert cli.main(["console", "--config", str(path), "report", "--since", "2000-01-01",
                      "--csv", "-"]) == 0
     assert "王芳" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("not a url", "contains spaces"),
+    ("", "is empty"),
+    ("http://broker", "scheme must be mqtt:// or mqtts://"),
+    ("mqtt://", "no host"),
+    ("mqtt://broker..example", "is not a host name or IP address"),
+    ("mqtt://broker/seatwatch", "no path, query or fragment"),
+    ("mqtt://broker:70000", "bad port"),
+    ("mqtt://[::1", "Invalid IPv6 URL"),
+])
+def test_a_broker_that_is_not_a_url_is_refused_with_the_reason(url: str, reason: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15: `console --broker "not a url"` sat on "connecting" with no reason."""
+    assert cli.main(["console", "--broker", url]) == 2
+    err = capsys.readouterr().err
+    assert reason in err and "expected mqtt[s]://" in err or reason.startswith("scheme"), err
+
+
+def test_broker_urls_a_user_would_type_are_taken() -> None:
+    from edge.publish.session import BrokerUrl
+    assert str(BrokerUrl.parse("broker.local")) == "mqtt://broker.local:1883"
+    assert str(BrokerUrl.parse("mqtts://edge-1@10.0.0.5:8883/")) == "mqtts://edge-1@10.0.0.5:8883"
+    assert BrokerUrl.parse("mqtt://[::1]:1884").port == 1884
