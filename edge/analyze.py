@@ -52,6 +52,47 @@ def analyze(audio: Path, control: Path | None, policy_path: Path | None, seat: s
     return events
 
 
+def truncation(path: Path) -> str | None:
+    """Why a WAV file is cut short (its header promises more audio than it holds), or None.
+
+    libsndfile reads what is there without a word, so a recording cut off by a full disk
+    or a copy that stopped early would be judged as a shorter call. Other formats: None.
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+                return None
+            size = file.seek(0, 2)
+            offset, rate_bytes, align = 12, 0, 1
+            while offset + 8 <= size:
+                file.seek(offset)
+                chunk = file.read(8)
+                name, length = chunk[:4], int.from_bytes(chunk[4:8], "little")
+                if name == b"fmt ":
+                    fmt = file.read(16)
+                    if len(fmt) == 16:
+                        rate_bytes = int.from_bytes(fmt[8:12], "little")
+                        align = max(1, int.from_bytes(fmt[12:14], "little"))
+                elif name == b"data":
+                    if head[:4] == b"RF64" or length in (0, 0xFFFFFFFF):
+                        return None            # length unknown (streamed WAV, RF64)
+                    held = size - offset - 8
+                    if held >= length:
+                        return None
+                    held -= held % align
+                    if rate_bytes:
+                        return (f"{path} is cut short: its header declares "
+                                f"{length / rate_bytes:.1f} s of audio, the file holds "
+                                f"{held / rate_bytes:.1f} s (the rest is analysed as if the "
+                                "call ended there)")
+                    return f"{path} is cut short: {held} of its {length} audio bytes are there"
+                offset += 8 + length + (length & 1)
+            return None
+    except OSError:
+        return None                             # the reader says what is wrong
+
+
 def keep_freed_memory() -> None:
     """glibc hands big freed blocks straight back to the system (mmap/munmap, heap trim),
     so every 10 s block's arrays fault their pages in again: ~2 s of system time on a
@@ -73,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"seatwatch analyze: {problem}", file=sys.stderr)
             return 2
     keep_freed_memory()
+    cut = truncation(args.audio)
+    if cut:
+        print(f"seatwatch analyze: warning: {cut}", file=sys.stderr)
     try:
         events = analyze(args.audio, args.control, args.policy, args.seat, args.site, args.models)
     except (AudioFileError, ControlFileError, PolicyError, ModelError, CalibrationError) as exc:

@@ -142,3 +142,29 @@ def test_bad_input_exits_non_zero_with_one_line_reason(tmp_path: Path, case: str
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and reason in lines[0], result.stderr
+
+
+def test_a_wav_cut_short_is_analysed_with_a_warning(tmp_path: Path) -> None:
+    """Issue 15: a WAV whose header promises more audio than the file holds (a copy that
+    stopped, a full disk) was analysed silently as a shorter call."""
+    whole = tmp_path / "whole.wav"
+    sf.write(str(whole), np.zeros((16_000 * 10, 2), np.int16), 16_000, subtype="PCM_16")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) - 16_000 * 4 * 6 + 3])      # 6 s and part of a frame gone
+    policy = levels_only_policy(tmp_path)
+    result = analyze(cut, "--policy", policy)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (f"seatwatch analyze: warning: {cut} is cut short: its header "
+                                     "declares 10.0 s of audio, the file holds 4.0 s (the rest is "
+                                     "analysed as if the call ended there)")
+    # whole files, and other formats, say nothing
+    assert analyze(whole, "--policy", policy).stderr == ""
+    flac = tmp_path / "whole.flac"
+    sf.write(str(flac), np.zeros((16_000 * 2, 2), np.int16), 16_000)
+    assert analyze(flac, "--policy", policy).stderr == ""
+
+
+def test_truncation_reads_the_riff_chunks() -> None:
+    from edge.analyze import truncation
+    assert truncation(Path("/nonexistent.wav")) is None
