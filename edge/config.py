@@ -19,6 +19,7 @@ Errors name the file, the key and the reason.
 
 from __future__ import annotations
 
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -93,7 +94,16 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
         raise ConfigError(f"{source}: arrays or tables nested too deeply") from None
     unknown = set(doc) - _TOP
     if unknown:
-        raise ConfigError(f"{source}: {sorted(unknown)[0]}: unknown key")
+        key = sorted(unknown)[0]
+        near = difflib.get_close_matches(key, sorted(_TOP), n=1)
+        raise ConfigError(f"{source}: {key}: unknown key"
+                          + (f" (did you mean {near[0]}?)" if near else
+                             f" (known: {', '.join(sorted(_TOP))})"))
+    for key in ("site", "broker"):
+        if key not in doc:
+            raise ConfigError(f"{source}: {key}: missing (" + (
+                'the site id, e.g. site = "hq")' if key == "site"
+                else 'e.g. broker = "mqtt://broker.example:1883")'))
 
     def path(key: str) -> Path | None:
         if key not in doc:
@@ -121,6 +131,8 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
         broker = BrokerUrl(broker.host, broker.port, broker.tls, broker.username, password)
     seats = []
     raw_seats = doc.get("seat", [])
+    if isinstance(raw_seats, dict):
+        raise ConfigError(f"{source}: seat: write [[seat]] (one table per seat), not [seat]")
     if not isinstance(raw_seats, list) or not raw_seats:
         raise ConfigError(f"{source}: seat: at least one [[seat]] table is needed")
     for index, raw in enumerate(raw_seats):
@@ -129,13 +141,20 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
             raise ConfigError(f"{where}: expected a table")
         extra = set(raw) - _SEAT
         if extra:
-            raise ConfigError(f"{where}.{sorted(extra)[0]}: unknown key")
+            key = sorted(extra)[0]
+            near = difflib.get_close_matches(key, sorted(_SEAT), n=1)
+            raise ConfigError(f"{where}.{key}: unknown key"
+                              + (f" (did you mean {near[0]}?)" if near else
+                                 f" (known: {', '.join(sorted(_SEAT))})"))
         seat_id = _expect(raw.get("id"), str, f"{where}.id", "a seat id")
         if not valid_ident(seat_id):
             raise ConfigError(f"{where}.id: {ident_error(seat_id)}")
         src = _expect(raw.get("source"), str, f"{where}.source", "serial:PORT, wav:FILE or alsa:DEV")
         if src.split(":", 1)[0] not in ("serial", "wav", "alsa") or ":" not in src:
             raise ConfigError(f"{where}.source: {src!r} is not serial:PORT, wav:FILE or alsa:DEV")
+        if not src.split(":", 1)[1].strip():
+            raise ConfigError(f"{where}.source: {src!r} names no port, file or device after "
+                              f"'{src.split(':', 1)[0]}:'")
         seats.append(SeatConfig(
             id=seat_id, source=src,
             agent=_expect(raw["agent"], str, f"{where}.agent", "a string") if "agent" in raw else None,

@@ -34,3 +34,25 @@ def test_a_broken_config_names_the_key(tmp_path: Path, edit: str, key: str) -> N
     (tmp_path / "edge.toml").write_text(text.replace(edit, broken, 1))
     with pytest.raises(ConfigError, match=key):
         load_config(tmp_path / "edge.toml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('broker = "mqtt://h"\n[[seat]]\nid = "A1"\nsource = "wav:x"',
+     'site: missing (the site id, e.g. site = "hq")'),
+    ('site = "hq"\n[[seat]]\nid = "A1"\nsource = "wav:x"', "broker: missing (e.g. broker = "),
+    ('site = "hq"\nbroker = "not a url"\n[[seat]]\nid = "A1"\nsource = "wav:x"',
+     "broker: broker URL 'not a url': contains spaces"),
+    ('site = "hq"\nbroker = "mqtt://h"\nseats = 1', "seats: unknown key (did you mean seat?)"),
+    ('site = "hq"\nbroker = "mqtt://h"\n[seat]\nid = "A1"', "write [[seat]] (one table per seat)"),
+    ('site = "hq"\nbroker = "mqtt://h"\n[[seat]]\nid = "A1"\nsource = "serial:"',
+     "seat[0].source: 'serial:' names no port"),
+    ('site = "hq"\nbroker = "mqtt://h"\n[[seat]]\nid = "A1"\nsorce = "wav:x"',
+     "seat[0].sorce: unknown key (did you mean source?)"),
+    ('site = "hq"\nbroker = "mqtt://h"\n[[seat]]\nid = "A_1"\nsource = "wav:x"',
+     "seat[0].id: seat id 'A_1' is not a valid id (1 to 64 characters"),
+])
+def test_config_errors_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "edge.toml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "edge.toml")
+    assert message in str(caught.value) and str(caught.value).startswith(str(tmp_path))
