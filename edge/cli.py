@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("edge.analyze", "check a recorded stereo call and print its events as JSON"),
     "eval": ("edge.callbench.cli", "benchmark the alerts on generated calls with known truth"),
     "console": ("host_console.cli", "open the supervisors' console"),
-    "firmware": ("edge.flashing.cli", "flash, inspect and provision inline devices"),
+    "firmware": ("edge.flashing.cli", "find, flash and inspect inline devices (one, or a floor by seat map)"),
     "models": ("models.cli", "synthesize data, train and evaluate the TFLite models"),
     "policy": ("edge.policy_cli", "validate a policy file or print the policy reference"),
     "scenarios": ("edge.sim.cli", "list and render the scripted demo/test calls"),

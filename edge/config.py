@@ -14,6 +14,11 @@
     agent = "agent-0042"
     headset = "generic"
 
+With `seat_map = "seats.toml"` (edge/flashing/seatmap.py, shared with `seatwatch firmware
+flash/info --map`), a [[seat]] without `source` is its mapped device, found by USB serial
+number under /dev/serial/by-id (source `usb:SERIAL`); with no [[seat]] at all, every
+mapped seat is served.
+
 Errors name the file, the key and the reason.
 """
 
@@ -37,7 +42,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class SeatConfig:
     id: str                          # seat id (topic level)
-    source: str                      # serial:PORT | wav:FILE | alsa:DEVICE
+    source: str                      # serial:PORT | usb:SERIAL | wav:FILE | alsa:DEVICE
     agent: str | None = None         # agent id for reports and the hearing dose
     headset: str = "generic"         # calibration profile (hardware/calibration/NAME.toml)
     control: str | None = None       # control JSON for wav sources
@@ -60,7 +65,7 @@ class EdgeConfig:
 
 
 _TOP = {"site", "edge", "broker", "password_file", "tls_ca", "tls_cert", "tls_key",
-        "state_dir", "policy", "metrics_interval_s", "outbox_max_events", "seat"}
+        "state_dir", "policy", "metrics_interval_s", "outbox_max_events", "seat", "seat_map"}
 _SEAT = {"id", "source", "agent", "headset", "control", "loop", "realtime", "offset_s"}
 
 
@@ -131,6 +136,17 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
         broker = BrokerUrl(broker.host, broker.port, broker.tls, broker.username, password)
     seats = []
     raw_seats = doc.get("seat", [])
+    seat_map: dict[str, str] = {}
+    map_path = path("seat_map")
+    if map_path is not None:
+        from edge.flashing.seatmap import SeatMapError
+        from edge.flashing.seatmap import load as load_seat_map
+        try:
+            seat_map = load_seat_map(map_path).seats
+        except SeatMapError as exc:
+            raise ConfigError(f"{source}: seat_map: {exc}") from None
+        if "seat" not in doc:        # every mapped seat, served by its device
+            raw_seats = [{"id": seat} for seat in seat_map]
     if isinstance(raw_seats, dict):
         raise ConfigError(f"{source}: seat: write [[seat]] (one table per seat), not [seat]")
     if not isinstance(raw_seats, list) or not raw_seats:
@@ -149,9 +165,16 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
         seat_id = _expect(raw.get("id"), str, f"{where}.id", "a seat id")
         if not valid_ident(seat_id):
             raise ConfigError(f"{where}.id: {ident_error(seat_id)}")
-        src = _expect(raw.get("source"), str, f"{where}.source", "serial:PORT, wav:FILE or alsa:DEV")
-        if src.split(":", 1)[0] not in ("serial", "wav", "alsa") or ":" not in src:
-            raise ConfigError(f"{where}.source: {src!r} is not serial:PORT, wav:FILE or alsa:DEV")
+        if "source" not in raw and seat_id in seat_map:
+            raw = {**raw, "source": f"usb:{seat_map[seat_id]}"}   # found by its USB serial
+        elif "source" not in raw and map_path is not None:
+            raise ConfigError(f"{where}.source: missing, and seat {seat_id} is not in "
+                              f"the seat map {map_path}")
+        src = _expect(raw.get("source"), str, f"{where}.source",
+                      "serial:PORT, usb:SERIAL, wav:FILE or alsa:DEV")
+        if src.split(":", 1)[0] not in ("serial", "usb", "wav", "alsa") or ":" not in src:
+            raise ConfigError(f"{where}.source: {src!r} is not serial:PORT, usb:SERIAL, wav:FILE "
+                              "or alsa:DEV")
         if not src.split(":", 1)[1].strip():
             raise ConfigError(f"{where}.source: {src!r} names no port, file or device after "
                               f"'{src.split(':', 1)[0]}:'")

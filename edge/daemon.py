@@ -141,7 +141,15 @@ class SeatRunner:
     # --- the device ------------------------------------------------------------------------
     def _open(self) -> AudioSource:
         seat = self.seat
-        return open_source(seat.source, control=seat.control, loop=seat.loop,
+        spec = seat.source
+        if spec.startswith("usb:"):          # the seat map's device, by its USB serial number
+            from edge.flashing.seatmap import by_id_dir, port_of
+            port = port_of(spec[4:])
+            if port is None:
+                raise SourceError(f"{spec}: device not attached (nothing with this serial "
+                                  f"number under {by_id_dir()})")
+            spec = f"serial:{port}"
+        return open_source(spec, control=seat.control, loop=seat.loop,
                            realtime=seat.realtime, seat=seat.id, offset_s=seat.offset_s)
 
     def _identity(self, info: DeviceInfo) -> SeatIdentity:

@@ -127,6 +127,14 @@ def build(seat: str | None = None, firmware_dir: Path = FIRMWARE_DIR) -> Image:
     return Image(version, tuple(files), tuple(loader), (firmware_dir / "slots.py").read_text())
 
 
+def with_seat(image: Image, seat: str) -> Image:
+    """The same compiled image with this seat's config (one build serves a floor)."""
+    files = [config_artifact(seat)] + [a for a in image.files
+                                       if a.name not in (CONFIG_NAME, MANIFEST_NAME)]
+    files.append(manifest_artifact(image.version, files, list(image.loader)))
+    return Image(image.version, tuple(files), image.loader, image.slots_source)
+
+
 def write_tree(image: Image, out: Path, slot: str = "a") -> list[Path]:
     """The image as a device's flash would hold it after a first flash into `slot`."""
     written = []
