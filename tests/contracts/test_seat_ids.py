@@ -53,7 +53,7 @@ def test_every_tool_agrees(seat: str, tmp_path: Path) -> None:
         with pytest.raises(BuildError, match=re.escape(IDENT_RULE)):
             check_seat(seat)
     # the device's config on flash
-    cfg = fw_config.parse('{"seat": %s}' % json.dumps(seat))
+    cfg = fw_config.parse(json.dumps({"seat": seat}))
     assert (cfg.seat == seat) == ok and (cfg.problem is None) == ok
     # the edge config
     toml = (f'site = "hq"\nbroker = "mqtt://localhost"\n[[seat]]\nid = {json.dumps(seat)}\n'
