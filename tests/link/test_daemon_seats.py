@@ -193,3 +193,44 @@ def test_broker_reachability_is_logged_and_in_metrics(tmp_path: Path) -> None:
         if ingest is not None:
             ingest.stop()
         broker.stop()
+
+
+def test_seats_from_the_seat_map_are_found_by_usb_serial(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """`seat_map` in the edge config (shared with `seatwatch firmware flash --map`): each
+    mapped seat is its device, found under /dev/serial/by-id by USB serial number, here
+    after it is plugged in while the edge runs."""
+    import os
+
+    from edge.flashing.seatmap import render
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    (tmp_path / "seats.toml").write_text(render({"D4": "SIM-0004"}))
+    (tmp_path / "edge.toml").write_text(f'site = "hq"\nbroker = "{mosquitto.url}"\n'
+                                        f'state_dir = "{tmp_path / "state"}"\n'
+                                        'metrics_interval_s = 0.5\nseat_map = "seats.toml"\n')
+    log = tmp_path / "edge.log"
+    state = FloorState()
+    ingest = Ingest(BrokerUrl.parse(mosquitto.url), "console-map-test", site="hq").start()
+    edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
+                             str(tmp_path / "edge.toml")], stdout=subprocess.DEVNULL,
+                            stderr=log.open("wb"), cwd=ROOT,
+                            env={**os.environ, "SEATWATCH_BY_ID_DIR": str(by_id)})
+    dev = None
+    try:
+        assert ingest.is_connected.wait(10)
+        pump(ingest, state, lambda: bool(faults(state, "D4")), timeout=60)
+        assert "usb:SIM-0004: device not attached" in faults(state, "D4")[0]["reason"]
+        dev = PtyDevice(tmp_path, stereo_signal(20.0), boot=4, speed=1.0, seat="D4",
+                        name="ttyD4").start()
+        (by_id / "usb-MicroPython_Board_in_FS_mode_SIM-0004-if00").symlink_to(dev.port)
+        seat = ("hq", "D4")
+        pump(ingest, state, lambda: state.seats[seat].online
+             and state.seats[seat].device == "SIM-0004", timeout=30)
+        assert stop_edge(edge) == 0, log.read_text()
+    finally:
+        if edge.poll() is None:
+            edge.kill()
+            edge.wait()
+        ingest.stop()
+        if dev is not None:
+            dev.stop()
