@@ -71,7 +71,7 @@ def settings(args: argparse.Namespace) -> Settings:
     site = args.site or config.site or "+"
     if site != "+" and not valid_ident(site):
         raise ConfigError(f"--site: {ident_error(site, 'site id')}")
-    return Settings(broker=args.broker or config.broker or DEFAULT_BROKER,
+    return Settings(broker=args.broker if args.broker is not None else (config.broker or DEFAULT_BROKER),
                     site=site, tls_ca=args.tls_ca or config.tls_ca,
                     read_only=args.read_only or config.read_only,
                     user=args.user or config.user or getpass.getuser(),

@@ -72,7 +72,7 @@ class BrokerUrl:
         try:
             port = parts.port or (8883 if tls else 1883)
         except ValueError:
-            raise BrokerUrlError(f"broker URL {url!r}: bad port (1-65535)") from None
+            raise BrokerUrlError(f"broker URL {url!r}: bad port, 1-65535 ({form})") from None
         return cls(parts.hostname, port, tls,
                    unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)

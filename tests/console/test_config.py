@@ -85,7 +85,7 @@ def test_cli_refuses_a_bad_config_and_report_reads_its_db(tmp_path: Path,
     ("mqtt://", "no host"),
     ("mqtt://broker..example", "is not a host name or IP address"),
     ("mqtt://broker/seatwatch", "no path, query or fragment"),
-    ("mqtt://broker:70000", "bad port"),
+    ("mqtt://broker:70000", "bad port, 1-65535"),
     ("mqtt://[::1", "Invalid IPv6 URL"),
 ])
 def test_a_broker_that_is_not_a_url_is_refused_with_the_reason(url: str, reason: str,
