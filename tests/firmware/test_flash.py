@@ -344,4 +344,4 @@ def test_cli_info_says_when_the_device_fell_back(tmp_path, flashed, image_next, 
 
 def test_cli_info_on_a_dead_port_fails_clearly(tmp_path, capsys):
     assert seatwatch(["firmware", "info", "--port", str(tmp_path / "none")]) == 1
-    assert "cannot open" in capsys.readouterr().err
+    assert "no such port" in capsys.readouterr().err
