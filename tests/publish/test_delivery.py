@@ -107,8 +107,11 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
     while time.monotonic() < deadline and len(stored) < 2:
         time.sleep(0.2)
         if db.exists():
-            with sqlite3.connect(db) as conn:
-                stored = [row[0] for row in conn.execute("SELECT event_id FROM outbox ORDER BY seq")]
+            try:
+                with sqlite3.connect(db) as conn:
+                    stored = [row[0] for row in conn.execute("SELECT event_id FROM outbox ORDER BY seq")]
+            except sqlite3.OperationalError:   # the file is there, its table not yet (busy machine)
+                continue
     os.kill(edge.pid, signal.SIGKILL)                # power loss: no flush, no goodbye
     edge.wait(10)
     assert len(stored) >= 2, "the daemon stored no events before it was killed"
