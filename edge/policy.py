@@ -127,7 +127,8 @@ class Hold:
                                lo=0.2, hi=10)
     caller_resumes_s: float = doc(8.0, "Caller speech since the agent's last turn that ends an announced "
                                   "hold: the caller talks at length (好的，我等一下 slowly spoken is ~3 s, "
-                                  "hold music on the earpiece passes for speech only for its first 1.5-2.5 s, until "
+                                  "hold music on the earpiece passes for speech only for its first "
+                                  "1.5-2.5 s, until "
                                   "the music detector flags it) (s)",
                                   lo=0.2, hi=30)
     notice_by_s: float = doc(30.0, "An announced hold longer than this must be announced again with a "

@@ -69,7 +69,8 @@ class OvertalkRule(Rule):
     def _at_own_level(self) -> bool:
         for side in (0, 1):
             level = self._level_db(side)
-            if level is not None and _db(self._both_power[side] / self._both) < level - self.policy.level_margin_db:
+            overlap = _db(self._both_power[side] / self._both)
+            if level is not None and overlap < level - self.policy.level_margin_db:
                 return False
         return True
 

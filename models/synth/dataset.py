@@ -383,7 +383,8 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
                 stream = mix_at_snr(stream, noise, snr)
             stream = channel(stream, nrng, None, strength=1.0)
         elif RATE_NOISE[condition] is not None:
-            stream = mix_at_snr(stream, steady_noise(nrng, len(stream)), float(nrng.uniform(*RATE_NOISE[condition])))
+            snr = float(nrng.uniform(*RATE_NOISE[condition]))
+            stream = mix_at_snr(stream, steady_noise(nrng, len(stream)), snr)
         recent = (recent + [item.audio for item in items])[-60:]
         idx, rms = speech_frames(stream)
         if len(idx) < RATE_WINDOW * 0.6:
@@ -394,7 +395,8 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
             kept = np.count_nonzero((idx >= first) & (idx < last))
             if not kept or not frames:
                 continue
-            share = np.count_nonzero((taken >= first) & (taken < last)) / kept  # a cut sentence counts in part
+            # a cut sentence counts in part
+            share = np.count_nonzero((taken >= first) & (taken < last)) / kept
             chars += item.chars * share
             speech += frames * share
         if speech < RATE_WINDOW * 0.3:
@@ -437,8 +439,8 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
     if cfg.rate_windows >= FULL_RATE_WINDOWS:     # the quick configuration: its base windows only
         sources += [("rate2_train_espeak", replace(cfg, seed=cfg.seed + 3087, rate_windows=700,
                                                    families=("espeak",))),
-                    ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011, rate_windows=cfg.rate_windows // 2,
-                                                   families=("neural",)))]
+                    ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011,
+                                                   rate_windows=cfg.rate_windows // 2, families=("neural",)))]
     paths = []
     for name, source_cfg in sources:
         passes = (0, 1) if name == "rate2_train" and len(sources) > 1 else (0,)
