@@ -40,7 +40,7 @@ def analyze(audio: Path, control: Path | None, policy_path: Path | None, seat: s
             site: str = "local", models: Path | None = None) -> list[Event]:
     """The events of one recording, in order. Raises the input errors for the CLI to print."""
     policy = load_policy(policy_path)
-    source = WavSource(audio, control, block=BLOCK)
+    source = WavSource(audio, control, block=BLOCK, stream=True)
     ctx = SeatContext(site=site, seat=seat, device="replay", file_times=True,
                       hook_known=control is not None)
     events: list[Event] = []

@@ -85,19 +85,41 @@ def _read_stereo(file: Path, mtime_ns: int, size: int, rate: int) -> np.ndarray:
     return pcm
 
 
+def _streamable(file: Path, rate: int) -> int | None:
+    """Frames of a 16-bit stereo PCM file at `rate` (read block by block, memory flat in
+    its length), or None when the whole file must be read (other formats are converted
+    or resampled as one signal)."""
+    if not file.exists():
+        raise AudioFileError(f"{file}: no such file")
+    try:
+        info = sf.info(str(file))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioFileError(f"{file}: not a readable audio file ({exc})") from None
+    if info.channels != 2:
+        raise AudioFileError(f"{file}: expected 2 channels (agent mic, earpiece), got {info.channels}")
+    return int(info.frames) if info.subtype == "PCM_16" and info.samplerate == rate else None
+
+
 class WavSource:
-    """Replays a recording block by block; `realtime` paces it like a live device."""
+    """Replays a recording block by block; `realtime` paces it like a live device.
+
+    `stream=True` (what `analyze` uses) reads a 16-bit PCM file at the pipeline rate
+    block by block instead of into memory: the same blocks, bit for bit, in memory that
+    does not grow with the call. Other files are read whole (they are resampled or
+    converted as one signal)."""
 
     def __init__(self, path: str | Path, control: str | Path | None = None, *,
                  realtime: bool = False, loop: bool = False, block: int = FRAME_SAMPLES * 10,
-                 device: str = "replay", offset_s: float = 0.0) -> None:
+                 device: str = "replay", offset_s: float = 0.0, stream: bool = False) -> None:
         self.path = Path(path)
-        self.pcm = read_stereo(self.path)
+        frames = _streamable(self.path, PIPELINE_RATE) if stream and not offset_s and not loop else None
+        self._frames = frames
+        self.pcm = read_stereo(self.path) if frames is None else np.zeros((0, 2), np.int16)
         if offset_s:
             # Start part-way in and wrap around (simulated seats share one recording).
             shift = int(offset_s * PIPELINE_RATE) % max(1, len(self.pcm))
             self.pcm = np.concatenate([self.pcm[shift:], self.pcm[:shift]])
-        self.duration_s = len(self.pcm) / PIPELINE_RATE
+        self.duration_s = (len(self.pcm) if frames is None else frames) / PIPELINE_RATE
         self.controls = (load_control(control, self.duration_s, PIPELINE_RATE) if control
                          else whole_file_call(self.duration_s, PIPELINE_RATE))
         if offset_s:
@@ -110,12 +132,29 @@ class WavSource:
         self._clock = 0
         self._closed = False
 
+    def _read(self, reader: sf.SoundFile | None, offset: int, end: int) -> np.ndarray:
+        if reader is None:
+            return self.pcm[offset:end]
+        pcm = reader.read(end - offset, dtype="int16", always_2d=True)
+        flat = pcm.reshape(-1)
+        flat[:] = _pcm16_table()[flat.view(np.uint16) ^ np.uint16(0x8000)]
+        pcm.flags.writeable = False
+        return pcm
+
     def items(self) -> Iterator[SourceItem]:
+        if self._frames is None:
+            yield from self._items(None)
+            return
+        with sf.SoundFile(str(self.path)) as reader:
+            yield from self._items(reader)
+
+    def _items(self, reader: sf.SoundFile | None) -> Iterator[SourceItem]:
         start = time.monotonic()
         while not self._closed:
             base = self._clock
             controls = list(self.controls)
-            total, offset = len(self.pcm), 0
+            total = len(self.pcm) if reader is None else int(self._frames or 0)
+            offset = 0
             # a control is applied before the grain (100 ms) that holds it; a block never
             # spans one, so any block size that is a multiple of the grain replays alike
             grain = CONTROL_GRAIN if self.block % CONTROL_GRAIN == 0 else self.block
@@ -126,7 +165,11 @@ class WavSource:
                 end = min(total, offset + self.block)
                 if controls and controls[0].sample < end:
                     end = controls[0].sample // grain * grain
-                chunk = self.pcm[offset:end]
+                chunk = self._read(reader, offset, end)
+                if len(chunk) < end - offset:           # the file held less than it said
+                    total = end = offset + len(chunk)
+                    if not len(chunk):
+                        break
                 yield AudioBlock(base + offset, chunk)
                 offset = end
                 self._clock = base + end
