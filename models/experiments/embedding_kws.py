@@ -34,14 +34,14 @@ from models.synth.dataset import LEAD_S, RATE, SynthConfig, data_dir
 from models.synth.speech import cache_dir
 
 OWW_DIR = Path("/tmp/oww/wyoming_openwakeword/models")
-WINDOW = 16            # embeddings per inference: 15 * 80 ms + 775 ms = 1.96 s
-STEP = 8               # mel frames (10 ms) between embeddings
-SPAN = 76              # mel frames per embedding
-MEL_WIN = 512          # samples per mel frame (hop 160)
+WINDOW = 16  # embeddings per inference: 15 * 80 ms + 775 ms = 1.96 s
+STEP = 8  # mel frames (10 ms) between embeddings
+SPAN = 76  # mel frames per embedding
+MEL_WIN = 512  # samples per mel frame (hop 160)
 END_OFFSET = SPAN + 2  # embedding j ends at 10 ms frame STEP * j + END_OFFSET (75 + 512/160)
-WIN_FRAMES = STEP * (WINDOW - 1) + END_OFFSET   # 10 ms frames one inference covers
-SMOOTH = 3             # inferences averaged, as the shipped spotter
-REFRACTORY = 19        # inferences (19 * 80 ms = 1.52 s), the shipped 150 frames
+WIN_FRAMES = STEP * (WINDOW - 1) + END_OFFSET  # 10 ms frames one inference covers
+SMOOTH = 3  # inferences averaged, as the shipped spotter
+REFRACTORY = 19  # inferences (19 * 80 ms = 1.52 s), the shipped 150 frames
 LABELS = corpus.LABELS
 OUT = Path(__file__).resolve().parent
 WORK = cache_dir() / "experiments" / "design_d"
@@ -63,7 +63,7 @@ class Embedder:
         out = []
         for first in range(0, frames, chunk_frames):
             count = min(chunk_frames, frames - first)
-            piece = pcm[160 * first: 160 * (first + count - 1) + MEL_WIN]
+            piece = pcm[160 * first : 160 * (first + count - 1) + MEL_WIN]
             if len(piece) != self._mel_n:
                 self.mel.resize_tensor_input(self.mel.get_input_details()[0]["index"], [1, len(piece)])
                 self.mel.allocate_tensors()
@@ -80,7 +80,7 @@ class Embedder:
         out = []
         for first in range(0, n, batch):
             idx = np.arange(first, min(n, first + batch))
-            x = np.stack([mel[STEP * j: STEP * j + SPAN] for j in idx])[..., None].astype(np.float32)
+            x = np.stack([mel[STEP * j : STEP * j + SPAN] for j in idx])[..., None].astype(np.float32)
             if len(x) != self._emb_n:
                 self.emb.resize_tensor_input(self.emb.get_input_details()[0]["index"], list(x.shape))
                 self.emb.allocate_tensors()
@@ -100,6 +100,7 @@ def end_frames(n: int) -> np.ndarray:
 
 
 # --- build (no TensorFlow) ----------------------------------------------------------------
+
 
 def _hooked_build(cfg: SynthConfig, embedder: Embedder, **kwargs: Any) -> dict[str, np.ndarray]:
     """build_kws unchanged, its log-mel hook also embedding the audio it is given."""
@@ -126,11 +127,14 @@ def _hooked_build(cfg: SynthConfig, embedder: Embedder, **kwargs: Any) -> dict[s
     assert len(captured) == len(spoken_all)
     label_index = {label: i for i, label in enumerate(LABELS)}
     spans = np.array([(s.kw_span if s.kw_span else (-1, -1)) for s in spoken_all], np.int64)
-    return {"emb": np.concatenate(captured), "offsets": np.cumsum([0] + [len(c) for c in captured]),
-            "y": np.array([label_index[s.label] for s in spoken_all], np.int64),
-            # keyword span in 10 ms frames, as KwsStreams
-            "starts": np.where(spans[:, 0] >= 0, spans[:, 0] // 160, -1),
-            "ends": np.where(spans[:, 1] >= 0, -(-spans[:, 1] // 160), -1)}
+    return {
+        "emb": np.concatenate(captured),
+        "offsets": np.cumsum([0] + [len(c) for c in captured]),
+        "y": np.array([label_index[s.label] for s in spoken_all], np.int64),
+        # keyword span in 10 ms frames, as KwsStreams
+        "starts": np.where(spans[:, 0] >= 0, spans[:, 0] // 160, -1),
+        "ends": np.where(spans[:, 1] >= 0, -(-spans[:, 1] // 160), -1),
+    }
 
 
 def build(parts: list[str], oww: Path) -> None:
@@ -154,8 +158,9 @@ def build(parts: list[str], oww: Path) -> None:
             family = "neural" if name.startswith("neural_") else "espeak"
             condition = name.removeprefix("neural_")
             assert condition_name(family, condition) == name
-            arrays = _hooked_build(cfg, embedder, split="test", family=family,
-                                   **KWS_TEST_CONDITIONS[condition])  # type: ignore[arg-type]
+            arrays = _hooked_build(
+                cfg, embedder, split="test", family=family, **KWS_TEST_CONDITIONS[condition]
+            )  # type: ignore[arg-type]
         elif part.startswith("fa_") or part == "kws_mine":
             audio = np.load(data / f"{part}.npz")["audio"]
             arrays = {"emb": embedder(audio).astype(np.float16), "seconds": np.array(len(audio) / RATE)}
@@ -167,8 +172,10 @@ def build(parts: list[str], oww: Path) -> None:
 
 # --- windows and training -----------------------------------------------------------------
 
-def windows(d: Any, rng: np.random.Generator, positives: int = 3, negatives: int = 3,
-            test: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def windows(
+    d: Any, rng: np.random.Generator, positives: int = 3, negatives: int = 3, test: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled windows of WINDOW embeddings, as models.synth.dataset._windows labels
     log-mel windows: keyword wholly inside (2 frames of margin) -> its label, windows of
     keyword-free speech -> _filler, no speech -> _silence; windows cutting a keyword are not
@@ -182,13 +189,13 @@ def windows(d: Any, rng: np.random.Generator, positives: int = 3, negatives: int
         n = b - a
         if n < WINDOW:
             continue
-        ends = end_frames(n)                       # per last-embedding index WINDOW-1 .. n-1
+        ends = end_frames(n)  # per last-embedding index WINDOW-1 .. n-1
         starts = ends - WIN_FRAMES
         s, e = int(d["starts"][i]), int(d["ends"][i])
         take: list[tuple[int, int]] = []
         if s >= 0:
             ok = np.flatnonzero((ends >= e + 2) & (starts <= s - 2))
-            if not len(ok):                        # keyword longer than the window: its end
+            if not len(ok):  # keyword longer than the window: its end
                 ok = np.flatnonzero(ends >= e + 3)[:1]
             pick = ok if test else rng.choice(ok, min(positives, len(ok)), replace=False)
             take += [(int(k), int(d["y"][i])) for k in (pick[:1] if test else pick)]
@@ -204,7 +211,7 @@ def windows(d: Any, rng: np.random.Generator, positives: int = 3, negatives: int
             if not test and rng.random() < 0.3:
                 take.append((0, silence))
         for k, label in take:
-            xs.append(emb[a + k: a + k + WINDOW])
+            xs.append(emb[a + k : a + k + WINDOW])
             ys.append(label)
             us.append(i)
     return np.stack(xs).astype(np.float32), np.array(ys, np.int64), np.array(us, np.int64)
@@ -212,8 +219,11 @@ def windows(d: Any, rng: np.random.Generator, positives: int = 3, negatives: int
 
 def stream_windows(emb: np.ndarray) -> np.ndarray:
     n = len(emb) - WINDOW + 1
-    return np.lib.stride_tricks.sliding_window_view(emb, (WINDOW, emb.shape[1]))[:n, 0] if n > 0 else \
-        np.zeros((0, WINDOW, emb.shape[1]), emb.dtype)
+    return (
+        np.lib.stride_tricks.sliding_window_view(emb, (WINDOW, emb.shape[1]))[:n, 0]
+        if n > 0
+        else np.zeros((0, WINDOW, emb.shape[1]), emb.dtype)
+    )
 
 
 def build_head(width: int = 96) -> Any:
@@ -238,10 +248,21 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed:
     order = np.random.default_rng(seed).permutation(len(y))
     counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
     weights = {i: float(len(y) / (len(counts) * max(c, 1))) for i, c in enumerate(counts)}
-    model.compile(optimizer=tf.keras.optimizers.Adam(lr),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(x[order], y[order], batch_size=128, epochs=epochs, validation_split=0.1, class_weight=weights,
-              verbose=2, callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.5)])
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(lr),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(
+        x[order],
+        y[order],
+        batch_size=128,
+        epochs=epochs,
+        validation_split=0.1,
+        class_weight=weights,
+        verbose=2,
+        callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.5)],
+    )
 
 
 def train(epochs: int, seed: int = 1234) -> None:
@@ -255,11 +276,13 @@ def train(epochs: int, seed: int = 1234) -> None:
     sets = [windows(p, rng) for p in parts]
     x = np.concatenate([s[0] for s in sets])
     y = np.concatenate([s[1] for s in sets])
-    print(f"{len(y)} training windows from {len(parts)} passes; per label {np.bincount(y).tolist()}", flush=True)
+    print(
+        f"{len(y)} training windows from {len(parts)} passes; per label {np.bincount(y).tolist()}", flush=True
+    )
     model = build_head()
     _fit(model, x, y, epochs, 2e-3, seed)
     mined = 0
-    if (WORK / "kws_mine.npz").exists():      # hard negatives from training voices' keyword-free speech
+    if (WORK / "kws_mine.npz").exists():  # hard negatives from training voices' keyword-free speech
         sw = stream_windows(np.load(WORK / "kws_mine.npz")["emb"].astype(np.float32))[::2]
         post = tf.nn.softmax(model.predict(sw, batch_size=1024, verbose=0)).numpy()
         hard = sw[post[:, : len(corpus.KEYWORDS)].max(axis=1) >= 0.3]
@@ -273,11 +296,13 @@ def train(epochs: int, seed: int = 1234) -> None:
     model.save(WORK / "head.keras")
     (WORK / "head.tflite").write_bytes(to_int8_tflite(model, x))
     (WORK / "head_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    (WORK / "head.json").write_text(json.dumps({"windows": int(len(y)), "mined": mined, "epochs": epochs,
-                                                "passes": len(parts)}) + "\n")
+    (WORK / "head.json").write_text(
+        json.dumps({"windows": int(len(y)), "mined": mined, "epochs": epochs, "passes": len(parts)}) + "\n"
+    )
 
 
 # --- evaluation (tflite_runtime, the shipped method) -----------------------------------------
+
 
 class Head:
     def __init__(self, path: Path) -> None:
@@ -289,10 +314,14 @@ class Head:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         scale, zero = self.inp["quantization"]
-        q = x if self.inp["dtype"] == np.float32 else np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+        q = (
+            x
+            if self.inp["dtype"] == np.float32
+            else np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+        )
         rows = []
         for first in range(0, len(x), 512):
-            chunk = q[first:first + 512]
+            chunk = q[first : first + 512]
             if len(chunk) != self._n:
                 self.it.resize_tensor_input(self.inp["index"], [len(chunk), *x.shape[1:]])
                 self.it.allocate_tensors()
@@ -307,7 +336,38 @@ class Head:
     def posteriors(self, x: np.ndarray) -> np.ndarray:
         from edge.models.keywords import softmax
 
-        return softmax(self.logits(x))
+        return softmax(self.logits(x).astype(np.float64))  # float64: scores above 1 - 1e-7 still differ
+
+
+def choose_thresholds(
+    tracks: list[tuple[np.ndarray, float]], refractory: int
+) -> tuple[dict[str, float], dict[str, bool]]:
+    """models.eval.evaluate.choose_thresholds' rule (the lowest threshold whose false alarms
+    over the four streams stay within the limit) on its candidate list extended past its
+    last step (1 - 1e-5) down to 1 - 1e-10: this head's confident false alarms score above
+    1 - 1e-5, where the shipped list would fall back to its last step without meeting the
+    limit. Also says whether the limit was met."""
+    from models.eval.evaluate import (
+        FA_PER_HOUR_FORBIDDEN,
+        FA_PER_HOUR_MAX,
+        FORBIDDEN,
+        KEYWORDS,
+        STEPS,
+        false_alarms,
+    )
+
+    steps = tuple(STEPS) + tuple(round(1 - 10 ** (-k / 20), 12) for k in range(101, 201))
+    hours = sum(h for _, h in tracks)
+    out, met = {}, {}
+    for label in KEYWORDS:
+        limit = FA_PER_HOUR_FORBIDDEN if label in FORBIDDEN else FA_PER_HOUR_MAX
+        allowed = int(np.floor(limit * hours))
+        columns = [scores[:, LABELS.index(label)] for scores, _ in tracks]
+        chosen = next(
+            (t for t in steps if sum(false_alarms(c, t, refractory) for c in columns) <= allowed), None
+        )
+        out[label], met[label] = (chosen, True) if chosen is not None else (steps[-1], False)
+    return out, met
 
 
 def smoothed_scores(head: Head, emb: np.ndarray) -> np.ndarray:
@@ -318,7 +378,9 @@ def smoothed_scores(head: Head, emb: np.ndarray) -> np.ndarray:
         return np.zeros((0, len(LABELS)))
     raw = head.posteriors(np.ascontiguousarray(sw))
     kernel = np.ones(SMOOTH) / SMOOTH
-    return np.stack([np.convolve(raw[:, i], kernel, mode="full")[: len(raw)] for i in range(raw.shape[1])], axis=1)
+    return np.stack(
+        [np.convolve(raw[:, i], kernel, mode="full")[: len(raw)] for i in range(raw.shape[1])], axis=1
+    )
 
 
 def utterance_peaks(head: Head, d: Any) -> np.ndarray:
@@ -328,7 +390,7 @@ def utterance_peaks(head: Head, d: Any) -> np.ndarray:
     for i, (start, end) in enumerate(zip(d["starts"], d["ends"], strict=True)):
         if start < 0:
             continue
-        emb = d["emb"][d["offsets"][i]:d["offsets"][i + 1]]
+        emb = d["emb"][d["offsets"][i] : d["offsets"][i + 1]]
         scores = smoothed_scores(head, emb)
         ends = end_frames(len(emb))
         inside = (ends > start) & (ends <= end + LATE_FRAMES)
@@ -346,8 +408,8 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
     audio = np.load(data_dir(SynthConfig()) / "fa_clean.npz")["audio"][: int(seconds * RATE)]
     spotter = KeywordSpotter(Path(__file__).resolve().parents[1] / "kws.tflite")
     embedder, head = Embedder(oww), Head(head_path)
-    out: dict[str, float] = {}
-    for _ in range(2):                      # second round counts (warm caches)
+    rounds: list[dict[str, float]] = []
+    for _ in range(4):  # the least of the last three rounds (warm caches; other load)
         t = time.process_time()
         feats = logmel(audio)
         t_feat = time.process_time()
@@ -363,17 +425,22 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
         one = stream_windows(emb.astype(np.float32))
         t1 = time.process_time()
         for k in range(len(one)):
-            head.logits(one[k:k + 1])
+            head.logits(one[k : k + 1])
         t_head1 = time.process_time()
         scale = 60.0 / seconds
-        out = {"shipped_logmel_s": round((t_feat - t) * scale, 3),
-               "shipped_cnn_s": round((t_cnn - t_feat) * scale, 3),
-               "shipped_total_s": round((t_cnn - t) * scale, 3),
-               "d_melspectrogram_s": round((t_mel - t_cnn) * scale, 3),
-               "d_embedding_s": round((t_emb - t_mel) * scale, 3),
-               "d_head_batched_s": round((t_head - t_emb) * scale, 3),
-               "d_head_batch1_s": round((t_head1 - t1) * scale, 3),
-               "d_total_s": round((t_head1 - t1 + t_emb - t_cnn) * scale, 3)}
+        rounds.append(
+            {
+                "shipped_logmel_s": (t_feat - t) * scale,
+                "shipped_cnn_s": (t_cnn - t_feat) * scale,
+                "shipped_total_s": (t_cnn - t) * scale,
+                "d_melspectrogram_s": (t_mel - t_cnn) * scale,
+                "d_embedding_s": (t_emb - t_mel) * scale,
+                "d_head_batched_s": (t_head - t_emb) * scale,
+                "d_head_batch1_s": (t_head1 - t1) * scale,
+                "d_total_s": (t_head1 - t1 + t_emb - t_cnn) * scale,
+            }
+        )
+    out = {k: round(min(r[k] for r in rounds[1:]), 3) for k in rounds[0]}
     out["d_over_shipped"] = round(out["d_total_s"] / out["shipped_total_s"], 2)
     out["shipped_inferences_per_min"] = 600
     out["d_inferences_per_min"] = 750
@@ -381,19 +448,29 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
 
 
 def evaluate(oww: Path, head_name: str = "head.tflite") -> dict[str, Any]:
-    from models.eval.evaluate import CONDITIONS, KEYWORDS, choose_thresholds, false_alarms
+    from models.eval.evaluate import CONDITIONS, KEYWORDS, STEPS, false_alarms
+    from models.eval.evaluate import choose_thresholds as shipped_thresholds
 
     head = Head(WORK / head_name)
     fa = {}
     for condition in CONDITIONS:
         f = np.load(WORK / f"fa_{condition}.npz")
         fa[condition] = (smoothed_scores(head, f["emb"]), float(f["seconds"]) / 3600)
-    thresholds = choose_thresholds(list(fa.values()), REFRACTORY, LABELS)
-    report: dict[str, Any] = {"design": "D: openWakeWord melspectrogram + embedding_model (frozen), "
-                                        "trained conv head over 16 embeddings (1.96 s), int8 logits",
-                              "keywords": {"thresholds": thresholds,
-                                           "fa_hours": {c: round(h, 3) for c, (_, h) in fa.items()},
-                                           "conditions": list(CONDITIONS)}}
+    thresholds, met = choose_thresholds(list(fa.values()), REFRACTORY)
+    # the shipped candidate list, for the record: where it stops at 1 - 1e-5 without meeting the limit
+    at_shipped_steps = shipped_thresholds(list(fa.values()), REFRACTORY, LABELS)
+    report: dict[str, Any] = {
+        "design": "D: openWakeWord melspectrogram + embedding_model (frozen), "
+        "trained conv head over 16 embeddings (1.96 s), int8 logits",
+        "keywords": {
+            "thresholds": thresholds,
+            "fa_hours": {c: round(h, 3) for c, (_, h) in fa.items()},
+            "conditions": list(CONDITIONS),
+            "fa_limit_met": met,
+            "beyond_shipped_steps": [k for k, t in thresholds.items() if t > STEPS[-1]],
+            "thresholds_shipped_steps": at_shipped_steps,
+        },
+    }
     rng = np.random.default_rng(99)
     for condition in CONDITIONS:
         d = np.load(WORK / f"test_{condition}.npz")
@@ -407,38 +484,63 @@ def evaluate(oww: Path, head_name: str = "head.tflite") -> dict[str, Any]:
             spoken = d["y"] == index
             positives = wy == index
             fas = false_alarms(scores[:, index], thresholds[label], REFRACTORY)
-            rows[label] = {"recall": round(float((peaks[spoken] >= thresholds[label]).mean()), 3),
-                           "utterances": int(spoken.sum()),
-                           "window_recall": round(float((post[positives, index] >= thresholds[label]).mean()), 3),
-                           "windows": int(positives.sum()), "false_alarms": fas,
-                           "fa_per_hour": round(fas / hours, 2)}
+            rows[label] = {
+                "recall": round(float((peaks[spoken] >= thresholds[label]).mean()), 3),
+                "utterances": int(spoken.sum()),
+                "window_recall": round(float((post[positives, index] >= thresholds[label]).mean()), 3),
+                "windows": int(positives.sum()),
+                "false_alarms": fas,
+                "fa_per_hour": round(fas / hours, 2),
+            }
         recalls = [r["recall"] for r in rows.values()]
         top = post.argmax(axis=1)
         det = []
-        for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999):
+        for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 0.99999, 0.999999):
             miss = [float((peaks[d["y"] == LABELS.index(k)] < threshold).mean()) for k in KEYWORDS]
             fas = sum(false_alarms(scores[:, LABELS.index(k)], threshold, REFRACTORY) for k in KEYWORDS)
-            det.append({"threshold": threshold, "miss_rate": round(float(np.mean(miss)), 3),
-                        "fa_per_hour": round(fas / hours, 2)})
+            det.append(
+                {
+                    "threshold": threshold,
+                    "miss_rate": round(float(np.mean(miss)), 3),
+                    "fa_per_hour": round(fas / hours, 2),
+                }
+            )
         report["keywords"][condition] = {
-            "per_keyword": rows, "mean_recall": round(float(np.mean(recalls)), 3),
+            "per_keyword": rows,
+            "mean_recall": round(float(np.mean(recalls)), 3),
             "min_recall": round(float(np.min(recalls)), 3),
             "mean_window_recall": round(float(np.mean([r["window_recall"] for r in rows.values()])), 3),
             "window_accuracy": round(float((top == wy).mean()), 3),
-            "balanced_accuracy": round(float(np.mean([(top[wy == c] == c).mean() for c in np.unique(wy)])), 3),
+            "balanced_accuracy": round(
+                float(np.mean([(top[wy == c] == c).mean() for c in np.unique(wy)])), 3
+            ),
             "fa_per_hour_total": round(sum(r["false_alarms"] for r in rows.values()) / hours, 2),
-            "det": det}
-        print(f"{condition}: mean recall {report['keywords'][condition]['mean_recall']} "
-              f"(min {report['keywords'][condition]['min_recall']})", flush=True)
+            "det": det,
+        }
+        print(
+            f"{condition}: mean recall {report['keywords'][condition]['mean_recall']} "
+            f"(min {report['keywords'][condition]['min_recall']})",
+            flush=True,
+        )
     report["cost_cpu_s_per_min_audio"] = cost_per_minute(oww, WORK / "head.tflite")
-    report["size_bytes"] = {"melspectrogram": (oww / "melspectrogram.tflite").stat().st_size,
-                            "embedding_model": (oww / "embedding_model.tflite").stat().st_size,
-                            "head": (WORK / "head.tflite").stat().st_size}
+    report["size_bytes"] = {
+        "melspectrogram": (oww / "melspectrogram.tflite").stat().st_size,
+        "embedding_model": (oww / "embedding_model.tflite").stat().st_size,
+        "head": (WORK / "head.tflite").stat().st_size,
+    }
     report["train"] = json.loads((WORK / "head.json").read_text())
-    report["synth"] = {"config": "SynthConfig() defaults", "seed": SynthConfig().seed,
-                       "dataset": data_dir(SynthConfig()).name}
-    report["window"] = {"embeddings": WINDOW, "frames_10ms": WIN_FRAMES, "hop_ms": 80, "smooth": SMOOTH,
-                        "refractory_inferences": REFRACTORY}
+    report["synth"] = {
+        "config": "SynthConfig() defaults",
+        "seed": SynthConfig().seed,
+        "dataset": data_dir(SynthConfig()).name,
+    }
+    report["window"] = {
+        "embeddings": WINDOW,
+        "frames_10ms": WIN_FRAMES,
+        "hop_ms": 80,
+        "smooth": SMOOTH,
+        "refractory_inferences": REFRACTORY,
+    }
     return report
 
 
@@ -450,19 +552,35 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     if args.action == "build":
-        parts = args.parts or (["test_clean", "test_babble10", "test_neural_clean", "test_neural_babble10",
-                                "fa_clean", "fa_babble10", "fa_neural_clean", "fa_neural_babble10",
-                                "kws_mine", "train", "train_pass1"])
+        parts = args.parts or (
+            [
+                "test_clean",
+                "test_babble10",
+                "test_neural_clean",
+                "test_neural_babble10",
+                "fa_clean",
+                "fa_babble10",
+                "fa_neural_clean",
+                "fa_neural_babble10",
+                "kws_mine",
+                "train",
+                "train_pass1",
+            ]
+        )
         build(parts, args.oww)
     elif args.action == "train":
         train(args.epochs)
     else:
         report = evaluate(args.oww)
-        if (WORK / "head_float.tflite").exists():   # the same head unquantized, for comparison
+        if (WORK / "head_float.tflite").exists():  # the same head unquantized, for comparison
             other = evaluate(args.oww, "head_float.tflite")["keywords"]
-            report["float_head"] = {"thresholds": other["thresholds"],
-                                    **{c: {k: other[c][k] for k in ("mean_recall", "min_recall", "det")}
-                                       for c in other["conditions"]}}
+            report["float_head"] = {
+                "thresholds": other["thresholds"],
+                **{
+                    c: {k: other[c][k] for k in ("mean_recall", "min_recall", "det")}
+                    for c in other["conditions"]
+                },
+            }
         path = OUT / "design_d_embedding_eval.json"
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(json.dumps(report["cost_cpu_s_per_min_audio"]))
