@@ -1,5 +1,10 @@
 """The models' view of the agent microphone: log-mel once, then keywords and speaking rate.
 
+The keyword spotter reads the log-mel frames too, or, when its config says
+`front_end = "speech_embedding"`, speech embeddings (edge/models/embedding.py): the mel
+groups of all audio are computed (cheap), an embedding only when an inference due near
+agent speech reads it (the spotter asks for it, see KeywordSpotter.frame_source).
+
 Keyword inference only runs while agent speech is inside the model's 2 s window (a
 silent window cannot hold a keyword), and the rate model only sees speech frames; so
 an idle or listening seat costs the feature extraction alone. `hear` goes one step
@@ -15,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.dsp.features import StreamingLogMel
+from edge.dsp.features import StreamingLogMel, logmel
+from edge.models.embedding import DIM, SpeechEmbedder, available_at, embed, pcm16
 from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
 from edge.models.rate import RateEstimate, RateEstimator
 
@@ -31,6 +37,22 @@ class ModelPaths:
     @property
     def rate(self) -> Path:
         return self.folder / "rate.tflite"
+
+    @property
+    def front_end(self) -> Path:
+        """The frozen speech-embedding front end (a candidate folder may leave it out)."""
+        own = self.folder / "front_end"
+        return own if own.is_dir() else MODEL_DIR / "front_end"
+
+
+def spotter_frames(spotter: KeywordSpotter, audio: np.ndarray,
+                   embedder: SpeechEmbedder | None = None) -> np.ndarray:
+    """A whole recording (int16, or float in [-1, 1]) -> the frames this spotter reads,
+    as streaming computes them: log-mel rows, or speech embeddings."""
+    if spotter.cfg.front_end == "logmel":
+        return logmel(audio)
+    samples = audio if audio.dtype == np.int16 else pcm16(audio)
+    return embed(samples, embedder)
 
 
 # A keyword is heard within a second of its last sound (bench_pipeline, words alone:
@@ -49,9 +71,15 @@ class AgentChannel:
         self.rate = RateEstimator(paths.rate)
         self._logmel = StreamingLogMel()
         self._since_speech = 1 << 30        # frames since the last agent speech frame
+        self.embedder: SpeechEmbedder | None = None
+        if self.spotter.cfg.front_end == "speech_embedding":
+            self.embedder = SpeechEmbedder(paths.front_end)
+            self.spotter.frame_source = self._embeddings
 
     def reset(self) -> None:
         self._logmel = StreamingLogMel()
+        if self.embedder is not None:
+            self.embedder.reset()
         self.spotter.reset()
         self.rate.reset()
         self._since_speech = 1 << 30
@@ -74,6 +102,9 @@ class AgentChannel:
         speech = np.asarray(speech, bool)
         n = len(speech)
         active = self._active(speech)
+        if self.embedder is not None:
+            # the rate model reads the speech frames' log-mel, the spotter embeddings
+            return self._spot_embeddings(mic, active), self._rate(self._logmel.push(mic, speech), speech)
         window, hop = self.spotter.cfg.window, self.spotter.cfg.hop
         if n < window:                  # a short (live) block: the next windows read it all
             return self._models(self._logmel.push(mic), speech, active)
@@ -99,6 +130,27 @@ class AgentChannel:
                 ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
         first = self.spotter.frames_seen + 1
         hits = [(hit.frame - first, hit) for hit in self.spotter.push(feats, active=active)]
+        return hits, self._rate(feats, speech)
+
+    def _rate(self, feats: np.ndarray, speech: np.ndarray) -> list[tuple[int, RateEstimate]]:
         where = np.flatnonzero(speech)
-        estimates = [(int(where[i]), est) for i, est in self.rate.push(feats[where])]
-        return hits, estimates
+        return [(int(where[i]), est) for i, est in self.rate.push(feats[where])]
+
+    def _spot_embeddings(self, mic: np.ndarray, active: np.ndarray) -> list[tuple[int, KeywordHit]]:
+        """Embeddings that became available in this block go to the spotter as NaN rows
+        (computed when a window reads them); an inference is active as the frame where
+        its last embedding became available. Hits at that frame's index in the block."""
+        embedder = self.embedder
+        assert embedder is not None
+        before, old = embedder.frames_in, embedder.ready
+        # a window reaches back window-1 embeddings: older mel frames are never read again
+        embedder.push(mic, keep=max(0, old - self.spotter.cfg.window + 1))
+        new = np.arange(old, embedder.ready)
+        at = np.asarray(available_at(new)) - 1 - before      # frame index in this block
+        frames = np.full((len(new), DIM), np.nan, np.float32)
+        hits = self.spotter.push(frames, active=active[at])
+        return [(int(at[hit.frame - 1 - old]), hit) for hit in hits]
+
+    def _embeddings(self, counts: np.ndarray) -> np.ndarray:
+        assert self.embedder is not None
+        return self.embedder.embeddings(counts - 1)

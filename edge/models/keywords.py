@@ -1,6 +1,8 @@
-"""Streaming keyword spotting on the agent channel's log-mel frames.
+"""Streaming keyword spotting on the agent channel's feature frames.
 
-Every `hop` frames the model sees the last 2 s; its posteriors are smoothed over the
+The frames are the front end's: 10 ms log-mel rows (`front_end = "logmel"`) or 80 ms
+speech embeddings (`"speech_embedding"`, edge/models/embedding.py). Every `hop` frames
+the model sees the last ~2 s; its posteriors are smoothed over the
 last few inferences (bounded deque), compared with per-keyword thresholds, and a fired
 keyword is silent for its refractory time so one utterance gives one detection.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +50,10 @@ class KwsConfig:
     hop: int                        # frames between inferences
     smooth: int                     # inferences averaged
     thresholds: dict[str, float]
-    refractory_frames: int
+    refractory_frames: int          # in the front end's frames
     output: str = "posteriors"      # "logits": the model leaves the softmax to us
+    front_end: str = "logmel"       # or "speech_embedding"
+    normalise: str = "window_mean"  # or "none"
 
     @classmethod
     def load(cls, path: Path) -> KwsConfig:
@@ -56,16 +61,26 @@ class KwsConfig:
             doc = json.loads(path.read_text(encoding="utf-8"))
             return cls(tuple(doc["labels"]), int(doc["window"]), int(doc["hop"]),
                        int(doc["smooth"]), {k: float(v) for k, v in doc["thresholds"].items()},
-                       int(doc["refractory_frames"]), _output_kind(doc.get("output", "posteriors")))
+                       int(doc["refractory_frames"]), _output_kind(doc.get("output", "posteriors")),
+                       _choice("front_end", doc.get("front_end", "logmel"), FRONT_ENDS),
+                       _choice("normalise", doc.get("normalise", "window_mean"), NORMALISE))
         except FileNotFoundError:
             raise ModelError(f"keyword config {path} is missing (run `seatwatch models train`)") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"keyword config {path} is invalid ({exc})") from None
 
 
+FRONT_ENDS = ("logmel", "speech_embedding")
+NORMALISE = ("window_mean", "none")
+
+
 def _output_kind(value: object) -> str:
-    if value not in ("posteriors", "logits"):
-        raise ValueError(f"output must be 'posteriors' or 'logits', not {value!r}")
+    return _choice("output", value, ("posteriors", "logits"))
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return str(value)
 
 
@@ -91,6 +106,9 @@ class KeywordSpotter:
         self._count = 0                         # frames seen
         self.inferences = 0
         self.lazy = True                        # False: evaluate every active window
+        # Frames pushed as NaN rows were not computed (an idle stretch); a window that
+        # reads them gets them from here, by frame count (1-based), before it runs
+        self.frame_source: Callable[[np.ndarray], np.ndarray] | None = None
         self.p_max = self._max_posterior()
 
     @property
@@ -124,6 +142,8 @@ class KeywordSpotter:
         def compute(which: list[int]) -> None:       # the model, on a batch of windows
             if which:
                 ends = [len(data) - (self._count - counts[i]) for i in which]
+                if self.frame_source is not None:
+                    self._fill(data, ends)
                 out = self.posteriors_batch(np.stack([data[end - window:end] for end in ends]))
                 for i, row in zip(which, out, strict=True):
                     posts[i] = row
@@ -149,6 +169,16 @@ class KeywordSpotter:
                 continue
             hits.extend(self._judge(smoothed, count))
         return hits
+
+    def _fill(self, data: np.ndarray, ends: list[int]) -> None:
+        """Compute the not-yet-computed frames the windows ending at `ends` read (in place:
+        the tail is a view of `data`, so the next block sees them too)."""
+        rows = np.zeros(len(data), bool)
+        for end in ends:
+            rows[end - self.cfg.window:end] = True
+        missing = np.flatnonzero(rows & np.isnan(data[:, 0]))
+        if len(missing) and self.frame_source is not None:
+            data[missing] = self.frame_source(self._count - len(data) + 1 + missing)
 
     def _max_posterior(self) -> float:
         """The largest posterior the model can give (softmax: 1; int8 posteriors: the top
@@ -201,8 +231,10 @@ class KeywordSpotter:
     def posteriors_batch(self, windows: np.ndarray) -> np.ndarray:
         """(n, window, mels) -> (n, labels): the posteriors of each window."""
         self.inferences += len(windows)
-        out = self.model.run_batch(remove_window_mean(windows))
-        return softmax(out) if self.cfg.output == "logits" else out
+        out = self.model.run_batch(remove_window_mean(windows) if self.cfg.normalise == "window_mean"
+                                   else windows)
+        # float64: calibrated thresholds sit as close as 1 - 1e-10 to 1
+        return softmax(out.astype(np.float64)) if self.cfg.output == "logits" else out
 
     def _judge(self, smoothed: np.ndarray, count: int) -> list[KeywordHit]:
         hits = []

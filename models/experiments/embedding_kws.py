@@ -29,69 +29,31 @@ from typing import Any
 
 import numpy as np
 
+from edge.models import embedding as front
 from models.synth import corpus
 from models.synth.dataset import LEAD_S, RATE, SynthConfig, data_dir
 from models.synth.speech import cache_dir
 
-OWW_DIR = Path("/tmp/oww/wyoming_openwakeword/models")
 WINDOW = 16  # embeddings per inference: 15 * 80 ms + 775 ms = 1.96 s
-STEP = 8  # mel frames (10 ms) between embeddings
-SPAN = 76  # mel frames per embedding
-MEL_WIN = 512  # samples per mel frame (hop 160)
-END_OFFSET = SPAN + 2  # embedding j ends at 10 ms frame STEP * j + END_OFFSET (75 + 512/160)
-WIN_FRAMES = STEP * (WINDOW - 1) + END_OFFSET  # 10 ms frames one inference covers
+STEP = front.GROUP  # mel frames (10 ms) between embeddings
+END_OFFSET = front.available_at(0) - 1  # embedding j ends at 10 ms frame STEP * j + END_OFFSET
+WIN_FRAMES = STEP * (WINDOW - 1) + END_OFFSET - front.LEAD  # 10 ms frames one inference covers
 SMOOTH = 3  # inferences averaged, as the shipped spotter
 REFRACTORY = 19  # inferences (19 * 80 ms = 1.52 s), the shipped 150 frames
 LABELS = corpus.LABELS
 OUT = Path(__file__).resolve().parent
-WORK = cache_dir() / "experiments" / "design_d"
+WORK = cache_dir() / "experiments" / "design_d2"
+REPORT = OUT / f"{WORK.name}_eval.json"
 
 
 class Embedder:
-    """openWakeWord's front end with tflite_runtime: float audio in [-1, 1] -> (n, 96)."""
+    """The edge's front end (edge.models.embedding) on float audio in [-1, 1] -> (n, 96)."""
 
-    def __init__(self, folder: Path = OWW_DIR, threads: int = 1) -> None:
-        from tflite_runtime.interpreter import Interpreter
-
-        self.mel = Interpreter(str(folder / "melspectrogram.tflite"), num_threads=threads)
-        self.emb = Interpreter(str(folder / "embedding_model.tflite"), num_threads=threads)
-        self._mel_n = self._emb_n = -1
-
-    def melspec(self, audio: np.ndarray, chunk_frames: int = 6000) -> np.ndarray:
-        pcm = np.clip(np.round(audio.astype(np.float64) * 32767), -32768, 32767).astype(np.float32)
-        frames = (len(pcm) - MEL_WIN) // 160 + 1
-        out = []
-        for first in range(0, frames, chunk_frames):
-            count = min(chunk_frames, frames - first)
-            piece = pcm[160 * first : 160 * (first + count - 1) + MEL_WIN]
-            if len(piece) != self._mel_n:
-                self.mel.resize_tensor_input(self.mel.get_input_details()[0]["index"], [1, len(piece)])
-                self.mel.allocate_tensors()
-                self._mel_n = len(piece)
-            self.mel.set_tensor(self.mel.get_input_details()[0]["index"], piece[None, :])
-            self.mel.invoke()
-            out.append(self.mel.get_tensor(self.mel.get_output_details()[0]["index"])[0, 0][:count])
-        return np.concatenate(out) / 10.0 + 2.0
-
-    def embed(self, mel: np.ndarray, batch: int = 256) -> np.ndarray:
-        n = (len(mel) - SPAN) // STEP + 1
-        if n <= 0:
-            return np.zeros((0, 96), np.float32)
-        out = []
-        for first in range(0, n, batch):
-            idx = np.arange(first, min(n, first + batch))
-            x = np.stack([mel[STEP * j : STEP * j + SPAN] for j in idx])[..., None].astype(np.float32)
-            if len(x) != self._emb_n:
-                self.emb.resize_tensor_input(self.emb.get_input_details()[0]["index"], list(x.shape))
-                self.emb.allocate_tensors()
-                self._emb_n = len(x)
-            self.emb.set_tensor(self.emb.get_input_details()[0]["index"], x)
-            self.emb.invoke()
-            out.append(self.emb.get_tensor(self.emb.get_output_details()[0]["index"]).reshape(len(x), 96))
-        return np.concatenate(out)
+    def __init__(self) -> None:
+        self.embedder = front.SpeechEmbedder()
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
-        return self.embed(self.melspec(audio))
+        return front.embed(front.pcm16(audio), self.embedder)
 
 
 def end_frames(n: int) -> np.ndarray:
@@ -137,13 +99,13 @@ def _hooked_build(cfg: SynthConfig, embedder: Embedder, **kwargs: Any) -> dict[s
     }
 
 
-def build(parts: list[str], oww: Path) -> None:
+def build(parts: list[str]) -> None:
     from models.synth.dataset import KWS_TEST_CONDITIONS, condition_name
 
     cfg = SynthConfig()
     data = data_dir(cfg)
     WORK.mkdir(parents=True, exist_ok=True)
-    embedder = Embedder(oww)
+    embedder = Embedder()
     for part in parts:
         path = WORK / f"{part}.npz"
         if path.exists():
@@ -398,7 +360,7 @@ def utterance_peaks(head: Head, d: Any) -> np.ndarray:
     return peaks
 
 
-def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[str, float]:
+def cost_per_minute(head_path: Path, seconds: float = 60.0) -> dict[str, float]:
     """CPU seconds to score one minute of audio, shipped CNN (log-mel + an inference per
     100 ms) against design D (mel + embedding every 80 ms + the head per 80 ms), same process."""
     from edge.dsp.features import logmel
@@ -407,7 +369,8 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
 
     audio = np.load(data_dir(SynthConfig()) / "fa_clean.npz")["audio"][: int(seconds * RATE)]
     spotter = KeywordSpotter(Path(__file__).resolve().parents[1] / "kws.tflite")
-    embedder, head = Embedder(oww), Head(head_path)
+    embedder, head = front.SpeechEmbedder(), Head(head_path)
+    pcm = front.pcm16(audio)
     rounds: list[dict[str, float]] = []
     for _ in range(4):  # the least of the last three rounds (warm caches; other load)
         t = time.process_time()
@@ -415,14 +378,16 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
         t_feat = time.process_time()
         feature_scores(spotter, feats)
         t_cnn = time.process_time()
-        mel = embedder.melspec(audio)
+        embedder.reset()
+        embedder.mel.groups(pcm)
         t_mel = time.process_time()
-        emb = embedder.embed(mel)
+        embedder.push(pcm)
+        embeddings = embedder.embeddings(np.arange(embedder.ready))
         t_emb = time.process_time()
-        smoothed_scores(head, emb)
+        smoothed_scores(head, embeddings)
         t_head = time.process_time()
         # the streaming head sees one window per embedding, batch 1 on the edge
-        one = stream_windows(emb.astype(np.float32))
+        one = stream_windows(embeddings.astype(np.float32))
         t1 = time.process_time()
         for k in range(len(one)):
             head.logits(one[k : k + 1])
@@ -447,7 +412,7 @@ def cost_per_minute(oww: Path, head_path: Path, seconds: float = 60.0) -> dict[s
     return out
 
 
-def evaluate(oww: Path, head_name: str = "head.tflite") -> dict[str, Any]:
+def evaluate(head_name: str = "head.tflite") -> dict[str, Any]:
     from models.eval.evaluate import CONDITIONS, KEYWORDS, STEPS, false_alarms
     from models.eval.evaluate import choose_thresholds as shipped_thresholds
 
@@ -522,10 +487,10 @@ def evaluate(oww: Path, head_name: str = "head.tflite") -> dict[str, Any]:
             f"(min {report['keywords'][condition]['min_recall']})",
             flush=True,
         )
-    report["cost_cpu_s_per_min_audio"] = cost_per_minute(oww, WORK / "head.tflite")
+    report["cost_cpu_s_per_min_audio"] = cost_per_minute(WORK / "head.tflite")
     report["size_bytes"] = {
-        "melspectrogram": (oww / "melspectrogram.tflite").stat().st_size,
-        "embedding_model": (oww / "embedding_model.tflite").stat().st_size,
+        "mel_filters": (front.FRONT_END_DIR / "mel_filters.npy").stat().st_size,
+        "embedding_model": (front.FRONT_END_DIR / "speech_embedding.tflite").stat().st_size,
         "head": (WORK / "head.tflite").stat().st_size,
     }
     report["train"] = json.loads((WORK / "head.json").read_text())
@@ -544,11 +509,41 @@ def evaluate(oww: Path, head_name: str = "head.tflite") -> dict[str, Any]:
     return report
 
 
+def export(folder: Path) -> None:
+    """The head as the edge loads it: kws.tflite + kws.json (thresholds from the last eval)
+    in `folder`; a folder other than models/ gets the shipped rate model beside it, so
+    `seatwatch eval --models FOLDER` runs it."""
+    import shutil
+
+    shipped = OUT.parent
+    report = json.loads(REPORT.read_text(encoding="utf-8"))
+    doc = json.loads((shipped / "kws.json").read_text(encoding="utf-8"))
+    for key in ("features", "train", "mined_negatives"):
+        doc.pop(key, None)
+    doc.update(
+        window=WINDOW,
+        hop=1,
+        smooth=SMOOTH,
+        refractory_frames=REFRACTORY,
+        front_end="speech_embedding",
+        normalise="none",
+        output="logits",
+        thresholds=report["keywords"]["thresholds"],
+        train={**report["train"], "design": "D", "seed": report["train"].get("seed")},
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(WORK / "head.tflite", folder / "kws.tflite")
+    (folder / "kws.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if folder.resolve() != shipped.resolve():
+        for name in ("rate.tflite", "rate.json"):
+            shutil.copyfile(shipped / name, folder / name)
+    print(f"exported to {folder}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("build", "train", "eval"))
+    parser.add_argument("action", choices=("build", "train", "eval", "export"))
     parser.add_argument("parts", nargs="*", help="build: which sets (default: all)")
-    parser.add_argument("--oww", type=Path, default=OWW_DIR)
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     if args.action == "build":
@@ -567,13 +562,15 @@ def main() -> None:
                 "train_pass1",
             ]
         )
-        build(parts, args.oww)
+        build(parts)
     elif args.action == "train":
         train(args.epochs)
+    elif args.action == "export":
+        export(Path(args.parts[0]) if args.parts else OUT.parent)
     else:
-        report = evaluate(args.oww)
+        report = evaluate()
         if (WORK / "head_float.tflite").exists():  # the same head unquantized, for comparison
-            other = evaluate(args.oww, "head_float.tflite")["keywords"]
+            other = evaluate("head_float.tflite")["keywords"]
             report["float_head"] = {
                 "thresholds": other["thresholds"],
                 **{
@@ -581,7 +578,7 @@ def main() -> None:
                     for c in other["conditions"]
                 },
             }
-        path = OUT / "design_d_embedding_eval.json"
+        path = REPORT
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(json.dumps(report["cost_cpu_s_per_min_audio"]))
         print(f"report in {path}")

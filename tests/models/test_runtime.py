@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from edge.dsp.features import StreamingLogMel, logmel
+from edge.models.agent_channel import spotter_frames
+from edge.models.embedding import available_at
 from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter, KwsConfig, softmax
 from edge.models.loader import ModelError, TfliteModel
 from edge.models.rate import RateEstimator
@@ -66,7 +68,8 @@ def spot(text: str, voice: str, *, confirmed: bool = False) -> list[str]:
     padded = np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32)
     spotter = KeywordSpotter()
     configure_spotter(spotter, load_policy())
-    return [hit.label for hit in spotter.push(logmel(padded)) if hit.confirmed or not confirmed]
+    return [hit.label for hit in spotter.push(spotter_frames(spotter, padded))
+            if hit.confirmed or not confirmed]
 
 
 @pytest.mark.parametrize("voice", ["m6", "f4"])        # voices never used in training
@@ -98,9 +101,9 @@ def test_shipped_rate_model_orders_slow_and_fast_speech() -> None:
 
 def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
     audio = speak("您好，请问有什么可以帮您？好的，请稍等。", voice="f4", speed=120, pitch=50)
-    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
-    whole = KeywordSpotter().push(feats)
     spotter, rng, parts, at = KeywordSpotter(), np.random.default_rng(9), [], 0
+    feats = spotter_frames(spotter, np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]))
+    whole = KeywordSpotter().push(feats)
     while at < len(feats):
         step = int(rng.integers(1, 37))
         parts += spotter.push(feats[at:at + step])
@@ -121,7 +124,7 @@ def test_keyword_config_names_its_output_kind(tmp_path: Path) -> None:
     doc = json.loads((MODEL_DIR / "kws.json").read_text(encoding="utf-8"))
     path = tmp_path / "kws.json"
     path.write_text(json.dumps({**doc, "output": "probabilities"}), encoding="utf-8")
-    with pytest.raises(ModelError, match="invalid.*output must be 'posteriors' or 'logits'"):
+    with pytest.raises(ModelError, match="invalid.*output must be one of posteriors, logits"):
         KwsConfig.load(path)
     path.write_text(json.dumps({**doc, "output": "logits"}), encoding="utf-8")
     assert KwsConfig.load(path).output == "logits"
@@ -133,9 +136,16 @@ def test_softmax_of_logits_is_a_distribution_even_for_large_margins() -> None:
     assert p[0, 0] == pytest.approx(1.0) and p[1].argmax() == 2
 
 
+def seconds(frame: int) -> float:
+    """When the shipped spotter's frame `frame` (its count, from 1) ends."""
+    if KeywordSpotter().cfg.front_end == "logmel":
+        return frame / 100
+    return float(available_at(frame - 1)) / 100
+
+
 def test_a_floor_reports_unconfirmed_hits_below_the_threshold() -> None:
     audio = speak("您好，八号为您服务。", voice="m6", speed=110, pitch=50)
-    feats = logmel(np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]).astype(np.float32))
+    feats = spotter_frames(KeywordSpotter(), np.concatenate([np.zeros(RATE), audio, np.zeros(RATE * 2)]))
     unreachable = {"您好": 1.0 + 1e-6}          # no score reaches it: 您好 is never confirmed
     plain = KeywordSpotter(thresholds=unreachable)
     assert [h for h in plain.push(feats) if h.label == "您好"] == []
@@ -143,12 +153,13 @@ def test_a_floor_reports_unconfirmed_hits_below_the_threshold() -> None:
     floored.floors = {"您好": 0.5}
     hits = [h for h in floored.push(feats) if h.label == "您好"]
     assert hits and all(not h.confirmed and 0.5 <= h.score <= 1.0 for h in hits)
-    assert hits[0].frame <= 100 + len(audio) // 160    # while the sentence is still going
+    assert seconds(hits[0].frame) <= 1.0 + len(audio) / RATE   # while the sentence is still going
     both = KeywordSpotter(thresholds={"您好": 0.9})   # a confirmed hit also quiets the floor
     both.floors = {"您好": 0.5}
     seen = [h for h in both.push(feats) if h.label == "您好"]
     sure = [h.frame for h in seen if h.confirmed]
-    assert sure and not [h for h in seen if not h.confirmed and sure[0] < h.frame < sure[0] + 150]
+    quiet = both.cfg.refractory_frames
+    assert sure and not [h for h in seen if not h.confirmed and sure[0] < h.frame < sure[0] + quiet]
 
 
 def test_batched_inference_gives_the_numbers_of_one_at_a_time() -> None:
@@ -187,7 +198,7 @@ def test_lazy_spotter_reports_what_evaluating_every_window_reports(floors: dict[
     from edge.sources.wavfile import read_stereo
 
     rendered = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
-    feats = logmel(read_stereo(rendered / "compliant.ogg")[:, 0])
+    feats = spotter_frames(KeywordSpotter(), read_stereo(rendered / "compliant.ogg")[:, 0])
     active = np.ones(len(feats), bool)                  # pauses: inactive runs of any length
     for start in np.random.default_rng(8).integers(0, len(feats), 25):
         active[start:start + int(start % 300)] = False
