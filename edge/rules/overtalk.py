@@ -10,7 +10,9 @@ speech, the caller's turn with a CALLER_GAP_S pause), and both voices were at th
 level in the overlap: within `level_margin_db` of that side's active speech level in the
 call (the power mean of its speech frames, known after MIN_LEVEL_S of speech). A VAD
 that takes the office's babble for speech on either side hears it well under the
-headset voice or the caller's line level. Overlaps the caller starts are
+headset voice or the caller's line level. An overlap that happens before both levels
+are known waits for them (reported then, with the overlap's time), or for the end of
+the call, judged on the speech there was. Overlaps the caller starts are
 counted on the scorecard, not raised. Nothing counts once the caller has hung up (an
 agent's 喂? over the busy tone is no interruption).
 """
@@ -52,31 +54,52 @@ class OvertalkRule(Rule):
         self._both_power = [0.0, 0.0]            # ... their summed power (mic, ear)
         self._speech = [[0.0, 0], [0.0, 0]]      # per side: summed power, frames of speech
         self._reported = False
+        self._pending: list[tuple[int, dict[str, Any], list[float], int]] = []
         self.count = 0
         self.caller_started = 0                  # overlaps the caller started (not violations)
         self._gone = False
 
     def far_end_gone(self, sample: int) -> None:
+        self._judge_pending(final=True)
         self._gone = True           # the earpiece now holds a busy tone, not a caller
 
     def _caller_talking(self, sample: int) -> bool:
         return self._caller_last is not None and sample - self._caller_last <= self._gap
 
-    def _level_db(self, side: int) -> float | None:
+    def _level_db(self, side: int, final: bool = False) -> float | None:
         power, frames = self._speech[side]
-        return _db(power / frames) if frames >= self._min_level else None
+        return _db(power / frames) if frames >= (1 if final else self._min_level) else None
 
-    def _at_own_level(self) -> bool:
+    def _at_own_level(self, both_power: list[float], both: int, final: bool = False) -> bool | None:
+        """Both voices within the margin of their own level; None: a level is not known yet."""
         for side in (0, 1):
-            level = self._level_db(side)
-            overlap = _db(self._both_power[side] / self._both)
-            if level is not None and overlap < level - self.policy.level_margin_db:
+            level = self._level_db(side, final)
+            if level is None:
+                return None
+            if _db(both_power[side] / both) < level - self.policy.level_margin_db:
                 return False
         return True
+
+    def _judge_pending(self, final: bool = False) -> None:
+        waiting = []
+        for sample, data, both_power, both in self._pending:
+            verdict = self._at_own_level(both_power, both, final)
+            if verdict is None and not final:
+                waiting.append((sample, data, both_power, both))
+            elif verdict:
+                self._raise(sample, data, both_power, both)
+        self._pending = waiting
+
+    def _raise(self, sample: int, data: dict[str, Any], both_power: list[float], both: int) -> None:
+        self.count += 1
+        if self.policy.enabled:
+            self.report("overtalk", sample, {**data, **self._levels(both_power, both)})
 
     def frame(self, f: Frame) -> None:
         if self._gone:
             return
+        if self._pending:
+            self._judge_pending()
         if f.mic_speech:
             self._speech[0][0] += 10 ** (f.mic_dbfs / 10)
             self._speech[0][1] += 1
@@ -101,28 +124,29 @@ class OvertalkRule(Rule):
                 self._both += 1
                 self._both_power[0] += 10 ** (f.mic_dbfs / 10)
                 self._both_power[1] += 10 ** (f.ear_dbfs / 10)
-                if self._both >= self._min_overlap and not self._reported and self._at_own_level():
+                if self._both >= self._min_overlap and not self._reported:
                     self._reported = True
-                    self.count += 1
-                    if self.policy.enabled:
-                        self.report("overtalk", f.sample, {
-                            "overlap_s": seconds(self._both * FRAME_SAMPLES),
-                            "started_by": "agent", "limit_s": self.policy.min_overlap_s,
-                            "caller_turn_s": seconds(self._agent_cut_in - (self._caller_start or 0)),
-                            "cut_in_s": seconds(self._agent_cut_in - self._off_hook),
-                            **self._levels()})
+                    self._pending.append((f.sample, {
+                        "overlap_s": seconds(self._both * FRAME_SAMPLES),
+                        "started_by": "agent", "limit_s": self.policy.min_overlap_s,
+                        "caller_turn_s": seconds(self._agent_cut_in - (self._caller_start or 0)),
+                        "cut_in_s": seconds(self._agent_cut_in - self._off_hook)},
+                        list(self._both_power), self._both))
+                    self._judge_pending()
         self._mic, self._ear = f.mic_speech, f.ear_speech
 
-    def _levels(self) -> dict[str, float]:
+    def _levels(self, both_power: list[float], both: int) -> dict[str, float]:
         """The overlap's levels beside each side's active speech level (dBFS), as evidence."""
-        out = {"agent_overlap_dbfs": round(_db(self._both_power[0] / self._both), 1),
-               "caller_overlap_dbfs": round(_db(self._both_power[1] / self._both), 1)}
+        out = {"agent_overlap_dbfs": round(_db(both_power[0] / both), 1),
+               "caller_overlap_dbfs": round(_db(both_power[1] / both), 1)}
         for side, name in ((0, "agent_level_dbfs"), (1, "caller_level_dbfs")):
-            level = self._level_db(side)
+            level = self._level_db(side, final=True)
             if level is not None:
                 out[name] = round(level, 1)
         return out
 
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
+        if not self._gone:
+            self._judge_pending(final=True)
         scorecard["overtalk_count"] = self.count
         scorecard["caller_overtalk_count"] = self.caller_started

@@ -360,6 +360,31 @@ def test_a_backchannel_under_the_agent_pause_and_a_caller_interrupting_are_not_o
     assert events == [] and card["caller_overtalk_count"] == 1
 
 
+
+def test_an_overlap_before_both_voice_levels_are_known_is_judged_once_they_are() -> None:
+    """A faint voice on the caller's line at the start of the call (crosstalk, 30 dB under
+    the caller's own level, known only later) under the agent's opening is no interruption;
+    the same overlap at the caller's level is one, reported at the time it happened."""
+    def play(faint_db: float) -> Events:
+        events, report = recorder()
+        rule = OvertalkRule(report, Overtalk())
+        rule.call_started(0)
+        for index in range(1200):
+            t = (index + 1) / 100
+            caller_loud = 4.0 <= t < 8.0
+            caller = t < 1.9 or caller_loud
+            agent = 1.2 <= t < 3.5 or 9.0 <= t < 11.0
+            rule.frame(Frame((index + 1) * FRAME_SAMPLES, -26.0 if agent else -70.0,
+                             -28.0 if caller_loud else faint_db if caller else -70.0,
+                             agent, caller, True))
+        rule.call_ended(1200 * FRAME_SAMPLES, {})
+        return events
+
+    assert play(-60.0) == []
+    events = play(-30.0)
+    assert kinds(events) == ["overtalk"] and events[0][1] == pytest.approx(1.7, abs=0.02)
+    assert events[0][2]["caller_overlap_dbfs"] == -30.0 and "agent_level_dbfs" in events[0][2]
+
 def test_a_hang_up_the_agent_talks_on_after_was_none() -> None:
     # a busy tone heard in hold music at 20 s; the call goes on, ends without a closing
     events, card = closing_call({}, far_end=20.0, seconds=50.0)
