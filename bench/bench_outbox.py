@@ -19,10 +19,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.events import Event  # noqa: E402
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity  # noqa: E402
-from edge.publish.outbox import Outbox  # noqa: E402
-from host_console.ingest import Ingest  # noqa: E402
+from seatwatch.console.ingest import Ingest  # noqa: E402
+from seatwatch.contracts.events import Event  # noqa: E402
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity  # noqa: E402
+from seatwatch.edge.publish.outbox import Outbox  # noqa: E402
 from tests.fixtures.broker import Mosquitto, free_port, write_conf  # noqa: E402
 
 

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-from edge.resources import data_dir
+from seatwatch.edge.resources import data_dir
 
 FIRMWARE_DIR = Path(os.environ.get("SEATWATCH_FIRMWARE_DIR") or data_dir("firmware")).resolve()
 

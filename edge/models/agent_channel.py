@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.dsp.features import StreamingLogMel
-from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
-from edge.models.rate import RateEstimate, RateEstimator
+from seatwatch.edge.dsp.features import StreamingLogMel
+from seatwatch.edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
+from seatwatch.edge.models.rate import RateEstimate, RateEstimator
 
 
 @dataclass(frozen=True)

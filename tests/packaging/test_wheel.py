@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from edge.resources import DATA, PACKAGED, shipped_files
-from edge.sources.wavfile import read_stereo
+from seatwatch.edge.resources import DATA, PACKAGED, shipped_files
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.fixtures.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_installed_wheel_runs_from_another_folder(installed: Path, tmp_path: Pat
     work = tmp_path / "elsewhere"
     work.mkdir()
     where = run(installed, installed / "python", "-c",
-                "import edge, models, edge.resources as r; print(edge.__file__); print(models.__file__); "
+                "import edge, models, seatwatch.edge.resources as r; print(edge.__file__); print(models.__file__); "
                 "print(r.data_file('policies', 'default.toml')); print(r.data_dir('firmware'))",
                 cwd=work)
     assert where.returncode == 0, where.stderr

@@ -44,7 +44,7 @@ def test_edge_daemon_over_tls_with_a_provisioned_seat_group(
                       f'broker = "mqtts://edge-a@127.0.0.1:{secure_broker.port}"\n'
                       f'password_file = "{secret}"\ntls_ca = "{secure_broker.ca.ca_cert}"\n'
                       f'state_dir = "{tmp_path / "state"}"\n{seats}')
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "edge", "run", "--config", str(config)],
+    result = subprocess.run([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=120, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 0, result.stderr[-2000:]

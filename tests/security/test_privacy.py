@@ -40,7 +40,7 @@ def keyword_labels() -> set[str]:
     card = ROOT / "models" / "kws.json"
     if card.exists():
         return set(json.loads(card.read_text(encoding="utf-8"))["labels"])
-    from models.synth.corpus import LABELS  # before trained models land in a tree
+    from seatwatch.models.synth.corpus import LABELS  # before trained models land in a tree
     return set(LABELS)
 
 
@@ -78,7 +78,7 @@ def payload_leaks(raw: bytes, where: str) -> list[str]:
 
 
 def test_analyze_output_has_no_audio_or_text() -> None:
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "analyze", str(CALL),
+    result = subprocess.run([sys.executable, "-m", "seatwatch.cli", "analyze", str(CALL),
                              "--control", str(CONTROL)], capture_output=True, timeout=120,
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
@@ -133,7 +133,7 @@ def test_edge_run_publishes_and_stores_no_audio_or_text(tmp_path: Path, mosquitt
     try:
         time.sleep(0.3)
         result = subprocess.run(
-            [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{CALL}",
+            [sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"wav:{CALL}",
              "--control", str(CONTROL), "--fast", "--state-dir", str(state),
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01"],
             capture_output=True, timeout=180, cwd=ROOT,
