@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SITE = "floor1"
 SEATS = 1_000
@@ -182,7 +181,7 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
     app.state.handle = timed_handle  # type: ignore[method-assign]   # includes the history write
     process = psutil.Process()
     producer = subprocess.Popen(
-        [sys.executable, __file__, "--produce", str(port), str(seconds)],
+        [sys.executable, "-m", "bench.bench_console", "--produce", str(port), str(seconds)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     rss: list[tuple[float, float]] = []
     async with app.run_test(size=(160, 50)) as pilot:

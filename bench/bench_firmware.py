@@ -19,13 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from seatwatch.edge.link.decoder import LinkDecoder  # noqa: E402
-from seatwatch.edge.link.framing import protocol as P  # noqa: E402
-from tests.firmware.runner import mount_dir, run_micropython  # noqa: E402
+from seatwatch.edge.link.decoder import LinkDecoder
+from seatwatch.edge.link.framing import protocol as P
+from tests.firmware.runner import mount_dir, run_micropython
 
 FUEL = 10**11
 

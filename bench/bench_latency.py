@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -43,19 +42,15 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.bench_pipeline import speech_end, tone  # noqa: E402
-from seatwatch.console.ingest import Ingest  # noqa: E402
-from seatwatch.demo import SITE, start_edge, stop_process, write_device_config  # noqa: E402
-from seatwatch.edge.policy import load_policy  # noqa: E402
-from seatwatch.edge.publish.mqtt import BrokerUrl  # noqa: E402
-from seatwatch.edge.sim.device import FRAME, RATE, PtyDevice, device_script  # noqa: E402
-from seatwatch.edge.sim.scenario import parse_scenario, render  # noqa: E402
-from seatwatch.edge.sources.base import MIC, to_int16  # noqa: E402
-from tests.fixtures.broker import Mosquitto, free_port, write_conf  # noqa: E402
+from bench.bench_pipeline import speech_end, tone
+from seatwatch.console.ingest import Ingest
+from seatwatch.demo import SITE, start_edge, stop_process, write_device_config
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import FRAME, RATE, PtyDevice, device_script
+from seatwatch.edge.sim.scenario import parse_scenario, render
+from seatwatch.edge.sources.base import MIC, to_int16
+from tests.fixtures.broker import Mosquitto, free_port, write_conf
 
 LEVEL, KEYWORD = "agent_volume_high", "forbidden_phrase"
 # each taboo word ends its sentence, so the word's end is the utterance's end

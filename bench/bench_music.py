@@ -33,17 +33,12 @@ from __future__ import annotations
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from seatwatch.edge.dsp.music import MusicDetector  # noqa: E402
-from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
+from seatwatch.edge.dsp.music import MusicDetector
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 RATE = PIPELINE_RATE
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10), "penta": (0, 2, 4, 7, 9)}

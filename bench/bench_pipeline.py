@@ -293,8 +293,7 @@ def inference_ms(repeats: int = 200) -> float:
 
 
 def analyze_cost(quick: bool) -> dict[str, Any]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from long_call import build
+    from bench.long_call import build
 
     minutes = 5.0 if quick else 38.0
     wav, control = build(minutes)

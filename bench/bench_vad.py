@@ -21,19 +21,14 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from seatwatch.edge.dsp.vad import EnergyVad, NoiseVad  # noqa: E402
-from seatwatch.edge.policy import Vad  # noqa: E402
-from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
-from seatwatch.models.eval import vadset  # noqa: E402
+from seatwatch.edge.dsp.vad import EnergyVad, NoiseVad
+from seatwatch.edge.policy import Vad
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.models.eval import vadset
 
 BLOCK_FRAMES = 10            # 100 ms, as the pipeline is fed by bench_pipeline and analyze
 OLD = (-50.0, 0.3, 0.1)      # the previous shipped policy: speech_dbfs, hangover_s, min_speech_s

@@ -19,11 +19,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("seatwatch.edge.analyze", "check a recorded stereo call and print its events as JSON"),
     "eval": ("seatwatch.edge.callbench.cli", "benchmark the alerts on generated calls with known truth"),
     "console": ("seatwatch.console.cli", "open the supervisors' console"),
-    "firmware": ("seatwatch.edge.flashing.cli", "find, flash and inspect inline devices (one, or a floor by seat map)"),
+    "firmware": ("seatwatch.edge.flashing.cli",
+                 "find, flash and inspect inline devices (one, or a floor by seat map)"),
     "models": ("seatwatch.models.cli", "synthesize data, train and evaluate the TFLite models"),
     "policy": ("seatwatch.edge.policy_cli", "validate a policy file or print the policy reference"),
     "scenarios": ("seatwatch.edge.sim.cli", "list and render the scripted demo/test calls"),
-    "provision": ("seatwatch.edge.security.cli", "create broker credentials and ACLs for devices and consoles"),
+    "provision": ("seatwatch.edge.security.cli",
+                  "create broker credentials and ACLs for devices and consoles"),
 }
 
 

@@ -60,8 +60,11 @@ TEXT_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".in", ".txt", ".sh", ".service"
 TEXT_NAMES = {"Makefile", "run"}
 MAX_LINE = 110
 
-DOTTED = re.compile(r"(?<![\w.\-/])(?:%s)(?:\.\w+)+" % "|".join(ROOTS))
-PATHS = re.compile(r"(?<![\w.\-/])(?:%s)(?!\w)" % "|".join(re.escape(p) for p in MOVED_PATHS))
+_ROOT_NAMES = "|".join(ROOTS)
+_OLD_PATHS = "|".join(re.escape(p) for p in MOVED_PATHS)
+# not after a word, dot, dash or slash: `seatwatch.edge.x`, `foo-edge.x`, `a/edge.x` are no match
+DOTTED = re.compile(rf"(?<![\w.\-/])(?:{_ROOT_NAMES})(?:\.\w+)+")
+PATHS = re.compile(rf"(?<![\w.\-/])(?:{_OLD_PATHS})(?!\w)")
 
 
 def known_modules(root: Path = ROOT) -> set[str]:

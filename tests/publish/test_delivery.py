@@ -120,10 +120,10 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
     broker.start()
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros((rate, 2), np.float32), rate)
-    restarted = subprocess.run([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"wav:{silent}",
-                                "--fast", "--broker", broker.url, "--site", "hq", "--seat", "A02",
-                                "--state-dir", str(state)], cwd=ROOT, capture_output=True, text=True,
-                               timeout=120)
+    restarted = subprocess.run([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source",
+                                f"wav:{silent}", "--fast", "--broker", broker.url, "--site", "hq",
+                                "--seat", "A02", "--state-dir", str(state)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120)
     try:
         assert restarted.returncode == 0, restarted.stderr[-2000:]
         with sqlite3.connect(db) as conn:

@@ -11,7 +11,6 @@ files big enough to hold audio.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -80,7 +79,7 @@ def payload_leaks(raw: bytes, where: str) -> list[str]:
 def test_analyze_output_has_no_audio_or_text() -> None:
     result = subprocess.run([sys.executable, "-m", "seatwatch.cli", "analyze", str(CALL),
                              "--control", str(CONTROL)], capture_output=True, timeout=120,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+                            cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     lines = result.stdout.splitlines()
     assert any(b'"call_started"' in line for line in lines)      # it did analyse the call
@@ -136,8 +135,7 @@ def test_edge_run_publishes_and_stores_no_audio_or_text(tmp_path: Path, mosquitt
             [sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"wav:{CALL}",
              "--control", str(CONTROL), "--fast", "--state-dir", str(state),
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01"],
-            capture_output=True, timeout=180, cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+            capture_output=True, timeout=180, cwd=ROOT, check=False)
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not any(
