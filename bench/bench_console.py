@@ -9,7 +9,7 @@ SQLite history and floor view, exactly as `seatwatch console` wires them.
 Figures: events dropped (published but never shown; must be 0), the UI tick (drain +
 history + model + table redraw) and the event-loop lag a key press would feel (p50/p99/
 max), model handling time per message, memory growth over the steady state.
-Run alone: `python bench/bench_console.py [--quick]`.
+Run alone: `python -m bench.bench_console [--quick]`.
 """
 
 from __future__ import annotations
