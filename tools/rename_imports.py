@@ -16,6 +16,7 @@ What it rewrites (old names only, so a second run changes nothing):
 - in Python strings and comments, and everywhere in other text files: dotted references
   whose prefix is a real module (`"edge.cli"`, `-m models.cli`, `mock.patch("edge.daemon.f")`,
   `edge.cli:main`), and file paths of moved modules (`edge/events.py`);
+- pyproject.toml's package-data keys (`models = [...]` -> `"seatwatch.models" = [...]`);
 then sorts the touched imports with `ruff check --select I --fix` when ruff is installed.
 
 Names that are no module (`edge.toml`, a variable `edge.poll()`) are left alone. Lines it
@@ -251,8 +252,27 @@ def rewrite_file(path: Path, modules: set[str]) -> str | None:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return None
-    new = rewrite_python(text, modules) if path.suffix == ".py" else rewrite_text(text, modules)
+    if path.suffix == ".py":
+        new = rewrite_python(text, modules)
+    else:
+        new = rewrite_text(text, modules)
+        if path.name == "pyproject.toml":
+            new = rewrite_package_data_keys(new)
     return None if new == text else new
+
+
+def rewrite_package_data_keys(text: str) -> str:
+    """pyproject's `[tool.setuptools.package-data]` keys are package names too:
+    `models = [...]` becomes `"seatwatch.models" = [...]`."""
+    out, table = [], ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("["):
+            table = line.strip()
+        key = re.match(rf"({_ROOT_NAMES})(\s*=)", line)
+        if table == "[tool.setuptools.package-data]" and key:
+            line = f'"{ROOTS[key.group(1)]}"{line[key.end(1):]}'
+        out.append(line)
+    return "".join(out)
 
 
 def sort_imports(files: Iterable[Path]) -> None:

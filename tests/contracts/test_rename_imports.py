@@ -63,3 +63,14 @@ def test_what_is_no_old_module_reference_stays(text: str) -> None:
 def test_the_repository_is_up_to_date() -> None:
     # a merge that brings old names back: run tools/rename_imports.py
     assert main(["--check"]) == 0
+
+
+def test_package_data_keys_get_their_installed_name() -> None:
+    from tools.rename_imports import rewrite_package_data_keys
+
+    old = ('[tool.setuptools.package-data]\nmodels = ["*.tflite"]\nhost_console = ["*.tcss"]\n'
+           '\n[x]\nmodels = 1\n')
+    new = rewrite_package_data_keys(old)
+    assert new == ('[tool.setuptools.package-data]\n"seatwatch.models" = ["*.tflite"]\n'
+                   '"seatwatch.console" = ["*.tcss"]\n\n[x]\nmodels = 1\n')
+    assert rewrite_package_data_keys(new) == new
