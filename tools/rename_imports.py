@@ -9,6 +9,11 @@ and then fixed by running it again:
     .venv/bin/python tools/rename_imports.py          # rewrite tracked files in place
     .venv/bin/python tools/rename_imports.py --check  # list what would change, exit 1 if any
 
+Merging a branch with the old names: where a file conflicts only because both sides
+touched its imports, take the branch's side (`git checkout --theirs FILE`) and run this;
+files edited by hand for the move (pyproject.toml, MANIFEST.in, setup.py, docs) are merged
+by hand, then run this too (it renames pyproject's package-data keys).
+
 What it rewrites (old names only, so a second run changes nothing):
 - Python imports (`import edge.x`, `from edge import topics`, `from host_console.y import z`),
   splitting a `from` import whose names moved to different packages; after a plain
