@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   run a simulated call-center floor and the supervisors' console"
 	@echo "make test   install everything needed and run the test suite"
-	@echo "make lint   ruff + mypy (edge/, host_console/)"
+	@echo "make lint   ruff + mypy (seatwatch.edge, .console, .contracts, cli, demo)"
 	@echo "make bench  benchmarks -> bench/report.json"
 	@echo "make chaos  fault-injection suite (broker restarts, serial yanks, kill -9, ...)"
 	@echo "make dist   sdist + wheel -> dist/ (docs/packaging.md)"
@@ -78,11 +78,11 @@ test: system-deps $(DEV_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check edge host_console models tests bench
-	$(VENV)/bin/mypy edge host_console
+	$(VENV)/bin/ruff check seatwatch edge host_console models tests bench tools
+	$(PY) tools/typecheck.py
 
 bench: system-deps $(DEV_STAMP)
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 chaos: system-deps $(DEV_STAMP)
 	$(PY) -m tests.chaos.run $(CHAOS_ARGS)

@@ -20,9 +20,9 @@ CALLS, SEED, JOBS = 200, 13, 2
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from edge.callbench.cli import evaluate, render_all
-    from edge.callbench.generator import generate
-    from edge.callbench.render import default_root
+    from seatwatch.edge.callbench.cli import evaluate, render_all
+    from seatwatch.edge.callbench.generator import generate
+    from seatwatch.edge.callbench.render import default_root
 
     calls, family = (8, "espeak") if quick else (CALLS, "all")
     root = default_root()

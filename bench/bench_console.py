@@ -1,7 +1,7 @@
 """The supervisors' console under a thousand-seat floor, through a real mosquitto.
 
-A producer process plays 1,000 seats with the edge's own code (Event.new, edge.topics,
-edge.payloads): retained status for every seat, metrics from every seat each second
+A producer process plays 1,000 seats with the edge's own code (Event.new, seatwatch.contracts.topics,
+seatwatch.contracts.payloads): retained status for every seat, metrics from every seat each second
 (QoS 0, 1,000 messages/s) and a sustained 200 events/s (QoS 1) of calls starting,
 alerts and scorecards. The console runs headless (App.run_test) with its real Ingest,
 SQLite history and floor view, exactly as `seatwatch console` wires them.
@@ -9,7 +9,7 @@ SQLite history and floor view, exactly as `seatwatch console` wires them.
 Figures: events dropped (published but never shown; must be 0), the UI tick (drain +
 history + model + table redraw) and the event-loop lag a key press would feel (p50/p99/
 max), model handling time per message, memory growth over the steady state.
-Run alone: `python bench/bench_console.py [--quick]`.
+Run alone: `python -m bench.bench_console [--quick]`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SITE = "floor1"
 SEATS = 1_000
@@ -41,8 +40,8 @@ def produce(port: int, seconds: float, seats: int, rate: float) -> dict[str, Any
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from edge import payloads, topics
-    from edge.events import Event
+    from seatwatch.contracts import payloads, topics
+    from seatwatch.contracts.events import Event
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-floor",
                          protocol=mqtt.MQTTv311)
@@ -122,10 +121,10 @@ def percentile(values: list[float], q: float) -> float:
 async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
     import psutil
 
-    from edge.publish.session import BrokerUrl
-    from host_console.app import ConsoleApp
-    from host_console.ingest import Ingest
-    from host_console.store import HistoryStore
+    from seatwatch.console.app import ConsoleApp
+    from seatwatch.console.ingest import Ingest
+    from seatwatch.console.store import HistoryStore
+    from seatwatch.contracts.session import BrokerUrl
 
     ticks: list[float] = []
     t0 = time.perf_counter()
@@ -182,7 +181,7 @@ async def watch(port: int, folder: Path, seconds: float) -> dict[str, Any]:
     app.state.handle = timed_handle  # type: ignore[method-assign]   # includes the history write
     process = psutil.Process()
     producer = subprocess.Popen(
-        [sys.executable, __file__, "--produce", str(port), str(seconds)],
+        [sys.executable, "-m", "bench.bench_console", "--produce", str(port), str(seconds)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     rss: list[tuple[float, float]] = []
     async with app.run_test(size=(160, 50)) as pilot:

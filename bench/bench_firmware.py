@@ -19,13 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from edge.link.decoder import LinkDecoder  # noqa: E402
-from edge.link.framing import protocol as P  # noqa: E402
-from tests.firmware.runner import mount_dir, run_micropython  # noqa: E402
+from seatwatch.edge.link.decoder import LinkDecoder
+from seatwatch.edge.link.framing import protocol as P
+from tests.firmware.runner import mount_dir, run_micropython
 
 FUEL = 10**11
 
@@ -141,9 +137,9 @@ def reconnect(outage_s: float = 0.3) -> dict[str, float]:
     time from the replug to the first audio block the edge yields."""
     import tempfile
 
-    from edge.link.serial_source import SerialSource
-    from edge.sim.device import PtyDevice, stereo_signal
-    from edge.sources.base import AudioBlock
+    from seatwatch.edge.link.serial_source import SerialSource
+    from seatwatch.edge.sim.device import PtyDevice, stereo_signal
+    from seatwatch.edge.sources.base import AudioBlock
     from tests.link.collect import collect
 
     marks: dict[str, float] = {}

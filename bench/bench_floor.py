@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(quick: bool) -> dict[str, Any]:
     seats, duration = (8, 90.0) if quick else (32, 600.0)
-    demo = subprocess.Popen([sys.executable, "-m", "edge.cli", "demo", "--headless", "--seats", str(seats),
-                             "--duration", str(duration)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    demo = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "demo", "--headless",
+                             "--seats", str(seats), "--duration", str(duration)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     parent = psutil.Process(demo.pid)
     samples: list[tuple[float, float, float]] = []     # (t, cpu seconds of the tree, edge RSS MiB)
     began = time.monotonic()

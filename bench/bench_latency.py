@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -43,19 +42,15 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.bench_pipeline import speech_end, tone  # noqa: E402
-from edge.demo import SITE, start_edge, stop_process, write_device_config  # noqa: E402
-from edge.policy import load_policy  # noqa: E402
-from edge.publish.mqtt import BrokerUrl  # noqa: E402
-from edge.sim.device import FRAME, RATE, PtyDevice, device_script  # noqa: E402
-from edge.sim.scenario import parse_scenario, render  # noqa: E402
-from edge.sources.base import MIC, to_int16  # noqa: E402
-from host_console.ingest import Ingest  # noqa: E402
-from tests.fixtures.broker import Mosquitto, free_port, write_conf  # noqa: E402
+from bench.bench_pipeline import speech_end, tone
+from seatwatch.console.ingest import Ingest
+from seatwatch.demo import SITE, start_edge, stop_process, write_device_config
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import FRAME, RATE, PtyDevice, device_script
+from seatwatch.edge.sim.scenario import parse_scenario, render
+from seatwatch.edge.sources.base import MIC, to_int16
+from tests.fixtures.broker import Mosquitto, free_port, write_conf
 
 LEVEL, KEYWORD = "agent_volume_high", "forbidden_phrase"
 # each taboo word ends its sentence, so the word's end is the utterance's end
@@ -92,7 +87,7 @@ class Seat:
     script: list[tuple[int, str, int]]  # device input changes
     off_hooks: list[int]                # each call's off-hook as the edge sees it (sample)
     triggers: list[Trigger]
-    rendered: Any = None                # the scenario render (edge.sim.scenario.Rendered)
+    rendered: Any = None                # the scenario render (seatwatch.edge.sim.scenario.Rendered)
     late: list[float] = field(default_factory=list)   # device writes past their capture time (s)
     passed_over: list[str] = field(default_factory=list)  # voices whose words were not heard offline
 
@@ -116,7 +111,7 @@ def build_seat(index: int, seats: int, calls: int, words: int) -> Seat:
 
 
 def _render_seat(index: int, seats: int, calls: int, words: int, voice: str) -> Seat:
-    from models.synth.speech import speak
+    from seatwatch.models.synth.speech import speak
 
     labels = list(SENTENCES)[:words]
     call_s = LOUD_AT_S + LOUD_S + AFTER_LOUD_S + 3.5 * words
@@ -150,8 +145,8 @@ def _render_seat(index: int, seats: int, calls: int, words: int, voice: str) -> 
 
 def _heard_offline(seat: Seat) -> bool:
     """Every taboo word of the seat's calls is reported by `seatwatch analyze`'s path."""
-    from edge.analyze import analyze
-    from edge.sim.scenario import write_rendered
+    from seatwatch.edge.analyze import analyze
+    from seatwatch.edge.sim.scenario import write_rendered
 
     with tempfile.TemporaryDirectory(prefix="seatwatch-latency-voice-") as tmp:
         audio, meta = write_rendered(seat.rendered, Path(tmp), lossless=True)

@@ -33,17 +33,12 @@ from __future__ import annotations
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from edge.dsp.music import MusicDetector  # noqa: E402
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
+from seatwatch.edge.dsp.music import MusicDetector
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 RATE = PIPELINE_RATE
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10), "penta": (0, 2, 4, 7, 9)}
@@ -149,7 +144,7 @@ def music(rng: np.random.Generator, seconds: float, *, timbre: str = "flute", bp
 
 def phone(x: np.ndarray, level_dbfs: float, mulaw: bool) -> np.ndarray:
     """The caller's line: telephone band (and G.711 mu-law), scaled to an active level."""
-    from models.synth.augment import mulaw_8k, telephone_band
+    from seatwatch.models.synth.augment import mulaw_8k, telephone_band
 
     y = telephone_band(np.asarray(x, np.float32))
     if mulaw:
@@ -165,7 +160,7 @@ def active_power(x: np.ndarray) -> float:
 
 def add_noise(y: np.ndarray, rng: np.random.Generator, kind: str | None, snr_db: float | None,
               pool: list[np.ndarray]) -> np.ndarray:
-    from models.synth.augment import babble, steady_noise
+    from seatwatch.models.synth.augment import babble, steady_noise
 
     if kind is None:
         noise = rng.standard_normal(len(y)) * 10 ** (-80 / 20)
@@ -183,8 +178,8 @@ def pcm_frames(y: np.ndarray) -> np.ndarray:
 
 def utterances(seed: int, espeak: int, neural: int) -> list[tuple[str, np.ndarray]]:
     """Callers: (family, float audio at 16 kHz) of two held-out sentences each."""
-    from models.synth import corpus
-    from models.synth.speech import VARIANTS, speak
+    from seatwatch.models.synth import corpus
+    from seatwatch.models.synth.speech import VARIANTS, speak
 
     rng = random.Random(seed)
     sentences = list(corpus.service_sentences())
@@ -195,7 +190,7 @@ def utterances(seed: int, espeak: int, neural: int) -> list[tuple[str, np.ndarra
         out.append(("espeak", speak(text, voice=rng.choice(voices), speed=rng.choice((90, 110, 130, 150)),
                                     pitch=rng.randint(30, 70))))
     try:
-        from models.synth.neural import NeuralVoice, speak_neural
+        from seatwatch.models.synth.neural import NeuralVoice, speak_neural
 
         for _ in range(neural):
             text = rng.choice(sentences) + "，" + rng.choice(sentences) + "。"
@@ -228,8 +223,8 @@ def items(seed: int, espeak: int = 30, neural: int = 12, seconds: float = 20.0,
 
 
 def vad_speech(frames: np.ndarray) -> np.ndarray:
-    from edge.dsp.vad import NoiseVad
-    from edge.policy import Vad
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import Vad
 
     return NoiseVad(Vad()).process(frames)
 
@@ -278,7 +273,7 @@ def frame_figures(seed: int, quick: bool) -> dict[str, Any]:
 
 def benchmark_hold_music(seed: int = 5, pieces: int = 6) -> dict[str, Any]:
     """The call benchmark's own hold_music() on the phone line: scored, never tuned on."""
-    from edge.callbench.render import hold_music
+    from seatwatch.edge.callbench.render import hold_music
 
     rng = np.random.default_rng(seed)
     hit = n = 0
@@ -311,7 +306,7 @@ def caller_after_music(seed: int = 3, trials: int = 6) -> dict[str, Any]:
 def busy_tone(seed: int = 4, quick: bool = False) -> dict[str, Any]:
     """Busy tones found in melodies with 440 Hz notes, old cadence rule vs quiet gaps, and
     real busy tones (450 Hz 0.35 s on / off) in line noise still found."""
-    import edge.dsp.busytone as bt
+    import seatwatch.edge.dsp.busytone as bt
 
     def found(frames: np.ndarray, gap_db: float) -> bool:
         x = frames.astype(np.float64)
@@ -351,8 +346,8 @@ def busy_tone(seed: int = 4, quick: bool = False) -> dict[str, Any]:
 
 
 def cost(seconds: float) -> dict[str, Any]:
-    from edge.dsp.vad import NoiseVad
-    from edge.policy import Vad
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import Vad
 
     rng = np.random.default_rng(9)
     y = phone(music(rng, 30.0, timbre="piano", chords=True), -26.0, False)

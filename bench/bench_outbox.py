@@ -8,7 +8,6 @@ events/s in total; these figures show the headroom.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,14 +15,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from edge.events import Event  # noqa: E402
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity  # noqa: E402
-from edge.publish.outbox import Outbox  # noqa: E402
-from host_console.ingest import Ingest  # noqa: E402
-from tests.fixtures.broker import Mosquitto, free_port, write_conf  # noqa: E402
+from seatwatch.console.ingest import Ingest
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
+from tests.fixtures.broker import Mosquitto, free_port, write_conf
 
 
 def event() -> Event:

@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from edge.analyze import BLOCK as ANALYZE_BLOCK
-from edge.analyze import keep_freed_memory
-from edge.events import Event
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE, AudioBlock, ControlEvent
-from edge.sources.wavfile import CONTROL_GRAIN, WavSource, _read_stereo, read_stereo
+from seatwatch.contracts.events import Event
+from seatwatch.edge.analyze import BLOCK as ANALYZE_BLOCK
+from seatwatch.edge.analyze import keep_freed_memory
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE, AudioBlock, ControlEvent
+from seatwatch.edge.sources.wavfile import CONTROL_GRAIN, WavSource, _read_stereo, read_stereo
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDERED = ROOT / "scenarios" / "rendered"
@@ -156,10 +156,10 @@ def latency(quick: bool) -> dict[str, Any]:
 def keyword_latency(quick: bool) -> dict[str, Any]:
     """Keywords said alone by held-out voices: hit time minus the end of the word (its
     last sound, not the end of the synthesizer's buffer)."""
-    from edge.dsp.features import logmel
-    from edge.models.keywords import KeywordSpotter
-    from models.synth import corpus
-    from models.synth.speech import speak
+    from seatwatch.edge.dsp.features import logmel
+    from seatwatch.edge.models.keywords import KeywordSpotter
+    from seatwatch.models.synth import corpus
+    from seatwatch.models.synth.speech import speak
 
     lat, missed = [], 0
     voices = ("m6", "f4") if quick else ("m6", "m7", "f4", "f5")
@@ -182,12 +182,12 @@ def keyword_latency(quick: bool) -> dict[str, Any]:
 # --- analyze cost (issue 12) -------------------------------------------------------------
 TARGET_RTF = 100.0
 COMPONENTS = {          # name -> (module, class, method) whose CPU time is that component's
-    "keyword_spotter": ("edge.models.keywords", "KeywordSpotter", "push"),
-    "rate_model": ("edge.models.rate", "RateEstimator", "push"),
-    "vad": ("edge.dsp.vad", "NoiseVad", "process"),
-    "features": ("edge.dsp.features", "StreamingLogMel", "push"),
-    "levels": ("edge.pipeline", "", "frame_levels"),
-    "hearing": ("edge.hearing.monitor", "HearingMonitor", "process"),
+    "keyword_spotter": ("seatwatch.edge.models.keywords", "KeywordSpotter", "push"),
+    "rate_model": ("seatwatch.edge.models.rate", "RateEstimator", "push"),
+    "vad": ("seatwatch.edge.dsp.vad", "NoiseVad", "process"),
+    "features": ("seatwatch.edge.dsp.features", "StreamingLogMel", "push"),
+    "levels": ("seatwatch.edge.pipeline", "", "frame_levels"),
+    "hearing": ("seatwatch.edge.hearing.monitor", "HearingMonitor", "process"),
 }
 
 
@@ -203,7 +203,7 @@ def analyze_process(wav: Path, control: Path, runs: int) -> dict[str, Any]:
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.monotonic()
-        command = [sys.executable, "-m", "edge.cli", "analyze", str(wav), "--control", str(control)]
+        command = [sys.executable, "-m", "seatwatch.cli", "analyze", str(wav), "--control", str(control)]
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                               preexec_fn=_one_core, check=True)
         wall.append(time.monotonic() - began)
@@ -278,7 +278,7 @@ def _one_at_a_time(model: Any) -> Callable[[np.ndarray], np.ndarray]:
 
 def inference_ms(repeats: int = 200) -> float:
     """One keyword inference (batch 1) here, now: the unit the issue states costs in."""
-    from edge.models.keywords import KeywordSpotter
+    from seatwatch.edge.models.keywords import KeywordSpotter
 
     spotter = KeywordSpotter()
     x = np.random.default_rng(0).normal(-8.0, 2.0, (spotter.cfg.window, 40)).astype(np.float32)
@@ -293,8 +293,7 @@ def inference_ms(repeats: int = 200) -> float:
 
 
 def analyze_cost(quick: bool) -> dict[str, Any]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from long_call import build
+    from bench.long_call import build
 
     minutes = 5.0 if quick else 38.0
     wav, control = build(minutes)

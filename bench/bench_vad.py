@@ -21,19 +21,14 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from edge.dsp.vad import EnergyVad, NoiseVad  # noqa: E402
-from edge.policy import Vad  # noqa: E402
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE  # noqa: E402
-from models.eval import vadset  # noqa: E402
+from seatwatch.edge.dsp.vad import EnergyVad, NoiseVad
+from seatwatch.edge.policy import Vad
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.models.eval import vadset
 
 BLOCK_FRAMES = 10            # 100 ms, as the pipeline is fed by bench_pipeline and analyze
 OLD = (-50.0, 0.3, 0.1)      # the previous shipped policy: speech_dbfs, hangover_s, min_speech_s
@@ -147,7 +142,7 @@ class LegacyVad:
                          for row in rms], bool).reshape(-1, 2)
 
 
-NOMINAL_DBFS = -22.0         # edge.sim.scenario.NOMINAL_SPEECH_DBFS: both channels' speech
+NOMINAL_DBFS = -22.0         # seatwatch.edge.sim.scenario.NOMINAL_SPEECH_DBFS: both channels' speech
 
 
 def noisy_calls(mic_noises: tuple[str, ...] = ("pink", "babble")) -> dict[str, Any]:
@@ -155,7 +150,7 @@ def noisy_calls(mic_noises: tuple[str, ...] = ("pink", "babble")) -> dict[str, A
     import json
 
     from bench.bench_pipeline import RENDERED, feed, pipeline
-    from edge.sources.wavfile import read_stereo
+    from seatwatch.edge.sources.wavfile import read_stereo
 
     out: dict[str, Any] = {}
     for name, wanted in (("dead_air_assist", "dead_air"), ("loud_interrupter", "overtalk")):

@@ -5,7 +5,7 @@ until the recording lasts `minutes`, with each call's control signals shifted to
 it sits: one `seatwatch analyze` run then costs what a seat's 38 minutes of calls cost
 (the rings and the few seconds between off-hook and on-hook included).
 
-    python bench/long_call.py [--minutes 38] [--out DIR]   # prints the WAV and JSON paths
+    python -m bench.long_call [--minutes 38] [--out DIR]   # prints the WAV and JSON paths
 
 The files are cached in DIR (default: a folder in the system temp dir) and only
 rebuilt when a scenario call changes.

@@ -1,4 +1,4 @@
-"""`make bench`: run every bench/bench_*.py and write one JSON report.
+"""`make bench` (`python -m bench.run`): run every bench/bench_*.py and write one JSON report.
 
 Each module exposes `run(quick: bool) -> dict` returning its figures (with units in the
 key names). The report notes the machine, since every figure depends on it.
@@ -7,7 +7,7 @@ key names). The report notes the machine, since every figure depends on it.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import os
 import platform
@@ -33,7 +33,6 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated bench names")
     parser.add_argument("--out", default=str(HERE / "report.json"))
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE.parent))
     only = {name for name in args.only.split(",") if name}
     report: dict[str, object] = {"machine": machine(), "started": time.strftime("%FT%TZ", time.gmtime()),
                                  "quick": args.quick, "results": {}}
@@ -43,14 +42,9 @@ def main() -> int:
         if only and name not in only:
             continue
         print(f"== bench {name}", flush=True)
-        spec = importlib.util.spec_from_file_location(f"bench_{name}", file)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module     # dataclasses look their module up there
         began = time.monotonic()
-        try:
-            spec.loader.exec_module(module)
-            result = module.run(quick=args.quick)
+        try:   # as a module of the bench package: run as `python -m bench.run`
+            result = importlib.import_module(f"bench.{file.stem}").run(quick=args.quick)
         except Exception:  # a failed bench is reported, the others still run
             failed += 1
             result = {"error": traceback.format_exc(limit=5)}

@@ -10,15 +10,15 @@ import ctypes
 import sys
 from pathlib import Path
 
-from edge.events import Event, ident_error
-from edge.hearing.calibration import CalibrationError
-from edge.models.agent_channel import AgentChannel, ModelPaths
-from edge.models.loader import ModelError
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import PolicyError, load_policy
-from edge.sources.base import FRAME_SAMPLES
-from edge.sources.control import ControlFileError
-from edge.sources.wavfile import AudioFileError, WavSource
+from seatwatch.contracts.events import Event, ident_error
+from seatwatch.edge.hearing.calibration import CalibrationError
+from seatwatch.edge.models.agent_channel import AgentChannel, ModelPaths
+from seatwatch.edge.models.loader import ModelError
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import PolicyError, load_policy
+from seatwatch.edge.sources.base import FRAME_SAMPLES
+from seatwatch.edge.sources.control import ControlFileError
+from seatwatch.edge.sources.wavfile import AudioFileError, WavSource
 
 # Blocks of 10 s: the pipeline gives the events of 100 ms blocks (controls still apply
 # on the 100 ms grid, see WavSource) at a fraction of the per-block cost, and the

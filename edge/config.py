@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.events import ident_error, valid_ident
-from edge.publish.mqtt import BrokerUrl, BrokerUrlError, TlsFiles
+from seatwatch.contracts.events import ident_error, valid_ident
+from seatwatch.edge.publish.mqtt import BrokerUrl, BrokerUrlError, TlsFiles
 
 
 class ConfigError(ValueError):
@@ -139,8 +139,8 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
     seat_map: dict[str, str] = {}
     map_path = path("seat_map")
     if map_path is not None:
-        from edge.flashing.seatmap import SeatMapError
-        from edge.flashing.seatmap import load as load_seat_map
+        from seatwatch.edge.flashing.seatmap import SeatMapError
+        from seatwatch.edge.flashing.seatmap import load as load_seat_map
         try:
             seat_map = load_seat_map(map_path).seats
         except SeatMapError as exc:

@@ -23,19 +23,19 @@ from typing import Any
 
 import psutil
 
-from edge.config import ConfigError, EdgeConfig, SeatConfig, load_config
-from edge.events import Event, ident_error, valid_ident
-from edge.hearing.calibration import CalibrationError
-from edge.hearing.dose import FileLedger
-from edge.models.loader import ModelError
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import Policy, PolicyError, load_policy
-from edge.publish.mqtt import BrokerUrl, BrokerUrlError, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox, OutboxError
-from edge.sources.base import AudioSource, DeviceInfo
-from edge.sources.control import ControlFileError
-from edge.sources.factory import SourceError, open_source
-from edge.sources.wavfile import AudioFileError
+from seatwatch.contracts.events import Event, ident_error, valid_ident
+from seatwatch.edge.config import ConfigError, EdgeConfig, SeatConfig, load_config
+from seatwatch.edge.hearing.calibration import CalibrationError
+from seatwatch.edge.hearing.dose import FileLedger
+from seatwatch.edge.models.loader import ModelError
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import Policy, PolicyError, load_policy
+from seatwatch.edge.publish.mqtt import BrokerUrl, BrokerUrlError, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox, OutboxError
+from seatwatch.edge.sources.base import AudioSource, DeviceInfo
+from seatwatch.edge.sources.control import ControlFileError
+from seatwatch.edge.sources.factory import SourceError, open_source
+from seatwatch.edge.sources.wavfile import AudioFileError
 
 log = logging.getLogger("seatwatch.edge")
 LAST_RUN = "last-run.json"     # per seat: events accepted / unsent / dropped by the last run
@@ -143,7 +143,7 @@ class SeatRunner:
         seat = self.seat
         spec = seat.source
         if spec.startswith("usb:"):          # the seat map's device, by its USB serial number
-            from edge.flashing.seatmap import by_id_dir, port_of
+            from seatwatch.edge.flashing.seatmap import by_id_dir, port_of
             port = port_of(spec[4:])
             if port is None:
                 raise SourceError(f"{spec}: device not attached (nothing with this serial "

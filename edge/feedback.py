@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from edge.policy import Feedback
-from edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.policy import Feedback
+from seatwatch.edge.sources.base import PIPELINE_RATE
 
 # event type -> LED pattern name (the firmware's led.py knows these names)
 PATTERNS: dict[str, str] = {

@@ -19,33 +19,33 @@ from typing import Any
 
 import numpy as np
 
-from edge.dsp.busytone import MIN_LEVEL_DBFS as BUSY_MIN_DBFS
-from edge.dsp.busytone import BusyToneDetector, tone_share
-from edge.dsp.levels import frame_levels
-from edge.dsp.music import MusicDetector
-from edge.dsp.vad import NoiseVad
-from edge.events import NORM_TYPES, Event
-from edge.feedback import LedFeedback
-from edge.hearing.calibration import load_profile
-from edge.hearing.dose import DoseLedger, MemoryLedger
-from edge.hearing.monitor import HearingMonitor
-from edge.models.agent_channel import AgentChannel
-from edge.policy import Policy, check_keywords
-from edge.rules.base import Frame, Heard, RateReading, Rule
-from edge.rules.calls import CallFacts, CallRules
-from edge.rules.hold import HoldRule
-from edge.rules.keywords import (
+from seatwatch.contracts.events import NORM_TYPES, Event
+from seatwatch.edge.dsp.busytone import MIN_LEVEL_DBFS as BUSY_MIN_DBFS
+from seatwatch.edge.dsp.busytone import BusyToneDetector, tone_share
+from seatwatch.edge.dsp.levels import frame_levels
+from seatwatch.edge.dsp.music import MusicDetector
+from seatwatch.edge.dsp.vad import NoiseVad
+from seatwatch.edge.feedback import LedFeedback
+from seatwatch.edge.hearing.calibration import load_profile
+from seatwatch.edge.hearing.dose import DoseLedger, MemoryLedger
+from seatwatch.edge.hearing.monitor import HearingMonitor
+from seatwatch.edge.models.agent_channel import AgentChannel
+from seatwatch.edge.policy import Policy, check_keywords
+from seatwatch.edge.rules.base import Frame, Heard, RateReading, Rule
+from seatwatch.edge.rules.calls import CallFacts, CallRules
+from seatwatch.edge.rules.hold import HoldRule
+from seatwatch.edge.rules.keywords import (
     ClosingRule,
     ForbiddenRule,
     GreetingRule,
     PoliteRule,
     configure_spotter,
 )
-from edge.rules.overtalk import OvertalkRule
-from edge.rules.rate import SpeechRateRule
-from edge.rules.silence import DeadAirRule
-from edge.rules.volume import VolumeRule
-from edge.sources.base import (
+from seatwatch.edge.rules.overtalk import OvertalkRule
+from seatwatch.edge.rules.rate import SpeechRateRule
+from seatwatch.edge.rules.silence import DeadAirRule
+from seatwatch.edge.rules.volume import VolumeRule
+from seatwatch.edge.sources.base import (
     EAR,
     FRAME_SAMPLES,
     MIC,

@@ -11,7 +11,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from edge.resources import data_dir
+from seatwatch.edge.resources import data_dir
 
 POLICY_DIR = data_dir("policies")
 
@@ -354,7 +354,7 @@ def _cross_checks(policy: Policy, source: str) -> None:
     if policy.hold.reminder_lead_s >= policy.hold.checkin_interval_s:
         raise PolicyError(source, "hold.reminder_lead_s",
                           "must be shorter than hold.checkin_interval_s")
-    from edge.events import EVENT_TYPES
+    from seatwatch.contracts.events import EVENT_TYPES
 
     for event_type in policy.score.weights:
         if event_type not in EVENT_TYPES:

@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from edge.policy import Policy, PolicyError, describe, load_policy
+from seatwatch.edge.policy import Policy, PolicyError, describe, load_policy
 
 HEADER = """# Policy file reference
 

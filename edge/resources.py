@@ -11,8 +11,8 @@ never through `Path(__file__).parents[...]`:
 - a git checkout (also the editable install `make venv` makes): the repository folders
   themselves, beside this package.
 
-The models are already a Python package with package data (`models/*.tflite`), so they
-are read from that package in both cases.
+The models are already a Python package with package data (`models/*.tflite`, installed
+as `seatwatch.models`), so they are read from that package in both cases.
 
 This module imports only the standard library: setup.py loads it to learn what to ship.
 """
@@ -40,7 +40,7 @@ DATA: dict[str, DataDir] = {
                                        "rendered/*.flac")),
 }
 # name -> the Python package whose package data it is (same in a checkout and a wheel)
-PACKAGE_DATA: dict[str, str] = {"models": "models"}
+PACKAGE_DATA: dict[str, str] = {"models": "seatwatch.models"}
 
 PACKAGED = "_data"              # the folder inside this package that a wheel carries
 
@@ -50,8 +50,8 @@ class ResourceMissing(FileNotFoundError):
 
 
 def _package() -> str:
-    # this module's package ("edge" today); computed so a move of the package keeps working
-    return __name__.rpartition(".")[0] or "edge"
+    # this module's package ("seatwatch.edge"); computed so a move of the package keeps working
+    return __name__.rpartition(".")[0] or "seatwatch.edge"
 
 
 def _as_path(resource: object, name: str) -> Path:
@@ -86,7 +86,11 @@ def data_file(name: str, *parts: str) -> Path:
 
 
 def checkout_root() -> Path | None:
-    """The repository root when this package runs from a git checkout, else None."""
+    """The repository root when this package runs from a git checkout, else None.
+
+    From a checkout (the editable install included) this file is edge/resources.py, so
+    the root is two folders up; in a wheel it is seatwatch/edge/resources.py, where two
+    folders up holds no pyproject.toml."""
     root = Path(__file__).resolve().parent.parent
     return root if (root / "pyproject.toml").is_file() else None
 

@@ -11,7 +11,7 @@ DEFAULTS = {
     "heartbeat_ms": 1000,   # heartbeat period
 }
 GAIN_STEPS = 4              # largest |gain| accepted (24 dB)
-# The seat id rule of the event contract (edge/events.py valid_ident, docs/events.md):
+# The seat id rule of the event contract (seatwatch/contracts/events.py valid_ident, docs/events.md):
 # an id the edge would refuse is not taken; the device runs as seat "?" and says why.
 SEAT_RULE = "1 to 64 characters: letters A-Z/a-z, digits, '.' or '-', starting with a letter or digit"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

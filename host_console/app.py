@@ -20,16 +20,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from edge import payloads, topics
-from edge.events import utc_now_iso
-from host_console import labels
-from host_console.ingest import Ingest
-from host_console.screens.alert import AlertScreen, clock_utc, waited
-from host_console.screens.help import HelpScreen
-from host_console.screens.reports import ReportsScreen
-from host_console.screens.seat import SeatScreen
-from host_console.state import SEVERITY_RANK, AlertGroup, FloorState, SeatView
-from host_console.store import HistoryStore
+from seatwatch.console import labels
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.screens.alert import AlertScreen, clock_utc, waited
+from seatwatch.console.screens.help import HelpScreen
+from seatwatch.console.screens.reports import ReportsScreen
+from seatwatch.console.screens.seat import SeatScreen
+from seatwatch.console.state import SEVERITY_RANK, AlertGroup, FloorState, SeatView
+from seatwatch.console.store import HistoryStore
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import utc_now_iso
 
 SEVERITY_STYLE = {None: "", "info": "cyan", "warn": "yellow", "alert": "bold red"}
 STATE_ORDER = {"ringing": 0, "in_call": 1, "hold": 2, "idle": 3, "offline": 4}

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.events import ident_error, valid_ident
-from edge.publish.session import BrokerUrl, BrokerUrlError, TlsFiles
+from seatwatch.contracts.events import ident_error, valid_ident
+from seatwatch.contracts.session import BrokerUrl, BrokerUrlError, TlsFiles
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 DEFAULT_STALE_S = 30.0
@@ -62,7 +62,7 @@ class Settings:
 
 def settings(args: argparse.Namespace) -> Settings:
     """Raises ConfigError naming the file and key."""
-    from host_console.config import ConfigError, ConsoleConfig, load
+    from seatwatch.console.config import ConfigError, ConsoleConfig, load
 
     config = load(args.config) if getattr(args, "config", None) else ConsoleConfig()
     stale = args.stale_after if args.stale_after is not None else config.stale_after_s
@@ -86,8 +86,8 @@ def default_db() -> Path:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from host_console import reports
-    from host_console.store import HistoryStore
+    from seatwatch.console import reports
+    from seatwatch.console.store import HistoryStore
 
     try:
         db = Path(args.report_db) if args.report_db else settings(args).db
@@ -129,10 +129,10 @@ def run_report(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "report":
         return run_report(args)
-    from host_console.app import ConsoleApp
-    from host_console.ingest import Ingest
-    from host_console.state import FloorState
-    from host_console.store import HistoryStore
+    from seatwatch.console.app import ConsoleApp
+    from seatwatch.console.ingest import Ingest
+    from seatwatch.console.state import FloorState
+    from seatwatch.console.store import HistoryStore
 
     try:
         chosen = settings(args)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.events import ident_error, valid_ident
+from seatwatch.contracts.events import ident_error, valid_ident
 
 
 class ConfigError(ValueError):

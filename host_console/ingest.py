@@ -14,8 +14,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge import payloads, topics
-from edge.publish.session import BrokerUrl, Session, TlsFiles
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.session import BrokerUrl, Session, TlsFiles
 
 
 class Ingest(Session):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
-from edge.events import NORM_TYPES
-from host_console.labels import KINDS, label
+from seatwatch.console.labels import KINDS, label
+from seatwatch.contracts.events import NORM_TYPES
 
 # Event type -> the NORMS.md row it enforces (from the console's one table, labels.KINDS).
 NORM_OF: dict[str, str] = {kind: KINDS[kind].norm or "" for kind in sorted(NORM_TYPES)}

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from edge import payloads, topics
-from edge.events import LIFECYCLE_TYPES, Event, EventError, decode
-from host_console import labels
+from seatwatch.console import labels
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import LIFECYCLE_TYPES, Event, EventError, decode
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class FloorState:
             return False
         try:
             obj = check(where, payload)
-        # TypeError: edge.events.validate looks an unhashable "type" (a list) up in a dict.
+        # TypeError: seatwatch.contracts.events.validate looks an unhashable "type" (a list) up in a dict.
         except (EventError, payloads.PayloadError, TypeError) as exc:
             name = f"malformed_{where.kind}"
             self.counters[name] += 1

@@ -26,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from edge import payloads, topics
-from edge.events import Event, EventError
-from host_console.reports import NORM_OF, CardRow, ViolationRow
-from host_console.state import HISTORY_POINTS, FloorState, check
+from seatwatch.console.reports import NORM_OF, CardRow, ViolationRow
+from seatwatch.console.state import HISTORY_POINTS, FloorState, check
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event, EventError
 
 log = logging.getLogger(__name__)
 

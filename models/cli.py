@@ -16,8 +16,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from edge.dsp.features import FeatureConfig
-from models.synth.speech import SynthError, cache_dir
+from seatwatch.edge.dsp.features import FeatureConfig
+from seatwatch.models.synth.speech import SynthError, cache_dir
 
 SHIPPED = Path(__file__).resolve().parent
 REFRACTORY_FRAMES = 150        # one detection per keyword per 1.5 s
@@ -44,7 +44,7 @@ def model_dir(args: argparse.Namespace) -> Path:
 
 
 def synth_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from models.synth.dataset import SynthConfig
+    from seatwatch.models.synth.dataset import SynthConfig
 
     cfg = SynthConfig.quick() if args.quick else SynthConfig()
     return SynthConfig(**{**asdict(cfg), "seed": args.seed})
@@ -61,11 +61,11 @@ def train(args: argparse.Namespace, data: Path, out: Path) -> None:
 def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
     import numpy as np
 
-    from edge.dsp.features import logmel
-    from models.synth import corpus
-    from models.synth.dataset import WINDOW, extra_train_passes, negative_stream, save
-    from models.train import kws
-    from models.train.convert import to_int8_tflite
+    from seatwatch.edge.dsp.features import logmel
+    from seatwatch.models.synth import corpus
+    from seatwatch.models.synth.dataset import WINDOW, extra_train_passes, negative_stream, save
+    from seatwatch.models.train import kws
+    from seatwatch.models.train.convert import to_int8_tflite
 
     kws_cfg = kws.KwsTrainConfig.quick() if args.quick else kws.KwsTrainConfig()
     parts = [dict(np.load(data / "kws_train.npz"))]
@@ -97,9 +97,9 @@ def train_kws(args: argparse.Namespace, data: Path, out: Path) -> None:
 def train_rate(args: argparse.Namespace, data: Path, out: Path) -> None:
     import numpy as np
 
-    from models.synth.dataset import rate_train_sets
-    from models.train import rate
-    from models.train.convert import to_int8_tflite
+    from seatwatch.models.synth.dataset import rate_train_sets
+    from seatwatch.models.train import rate
+    from seatwatch.models.train.convert import to_int8_tflite
 
     rate_cfg = rate.RateTrainConfig.quick() if args.quick else rate.RateTrainConfig()
     parts = [np.load(p) for p in rate_train_sets(synth_config(args), data)]
@@ -113,9 +113,9 @@ def train_rate(args: argparse.Namespace, data: Path, out: Path) -> None:
 
 
 def evaluate(args: argparse.Namespace, data: Path, out: Path) -> dict:  # type: ignore[type-arg]
-    from models.eval.card import write_card
-    from models.eval.evaluate import evaluate as run_eval
-    from models.eval.evaluate import write_report
+    from seatwatch.models.eval.card import write_card
+    from seatwatch.models.eval.evaluate import evaluate as run_eval
+    from seatwatch.models.eval.evaluate import write_report
 
     report = run_eval(data, out)
     config = json.loads((out / "kws.json").read_text(encoding="utf-8"))
@@ -129,7 +129,7 @@ def evaluate(args: argparse.Namespace, data: Path, out: Path) -> dict:  # type: 
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.synth.dataset import synth_all
+    from seatwatch.models.synth.dataset import synth_all
 
     try:
         data = synth_all(synth_config(args))

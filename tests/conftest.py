@@ -1,12 +1,7 @@
-"""Shared fixtures. The repository root goes first on sys.path so a work tree tests itself."""
+"""Shared fixtures. The code under test is the installed `seatwatch` package (`make venv`
+installs this work tree in editable mode); `tests` and `bench` import as packages from the
+repository root, which pytest puts on the import path (rootdir, `python -m pytest`)."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 pytest_plugins = ["tests.fixtures.broker"]

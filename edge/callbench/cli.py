@@ -3,8 +3,8 @@
     seatwatch eval [--calls N] [--seed S] [--family espeak|neural|all] [--out FILE] [--jobs 2]
 
 Rendering happens once per generator version and seed (the cache dir, see
-models.synth.speech.cache_dir); the analysis runs every time, in `--jobs` processes, with
-the same pipeline as `seatwatch analyze` (edge.analyze.analyze, in-process). See docs/eval.md.
+seatwatch.models.synth.speech.cache_dir); the analysis runs every time, in `--jobs` processes, with
+the same pipeline as `seatwatch analyze` (seatwatch.edge.analyze.analyze, in-process). See docs/eval.md.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from edge.callbench.generator import GENERATOR_VERSION, VIOLATIONS, CallPlan, generate
-from edge.callbench.scoring import CallResult, alert_events, alert_types, report, table
+from seatwatch.edge.callbench.generator import GENERATOR_VERSION, VIOLATIONS, CallPlan, generate
+from seatwatch.edge.callbench.scoring import CallResult, alert_events, alert_types, report, table
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "bench" / "calls_report.json"
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- workers (top level: they run in spawned processes) ----------------------------------
 def _render_job(job: tuple[dict[str, Any], str]) -> tuple[str, float, bool]:
-    from edge.callbench.render import paths_for, render_to
+    from seatwatch.edge.callbench.render import paths_for, render_to
 
     doc, root = job
     plan = CallPlan.from_json(doc)
@@ -55,7 +55,7 @@ def _render_job(job: tuple[dict[str, Any], str]) -> tuple[str, float, bool]:
 
 
 def _analyze_job(job: tuple[str, str, str | None, str | None]) -> dict[str, Any]:
-    from edge.analyze import analyze
+    from seatwatch.edge.analyze import analyze
 
     audio, control, policy, models = job
     began = time.monotonic()
@@ -90,7 +90,7 @@ def _map(fn: Any, jobs: list[Any], workers: int, label: str) -> list[Any]:
 
 # --- the run -----------------------------------------------------------------------------
 def render_all(plans: list[CallPlan], root: Path, jobs: int) -> dict[str, Any]:
-    from edge.callbench.render import paths_for
+    from seatwatch.edge.callbench.render import paths_for
 
     todo = [p for p in plans
             if not (paths_for(p, root).truth.exists() and paths_for(p, root).audio.exists())]
@@ -119,7 +119,7 @@ def _tree() -> dict[str, Any]:
 def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
              worst_count: int = 15, models: Path | None = None) -> dict[str, Any]:
     """Analyze every (rendered) call and score it against its truth."""
-    from edge.callbench.render import check_render, paths_for
+    from seatwatch.edge.callbench.render import check_render, paths_for
 
     paths = [paths_for(p, root) for p in plans]
     began = time.monotonic()
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch eval: {args.models}: needs kws.tflite and rate.tflite (with their .json)",
               file=sys.stderr)
         return 2
-    from edge.callbench.render import default_root
+    from seatwatch.edge.callbench.render import default_root
 
     root = args.cache or default_root()
     began = time.monotonic()

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edge.callbench.sentences import (
+from seatwatch.edge.callbench.sentences import (
     CALLER_ACKS,
     CALLER_BACKCHANNELS,
     CALLER_BYE,
@@ -201,7 +201,7 @@ def retune(voice: Voice, measured_cpm: float) -> Voice:
     """The same speaker asked to speak `voice.cpm` again, after measuring `measured_cpm`."""
     ratio = voice.cpm / max(measured_cpm, 1.0)
     if voice.family == "neural":
-        from models.synth.neural import NeuralVoice
+        from seatwatch.models.synth.neural import NeuralVoice
 
         nv = NeuralVoice.parse(voice.name)
         duration = round(min(6.0, max(0.8, nv.duration / ratio)), 3)
@@ -234,7 +234,7 @@ def _fits(voice: str, agent: bool) -> bool:
 
 
 def _espeak_voice(rng: random.Random, cpm: float, held_out: bool, agent: bool) -> Voice:
-    from models.synth.speech import VARIANTS
+    from seatwatch.models.synth.speech import VARIANTS
 
     pool = [v for v in VARIANTS if (v in ESPEAK_HELD_OUT) == held_out and not (agent and v in NOT_AGENTS)]
     name = rng.choice(pool)
@@ -249,7 +249,7 @@ def _espeak_voice(rng: random.Random, cpm: float, held_out: bool, agent: bool) -
 
 
 def _neural_voice(rng: random.Random, cpm: float, held_out: bool) -> Voice:
-    from models.synth.neural import NeuralVoice
+    from seatwatch.models.synth.neural import NeuralVoice
 
     lo, hi = rng.choice(NEURAL_TEST_WARPS if held_out else NEURAL_TRAIN_WARPS)
     warp = round(rng.uniform(lo, hi), 3)
@@ -678,7 +678,7 @@ def generate(seed: int = 13, count: int = 200, family: str = "all", *,
 
 def check_plan(plan: CallPlan) -> list[str]:
     """Problems with a plan's truth (empty when it is well formed)."""
-    from edge.events import EVENT_TYPES, LIFECYCLE_TYPES
+    from seatwatch.contracts.events import EVENT_TYPES, LIFECYCLE_TYPES
 
     problems = []
     for event_type in plan.expect:

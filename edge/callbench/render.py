@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.callbench.generator import GENERATOR_VERSION, CallPlan, Voice, rate_band, retune
-from edge.callbench.sentences import han_chars, pools
+from seatwatch.edge.callbench.generator import GENERATOR_VERSION, CallPlan, Voice, rate_band, retune
+from seatwatch.edge.callbench.sentences import han_chars, pools
 
 RATE = 16_000
 RING_PERIOD_S = 3.0               # 1 s on, 2 s off (Chinese ring cadence)
@@ -60,7 +60,7 @@ def paths_for(plan: CallPlan, root: Path) -> RenderedCall:
 
 
 def default_root() -> Path:
-    from models.synth.speech import cache_dir
+    from seatwatch.models.synth.speech import cache_dir
 
     return cache_dir() / "callbench"
 
@@ -194,17 +194,17 @@ def _next_pause(track: _Track, after: float) -> float | None:
 # --- speech ------------------------------------------------------------------------------
 def synthesize(voice: Voice, text: str) -> np.ndarray:
     if voice.family == "neural":
-        from models.synth.neural import speak_neural
+        from seatwatch.models.synth.neural import speak_neural
 
         return speak_neural(text, voice.name)
-    from models.synth.speech import speak
+    from seatwatch.models.synth.speech import speak
 
     return speak(text, voice=voice.name, speed=voice.speed, pitch=voice.pitch, gap=voice.gap)
 
 
 @functools.lru_cache(maxsize=1)
 def _babble_pool() -> list[np.ndarray]:
-    from models.synth.speech import VARIANTS, speak
+    from seatwatch.models.synth.speech import VARIANTS, speak
 
     rng = random.Random(f"callbench-babble-{GENERATOR_VERSION}")
     texts = rng.sample(list(pools().babble), BABBLE_POOL)
@@ -214,7 +214,7 @@ def _babble_pool() -> list[np.ndarray]:
 
 
 def room_noise(kind: str, rng: np.random.Generator, n: int, dbfs: float) -> np.ndarray:
-    from models.synth.augment import babble
+    from seatwatch.models.synth.augment import babble
 
     if kind == "steady":
         noise = office_hum(rng, n)
@@ -228,7 +228,7 @@ def room_noise(kind: str, rng: np.random.Generator, n: int, dbfs: float) -> np.n
 
 
 def _agent_channel(audio: np.ndarray, plan: CallPlan, rng: np.random.Generator, rt60: float) -> np.ndarray:
-    from models.synth.augment import mulaw_8k, reverb, telephone_band
+    from seatwatch.models.synth.augment import mulaw_8k, reverb, telephone_band
 
     if plan.channel == "reverb":
         padded = np.concatenate([audio, np.zeros(int(rt60 * RATE), np.float32)])
@@ -239,7 +239,7 @@ def _agent_channel(audio: np.ndarray, plan: CallPlan, rng: np.random.Generator, 
 
 
 def _ear_channel(audio: np.ndarray, plan: CallPlan) -> np.ndarray:
-    from models.synth.augment import mulaw_8k, telephone_band
+    from seatwatch.models.synth.augment import mulaw_8k, telephone_band
 
     out = telephone_band(audio)
     return mulaw_8k(out) if plan.ear_mulaw else out
@@ -247,9 +247,9 @@ def _ear_channel(audio: np.ndarray, plan: CallPlan) -> np.ndarray:
 
 def _speech_stats(audio: np.ndarray) -> float:
     """Seconds the pipeline's VAD calls speech in a clean utterance: the rate truth's unit,
-    as for the rate model's labels (models.synth.dataset.speech_frames)."""
-    from edge.dsp.vad import NoiseVad
-    from edge.policy import Vad
+    as for the rate model's labels (seatwatch.models.synth.dataset.speech_frames)."""
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import Vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
     frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160)

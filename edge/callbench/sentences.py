@@ -6,7 +6,7 @@ Two sources, both kept apart from the training sentences:
   evaluation: the corpus validator checks no training sentence copies them). Their quoted
   service phrases ("您好，请问有什么可以帮到您?", "对不起，请再稍等一下", ...) are read at
   generation time, placeholders (XX先生, ××号) filled and alternatives (先生/女士) chosen;
-- the corpus's held-out templates (models.synth.corpus, `held_out`): keyword-free service
+- the corpus's held-out templates (seatwatch.models.synth.corpus, `held_out`): keyword-free service
   sentences, and carrier sentences around each keyword.
 
 Without the seed file (a checkout outside the project tree) the pools fall back to the
@@ -26,7 +26,7 @@ from typing import Any
 
 # The training corpus, imported by name: `mypy edge` then leaves the training code's own
 # typing to the models package instead of following it from here.
-corpus: Any = importlib.import_module("models.synth.corpus")
+corpus: Any = importlib.import_module("seatwatch.models.synth.corpus")
 
 SEED_SCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_77c60d4c460aea64.txt"
 

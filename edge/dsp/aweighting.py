@@ -13,7 +13,7 @@ import functools
 import numpy as np
 from scipy import signal
 
-from edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.sources.base import PIPELINE_RATE
 
 _POLES_HZ = (20.598997, 107.65265, 737.86223, 12194.217)
 

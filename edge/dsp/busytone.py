@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 TONE_SHARE = 0.7           # fraction of frame power in the tone bin
 MIN_LEVEL_DBFS = -50.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 WIN = 400                     # 25 ms at 16 kHz
 HOP = FRAME_SAMPLES           # 10 ms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.sources.base import FRAME_SAMPLES
+from seatwatch.edge.sources.base import FRAME_SAMPLES
 
 FLOOR_DBFS = -120.0  # digital silence is reported as this, not -inf
 

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.fft
 from scipy.ndimage import maximum_filter1d
 
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 STEP = 4                  # frames per analysis (40 ms)
 NFFT = 512                # analysis window (32 ms at 16 kHz)

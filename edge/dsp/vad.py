@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from edge.policy import Vad
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import Vad
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.events import ident_error
-from edge.link.framing import FIRMWARE_DIR
+from seatwatch.contracts.events import ident_error
+from seatwatch.edge.link.framing import FIRMWARE_DIR
 
 KEEP_SOURCE = ("boot.py", "main.py")
 HOST_ONLY = ("hal_sim.py",)          # the simulated board never goes on a device
@@ -68,7 +68,7 @@ def compile_module(source: Path, out_dir: Path) -> bytes:
 
 
 def check_seat(seat: str) -> str:
-    """The event contract's id rule (edge/events.py), the one every tool applies."""
+    """The event contract's id rule (seatwatch/contracts/events.py), the one every tool applies."""
     problem = ident_error(seat, "seat id")
     if problem:
         raise BuildError(problem)

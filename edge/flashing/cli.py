@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.flashing import pinout, seatmap
-from edge.flashing.build import BuildError, build, check_seat, with_seat, write_tree
-from edge.flashing.device import DeviceError, ask_hello
-from edge.flashing.update import flash
+from seatwatch.edge.flashing import pinout, seatmap
+from seatwatch.edge.flashing.build import BuildError, build, check_seat, with_seat, write_tree
+from seatwatch.edge.flashing.device import DeviceError, ask_hello
+from seatwatch.edge.flashing.update import flash
 
 UF2_MAGIC = (0x0A324655, 0x9E5D5157)
 RP2040_FAMILY = 0xE48BFF56

@@ -16,9 +16,9 @@ import serial
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
-from edge.flashing.build import CONFIG_NAME, Artifact
-from edge.link.decoder import LinkDecoder
-from edge.link.framing import protocol as P
+from seatwatch.edge.flashing.build import CONFIG_NAME, Artifact
+from seatwatch.edge.link.decoder import LinkDecoder
+from seatwatch.edge.link.framing import protocol as P
 
 Progress = Callable[[str, int, int], None]      # file name, bytes done, bytes total
 

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from edge.resources import data_file
+from seatwatch.edge.resources import data_file
 
 PINOUT = data_file("hardware", "pinout.toml")
 PINS_PY = data_file("firmware", "pins.py")

@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.events import ident_error
+from seatwatch.contracts.events import ident_error
 
 BY_ID_DIR = "/dev/serial/by-id"
 # usb-{vendor}_{product}_{serial}-if{NN}: the serial is the last '_' field

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edge.flashing.build import MANIFEST_NAME, Artifact, Image
-from edge.flashing.device import DeviceError, Progress, RawRepl
+from seatwatch.edge.flashing.build import MANIFEST_NAME, Artifact, Image
+from seatwatch.edge.flashing.device import DeviceError, Progress, RawRepl
 
 SLOTS = ("a", "b")
 

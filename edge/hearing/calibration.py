@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.resources import data_dir
+from seatwatch.edge.resources import data_dir
 
 CALIBRATION_DIR = data_dir("hardware") / "calibration"
 

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.policy import Hearing
+from seatwatch.edge.policy import Hearing
 
 log = logging.getLogger("seatwatch.hearing")
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from edge.dsp.aweighting import AWeighting
-from edge.hearing.calibration import HeadsetProfile
-from edge.hearing.dose import DoseLedger, dose_rate_per_s, lex_dba, marks
-from edge.policy import Hearing
-from edge.rules.base import Report
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.dsp.aweighting import AWeighting
+from seatwatch.edge.hearing.calibration import HeadsetProfile
+from seatwatch.edge.hearing.dose import DoseLedger, dose_rate_per_s, lex_dba, marks
+from seatwatch.edge.policy import Hearing
+from seatwatch.edge.rules.base import Report
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 SHOCK_REFRACTORY_S = 2.0

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.link.framing import FrameError, protocol
-from edge.sources.base import (
+from seatwatch.edge.link.framing import FrameError, protocol
+from seatwatch.edge.sources.base import (
     PIPELINE_RATE,
     AudioBlock,
     ControlEvent,

@@ -27,9 +27,9 @@ from typing import Any
 
 import serial
 
-from edge.link.decoder import LinkDecoder, LinkRefused, LinkStats
-from edge.link.framing import protocol
-from edge.sources.base import DeviceInfo, SourceItem
+from seatwatch.edge.link.decoder import LinkDecoder, LinkRefused, LinkStats
+from seatwatch.edge.link.framing import protocol
+from seatwatch.edge.sources.base import DeviceInfo, SourceItem
 
 log = logging.getLogger("seatwatch.link")
 

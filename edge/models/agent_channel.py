@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.dsp.features import StreamingLogMel, logmel
-from edge.models.embedding import DIM, SpeechEmbedder, available_at, embed, pcm16
-from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
-from edge.models.rate import RateEstimate, RateEstimator
+from seatwatch.edge.dsp.features import StreamingLogMel, logmel
+from seatwatch.edge.models.embedding import DIM, SpeechEmbedder, available_at, embed, pcm16
+from seatwatch.edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
+from seatwatch.edge.models.rate import RateEstimate, RateEstimator
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.models.loader import ModelError, TfliteModel
-from edge.resources import data_dir
+from seatwatch.edge.models.loader import ModelError, TfliteModel
+from seatwatch.edge.resources import data_dir
 
 FRONT_END_DIR = data_dir("models") / "front_end"
 RATE = 16000

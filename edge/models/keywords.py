@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.dsp.features import remove_window_mean
-from edge.models.loader import ModelError, TfliteModel
-from edge.resources import data_dir
+from seatwatch.edge.dsp.features import remove_window_mean
+from seatwatch.edge.models.loader import ModelError, TfliteModel
+from seatwatch.edge.resources import data_dir
 
 MODEL_DIR = data_dir("models")
 MARGIN = 1e-4       # a left-out window's bound stays this far under a bar (float32 sums)

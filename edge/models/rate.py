@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.dsp.features import remove_window_mean
-from edge.models.loader import TfliteModel
-from edge.resources import data_dir
+from seatwatch.edge.dsp.features import remove_window_mean
+from seatwatch.edge.models.loader import TfliteModel
+from seatwatch.edge.resources import data_dir
 
 MODEL_DIR = data_dir("models")
 SCALE = 100.0

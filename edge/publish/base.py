@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from edge.events import Event
+from seatwatch.contracts.events import Event
 
 
 class Publisher(Protocol):

@@ -16,10 +16,10 @@ from typing import Any, Self
 
 import paho.mqtt.client as mqtt
 
-from edge import payloads, topics
-from edge.events import Event
-from edge.publish.outbox import Outbox, OutboxError
-from edge.publish.session import BrokerUrl, BrokerUrlError, Session, TlsFiles, Will
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event
+from seatwatch.contracts.session import BrokerUrl, BrokerUrlError, Session, TlsFiles, Will
+from seatwatch.edge.publish.outbox import Outbox, OutboxError
 
 __all__ = ["BrokerUrl", "BrokerUrlError", "MqttLink", "SeatIdentity", "TlsFiles"]
 

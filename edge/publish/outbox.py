@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.events import Event
+from seatwatch.contracts.events import Event
 
 _SEVERITY_RANK = {"info": 0, "warn": 1, "alert": 2}
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 # report(type, sample, data) -> None: raise an event at that sample-clock time
 Report = Callable[[str, int, dict[str, Any]], None]

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edge.policy import Policy
-from edge.rules.base import Frame, Report, Rule
-from edge.sources.base import PIPELINE_RATE, ControlEvent
+from seatwatch.edge.policy import Policy
+from seatwatch.edge.rules.base import Frame, Report, Rule
+from seatwatch.edge.sources.base import PIPELINE_RATE, ControlEvent
 
 RING_GAP_S = 6.0   # a ring train with a longer pause than this is a new call attempt
 

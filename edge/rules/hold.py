@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from edge.policy import Hold
-from edge.rules.base import AgentTurns, Frame, Heard, Report, Rule, seconds
-from edge.rules.keywords import DETECTION_GRACE_S
-from edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.policy import Hold
+from seatwatch.edge.rules.base import AgentTurns, Frame, Heard, Report, Rule, seconds
+from seatwatch.edge.rules.keywords import DETECTION_GRACE_S
+from seatwatch.edge.sources.base import PIPELINE_RATE
 
 AGENT_RESUMES_S = 1.0        # an agent turn this long without a hold keyword ends a hold
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Any
 
-from edge.models.keywords import KeywordSpotter
-from edge.policy import Closing, Forbidden, Greeting, Policy, Polite
-from edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.models.keywords import KeywordSpotter
+from seatwatch.edge.policy import Closing, Forbidden, Greeting, Policy, Polite
+from seatwatch.edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 DETECTION_GRACE_S = 1.2
 FIRST_TURN_GAP_S = 1.5      # the agent's first turn is over after a pause this long

@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from edge.policy import Overtalk
-from edge.rules.base import Frame, Report, Rule, seconds
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import Overtalk
+from seatwatch.edge.rules.base import Frame, Report, Rule, seconds
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 CALLER_GAP_S = 0.5          # caller pauses shorter than this stay inside their turn
 MIN_LEVEL_S = 2.0           # speech that makes a side's active speech level known

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from edge.policy import SpeechRate
-from edge.rules.base import Frame, RateReading, Report, Rule, seconds
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import SpeechRate
+from seatwatch.edge.rules.base import Frame, RateReading, Report, Rule, seconds
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 MINUTE = 60 * PIPELINE_RATE
 MAX_CURVE_MINUTES = 120         # the scorecard's per-minute curve stops there (payload size)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.policy import DeadAir
-from edge.rules.base import Frame, Report, Rule
-from edge.rules.hold import HoldRule
-from edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.policy import DeadAir
+from seatwatch.edge.rules.base import Frame, Report, Rule
+from seatwatch.edge.rules.hold import HoldRule
+from seatwatch.edge.sources.base import PIPELINE_RATE
 
 
 class DeadAirRule(Rule):

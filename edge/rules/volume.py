@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from edge.policy import Volume
-from edge.rules.base import Frame, Report, Rule, seconds
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import Volume
+from seatwatch.edge.rules.base import Frame, Report, Rule, seconds
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 GENERIC_MIC_DB_SPL = 120.0      # the generic profile's mic: 0 dBFS = 120 dB SPL (the limits' scale)
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.security.credentials import write_private
+from seatwatch.edge.security.credentials import write_private
 
 CA_DAYS = 3650       # the CA outlives the broker certificates it signs (days)
 SERVER_DAYS = 825    # the longest validity clients accept for a server certificate (days)

@@ -14,10 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.security import acl
-from edge.security.ca import CaError, make_ca
-from edge.security.credentials import CredentialError
-from edge.security.provision import Provisioned, provision
+from seatwatch.edge.security import acl
+from seatwatch.edge.security.ca import CaError, make_ca
+from seatwatch.edge.security.credentials import CredentialError
+from seatwatch.edge.security.provision import Provisioned, provision
 
 
 def _account_arguments(parser: argparse.ArgumentParser) -> None:

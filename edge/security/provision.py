@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.security import acl
-from edge.security.credentials import new_password, set_password, write_private
+from seatwatch.edge.security import acl
+from seatwatch.edge.security.credentials import new_password, set_password, write_private
 
 
 @dataclass(frozen=True)

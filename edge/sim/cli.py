@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from edge.sim.scenario import (
+from seatwatch.edge.sim.scenario import (
     RENDERED_DIR,
     SCENARIO_DIR,
     ScenarioError,
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print("seatwatch: scenarios render needs espeak-ng (apt-get install espeak-ng)",
               file=sys.stderr)
         return 2
-    from models.synth.speech import speak  # training extra: pypinyin
+    from seatwatch.models.synth.speech import speak  # training extra: pypinyin
 
     paths = [p for p in list_scenarios(args.dir) if not args.names or p.stem in args.names]
     missing = set(args.names) - {p.stem for p in paths}

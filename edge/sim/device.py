@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.link.framing import load
+from seatwatch.edge.link.framing import load
 
 app_module = load("app")
 config_module = load("config")

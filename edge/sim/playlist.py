@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.sim.scenario import RATE, RENDERED_DIR
-from edge.sources.base import ControlEvent
-from edge.sources.wavfile import read_stereo
+from seatwatch.edge.sim.scenario import RATE, RENDERED_DIR
+from seatwatch.edge.sources.base import ControlEvent
+from seatwatch.edge.sources.wavfile import read_stereo
 
 
 @dataclass(frozen=True)

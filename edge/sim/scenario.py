@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.resources import data_dir
+from seatwatch.edge.resources import data_dir
 
 RATE = 16_000
 SCENARIO_DIR = data_dir("scenarios")
@@ -80,7 +80,7 @@ class Rendered:
 
 
 def parse_scenario(text: str, name: str) -> Scenario:
-    from edge.events import EVENT_TYPES
+    from seatwatch.contracts.events import EVENT_TYPES
 
     try:
         doc = tomllib.loads(text)

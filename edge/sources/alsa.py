@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.sources.base import (
+from seatwatch.edge.sources.base import (
     FRAME_SAMPLES,
     PIPELINE_RATE,
     AudioBlock,

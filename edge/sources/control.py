@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from edge.sources.base import CONTROL_KINDS, ControlEvent
+from seatwatch.edge.sources.base import CONTROL_KINDS, ControlEvent
 
 
 class ControlFileError(ValueError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.sources.base import AudioSource
-from edge.sources.wavfile import WavSource
+from seatwatch.edge.sources.base import AudioSource
+from seatwatch.edge.sources.wavfile import WavSource
 
 
 class SourceError(ValueError):
@@ -22,14 +22,14 @@ def open_source(spec: str, *, control: str | None = None, loop: bool = False,
                          device=f"replay-{seat}", offset_s=offset_s)
     if kind == "serial":
         # imported here: the link loads the firmware's framing modules from firmware/
-        from edge.link.serial_source import SerialLinkError, SerialSource
+        from seatwatch.edge.link.serial_source import SerialLinkError, SerialSource
         try:
             return SerialSource(target)
         except SerialLinkError as exc:
             raise SourceError(str(exc)) from None
     if kind == "alsa":
         # the Pi-inline variant: imported here, pyalsaaudio is an optional extra
-        from edge.sources.alsa import AlsaSource, AlsaSourceError
+        from seatwatch.edge.sources.alsa import AlsaSource, AlsaSourceError
         try:
             return AlsaSource(target, control=control, label=f"alsa-{seat}")
         except AlsaSourceError as exc:

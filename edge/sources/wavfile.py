@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edge.sources.base import (
+from seatwatch.edge.sources.base import (
     FRAME_SAMPLES,
     PIPELINE_RATE,
     AudioBlock,
@@ -20,7 +20,7 @@ from edge.sources.base import (
     SourceItem,
     to_int16,
 )
-from edge.sources.control import load_control, whole_file_call
+from seatwatch.edge.sources.control import load_control, whole_file_call
 
 # Control signals are applied on this grid of the recording (before the 100 ms stretch
 # that holds them), whatever the block size: a replay in 10 s blocks gives the events a

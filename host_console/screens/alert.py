@@ -16,12 +16,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from host_console import labels
-from host_console.reports import NORM_TITLE
-from host_console.state import AlertGroup, FloorState
+from seatwatch.console import labels
+from seatwatch.console.reports import NORM_TITLE
+from seatwatch.console.state import AlertGroup, FloorState
 
 if TYPE_CHECKING:
-    from host_console.app import ConsoleApp
+    from seatwatch.console.app import ConsoleApp
 
 SEVERITY_STYLE = {"info": "cyan", "warn": "yellow", "alert": "bold red"}
 
@@ -139,7 +139,7 @@ class AlertScreen(ModalScreen[None]):
         return True
 
     def _floor_app(self) -> ConsoleApp:
-        from host_console.app import ConsoleApp
+        from seatwatch.console.app import ConsoleApp
         assert isinstance(self.app, ConsoleApp)
         return self.app
 

@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from host_console import reports
-from host_console.store import HistoryStore
+from seatwatch.console import reports
+from seatwatch.console.store import HistoryStore
 
 PERIODS = {"1": 3600.0, "8": 8 * 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 PERIOD_NAMES = {3600.0: "last hour", 8 * 3600.0: "last 8 h (shift)", 86400.0: "last 24 h",

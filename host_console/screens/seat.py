@@ -15,9 +15,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
-from host_console import labels
-from host_console.screens.alert import SEVERITY_STYLE, span
-from host_console.state import FloorState, SeatView
+from seatwatch.console import labels
+from seatwatch.console.screens.alert import SEVERITY_STYLE, span
+from seatwatch.console.state import FloorState, SeatView
 
 DOSE_ACTION_PCT = 50.0      # EU 2003/10/EC lower action value (80 dB(A) over 8 h) = half the dose
 DOSE_LIMIT_PCT = 100.0      # NIOSH REL: 85 dB(A) over 8 h

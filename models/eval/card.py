@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.synth import corpus
+from seatwatch.models.synth import corpus
 
 
 def write_card(report: dict[str, Any], path: Path) -> None:

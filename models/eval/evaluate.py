@@ -16,19 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from edge.dsp.features import logmel
-from edge.models.keywords import KeywordSpotter
-from edge.models.rate import RateEstimator
-from edge.models.rate_baseline import rate_cpm
-from models.synth import corpus
-from models.synth.dataset import FAMILIES, RATE_NOISE
+from seatwatch.edge.dsp.features import logmel
+from seatwatch.edge.models.keywords import KeywordSpotter
+from seatwatch.edge.models.rate import RateEstimator
+from seatwatch.edge.models.rate_baseline import rate_cpm
+from seatwatch.models.synth import corpus
+from seatwatch.models.synth.dataset import FAMILIES, RATE_NOISE
 
 KEYWORDS = tuple(corpus.KEYWORDS)
 FA_PER_HOUR_MAX = 0.5
 # A false forbidden-phrase alert on an innocent agent is the costliest error: stricter.
 FA_PER_HOUR_FORBIDDEN = 0.1
 FORBIDDEN = ("不知道", "没办法", "没关系")
-# Held-out sets: (family, noise) names as written by models.synth.dataset
+# Held-out sets: (family, noise) names as written by seatwatch.models.synth.dataset
 CONDITIONS = ("clean", "babble10", "neural_clean", "neural_babble10")
 
 
@@ -68,7 +68,7 @@ STEPS = tuple([round(0.5 + 0.01 * i, 2) for i in range(50)] +
               [round(1 - 10 ** (-k / 20), 6) for k in range(41, 101)])
 # A detection counts for a keyword utterance when the spotter fires that keyword between
 # the keyword's first frame and this long after its last (the edge stops inferring 1.2 s
-# after the agent's last speech, edge.models.agent_channel.ACTIVE_AFTER_SPEECH).
+# after the agent's last speech, seatwatch.edge.models.agent_channel.ACTIVE_AFTER_SPEECH).
 LATE_FRAMES = 120
 
 
@@ -183,10 +183,10 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
 
 def vad_figures(seed: int = 2) -> dict[str, Any]:
     """Frame accuracy of the edge's VAD on a held-out monologue with exact frame truth,
-    clean and in steady and babble noise at 10 and 20 dB SNR (models.eval.vadset)."""
-    from edge.dsp.vad import NoiseVad
-    from edge.policy import Vad
-    from models.eval import vadset
+    clean and in steady and babble noise at 10 and 20 dB SNR (seatwatch.models.eval.vadset)."""
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import Vad
+    from seatwatch.models.eval import vadset
 
     policy = Vad()
     track = vadset.speech_track(seed=seed)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 RATE = PIPELINE_RATE
 TRUTH_BELOW_DB = 35.0          # frames this far below the active speech level are not speech
@@ -54,7 +54,7 @@ class Track:
 
 
 def _sentences() -> list[str]:
-    from models.synth import corpus
+    from seatwatch.models.synth import corpus
 
     return list(corpus.NEGATIVE_SENTENCES) + list(corpus.service_sentences())
 
@@ -74,7 +74,7 @@ def active_power(x: np.ndarray) -> float:
 
 def _talk(rng: random.Random, texts: Iterable[str], voices: tuple[str, ...],
           pauses: tuple[float, ...], lead_s: float) -> np.ndarray:
-    from models.synth.speech import speak
+    from seatwatch.models.synth.speech import speak
 
     parts = [np.zeros(int(lead_s * RATE), np.float32)]
     for text in texts:
@@ -86,7 +86,7 @@ def _talk(rng: random.Random, texts: Iterable[str], voices: tuple[str, ...],
 
 def speech_track(seed: int = 1, sentences: int = 24) -> Track:
     """A monologue: `sentences` sentences, voices and speeds drawn from `seed`."""
-    from models.synth.speech import VOICES
+    from seatwatch.models.synth.speech import VOICES
 
     rng = random.Random(seed)
     pool = _sentences()
@@ -115,7 +115,7 @@ def _shaped(rng: np.random.Generator, n: int, slope_db_per_oct: float) -> np.nda
 
 def babble(n: int, seed: int = 99, talkers: int = 6) -> np.ndarray:
     """Six other talkers (odd-indexed sentences, never the foreground's), summed."""
-    from models.synth.speech import VOICES
+    from seatwatch.models.synth.speech import VOICES
 
     rng = random.Random(seed)
     pool = _sentences()

@@ -6,16 +6,16 @@ one 96-dim embedding every 80 ms (76 mel frames, 775 ms, per embedding); a small
 trained here sees WINDOW consecutive embeddings (1.96 s, the shipped model's 2 s) and
 outputs the 13 labels. Data, augmentation and evaluation are the shipped model's:
 
-    build  re-runs models.synth.dataset.build_kws (train, aug pass 1, the four held-out
+    build  re-runs seatwatch.models.synth.dataset.build_kws (train, aug pass 1, the four held-out
            sets) with its feature function hooked, so the same (augmented) audio is
            embedded; embeds the four false-alarm streams and the hard-negative stream.
            No TensorFlow in this process (the neural voice cannot load after it).
     train  trains the head (TensorFlow), mines hard negatives, writes int8 TFLite (logits).
     eval   streaming smoothed scores, thresholds on the four false-alarm streams
-           (models.eval.evaluate.choose_thresholds), event-level recall per held-out
+           (seatwatch.models.eval.evaluate.choose_thresholds), event-level recall per held-out
            utterance, DET, and CPU cost per minute of audio against the shipped CNN.
 
-    python -m models.experiments.embedding_kws build|train|eval [--oww DIR]
+    python -m seatwatch.models.experiments.embedding_kws build|train|eval [--oww DIR]
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from edge.models import embedding as front
-from models.synth import corpus
-from models.synth.dataset import LEAD_S, RATE, SynthConfig, data_dir
-from models.synth.speech import cache_dir
+from seatwatch.edge.models import embedding as front
+from seatwatch.models.synth import corpus
+from seatwatch.models.synth.dataset import LEAD_S, RATE, SynthConfig, data_dir
+from seatwatch.models.synth.speech import cache_dir
 
 WINDOW = 16  # embeddings per inference: 15 * 80 ms + 775 ms = 1.96 s
 STEP = front.GROUP  # mel frames (10 ms) between embeddings
@@ -47,7 +47,7 @@ REPORT = OUT / f"{WORK.name}_eval.json"
 
 
 class Embedder:
-    """The edge's front end (edge.models.embedding) on float audio in [-1, 1] -> (n, 96)."""
+    """The edge's front end (seatwatch.edge.models.embedding) on float audio in [-1, 1] -> (n, 96)."""
 
     def __init__(self) -> None:
         self.embedder = front.SpeechEmbedder()
@@ -66,7 +66,7 @@ def end_frames(n: int) -> np.ndarray:
 
 def _hooked_build(cfg: SynthConfig, embedder: Embedder, **kwargs: Any) -> dict[str, np.ndarray]:
     """build_kws unchanged, its log-mel hook also embedding the audio it is given."""
-    from models.synth import dataset
+    from seatwatch.models.synth import dataset
 
     captured: list[np.ndarray] = []
     spoken_all: list[Any] = []
@@ -100,7 +100,7 @@ def _hooked_build(cfg: SynthConfig, embedder: Embedder, **kwargs: Any) -> dict[s
 
 
 def build(parts: list[str]) -> None:
-    from models.synth.dataset import KWS_TEST_CONDITIONS, condition_name
+    from seatwatch.models.synth.dataset import KWS_TEST_CONDITIONS, condition_name
 
     cfg = SynthConfig()
     data = data_dir(cfg)
@@ -138,7 +138,7 @@ def build(parts: list[str]) -> None:
 def windows(
     d: Any, rng: np.random.Generator, positives: int = 3, negatives: int = 3, test: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labelled windows of WINDOW embeddings, as models.synth.dataset._windows labels
+    """Labelled windows of WINDOW embeddings, as seatwatch.models.synth.dataset._windows labels
     log-mel windows: keyword wholly inside (2 frames of margin) -> its label, windows of
     keyword-free speech -> _filler, no speech -> _silence; windows cutting a keyword are not
     used. Returns x, y and the utterance index of each window."""
@@ -230,7 +230,7 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed:
 def train(epochs: int, seed: int = 1234) -> None:
     import tensorflow as tf
 
-    from models.train.convert import to_int8_tflite
+    from seatwatch.models.train.convert import to_int8_tflite
 
     tf.keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -296,7 +296,7 @@ class Head:
         return out if self.out["dtype"] == np.float32 else (out - ozero) * oscale
 
     def posteriors(self, x: np.ndarray) -> np.ndarray:
-        from edge.models.keywords import softmax
+        from seatwatch.edge.models.keywords import softmax
 
         return softmax(self.logits(x).astype(np.float64))  # float64: scores above 1 - 1e-7 still differ
 
@@ -304,12 +304,12 @@ class Head:
 def choose_thresholds(
     tracks: list[tuple[np.ndarray, float]], refractory: int
 ) -> tuple[dict[str, float], dict[str, bool]]:
-    """models.eval.evaluate.choose_thresholds' rule (the lowest threshold whose false alarms
+    """seatwatch.models.eval.evaluate.choose_thresholds' rule (the lowest threshold whose false alarms
     over the four streams stay within the limit) on its candidate list extended past its
     last step (1 - 1e-5) down to 1 - 1e-10: this head's confident false alarms score above
     1 - 1e-5, where the shipped list would fall back to its last step without meeting the
     limit. Also says whether the limit was met."""
-    from models.eval.evaluate import (
+    from seatwatch.models.eval.evaluate import (
         FA_PER_HOUR_FORBIDDEN,
         FA_PER_HOUR_MAX,
         FORBIDDEN,
@@ -334,7 +334,7 @@ def choose_thresholds(
 
 def smoothed_scores(head: Head, emb: np.ndarray) -> np.ndarray:
     """Row k: the smoothed posteriors of the inference over embeddings [k, k + WINDOW), as
-    models.eval.evaluate.feature_scores smooths the shipped spotter's."""
+    seatwatch.models.eval.evaluate.feature_scores smooths the shipped spotter's."""
     sw = stream_windows(emb.astype(np.float32))
     if not len(sw):
         return np.zeros((0, len(LABELS)))
@@ -346,7 +346,7 @@ def smoothed_scores(head: Head, emb: np.ndarray) -> np.ndarray:
 
 
 def utterance_peaks(head: Head, d: Any) -> np.ndarray:
-    from models.eval.evaluate import LATE_FRAMES
+    from seatwatch.models.eval.evaluate import LATE_FRAMES
 
     peaks = np.zeros(len(d["y"]))
     for i, (start, end) in enumerate(zip(d["starts"], d["ends"], strict=True)):
@@ -363,9 +363,9 @@ def utterance_peaks(head: Head, d: Any) -> np.ndarray:
 def cost_per_minute(head_path: Path, seconds: float = 60.0) -> dict[str, float]:
     """CPU seconds to score one minute of audio, shipped CNN (log-mel + an inference per
     100 ms) against design D (mel + embedding every 80 ms + the head per 80 ms), same process."""
-    from edge.dsp.features import logmel
-    from edge.models.keywords import KeywordSpotter
-    from models.eval.evaluate import feature_scores
+    from seatwatch.edge.dsp.features import logmel
+    from seatwatch.edge.models.keywords import KeywordSpotter
+    from seatwatch.models.eval.evaluate import feature_scores
 
     audio = np.load(data_dir(SynthConfig()) / "fa_clean.npz")["audio"][: int(seconds * RATE)]
     spotter = KeywordSpotter(Path(__file__).resolve().parents[1] / "kws.tflite")
@@ -413,8 +413,8 @@ def cost_per_minute(head_path: Path, seconds: float = 60.0) -> dict[str, float]:
 
 
 def evaluate(head_name: str = "head.tflite") -> dict[str, Any]:
-    from models.eval.evaluate import CONDITIONS, KEYWORDS, STEPS, false_alarms
-    from models.eval.evaluate import choose_thresholds as shipped_thresholds
+    from seatwatch.models.eval.evaluate import CONDITIONS, KEYWORDS, STEPS, false_alarms
+    from seatwatch.models.eval.evaluate import choose_thresholds as shipped_thresholds
 
     head = Head(WORK / head_name)
     fa = {}

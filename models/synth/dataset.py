@@ -1,7 +1,7 @@
 """Seeded data sets for the keyword and rate models, from two voice families.
 
 Families: espeak-ng (formant synthesis, 89 variants) and a neural voice trained on one
-real speaker (models.synth.neural), made into many speakers by duration, F0, energy and
+real speaker (seatwatch.models.synth.neural), made into many speakers by duration, F0, energy and
 vocal-tract-length warping. Speakers are split: espeak-ng variants in TEST_VOICES and
 neural speakers drawn from a held-out region of the warp axis are never heard in
 training; sentences are split too (corpus held-out templates are never heard in
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from edge.dsp.features import logmel
-from models.synth import corpus
-from models.synth.augment import babble, channel, mix_at_snr
-from models.synth.neural import NeuralVoice, is_neural, speak_neural
-from models.synth.speech import VARIANTS, cache_dir, speak, syllables
+from seatwatch.edge.dsp.features import logmel
+from seatwatch.models.synth import corpus
+from seatwatch.models.synth.augment import babble, channel, mix_at_snr
+from seatwatch.models.synth.neural import NeuralVoice, is_neural, speak_neural
+from seatwatch.models.synth.speech import VARIANTS, cache_dir, speak, syllables
 
 RATE = 16_000
 HOP = 160
@@ -315,9 +315,9 @@ class RateSet:
 def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of frames the pipeline's VAD calls speech (same VAD as on the edge), and
     every frame's RMS level (dBFS)."""
-    from edge.dsp.levels import frame_levels
-    from edge.dsp.vad import NoiseVad
-    from edge.policy import Vad
+    from seatwatch.edge.dsp.levels import frame_levels
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import Vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)[:, None]
     rms, _ = frame_levels(np.repeat(pcm, 2, axis=1))
@@ -339,7 +339,7 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
     over the seconds the VAD calls speech in the *clean* sentences, the unit the
     call benchmark's truth and the rate rule use, so noise that hides or adds frames
     cannot move it. `aug_pass` > 0 draws other noise and channels for the same speech."""
-    from models.synth.augment import steady_noise
+    from seatwatch.models.synth.augment import steady_noise
 
     train = split == "train"
     rng = random.Random(f"{cfg.seed}-rate-{split}" + (f"-{family}" if family and family != "espeak" else ""))

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from models.synth.speech import SynthError, cache_dir
+from seatwatch.models.synth.speech import SynthError, cache_dir
 
 NEURAL_RATE = 24_000
 _CLAUSE = re.compile(r"[，。？！、；：,.?!;:]")
@@ -137,7 +137,7 @@ def _patched_acoustic() -> Path:
 
 class _Engine:
     def __init__(self) -> None:
-        from edge.models.loader import interpreter_class
+        from seatwatch.edge.models.loader import interpreter_class
 
         interp = interpreter_class()
         self.acoustic = interp(model_path=str(_patched_acoustic()), num_threads=1)

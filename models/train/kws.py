@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.dsp.features import remove_window_mean as normalise
-from models.synth import corpus
-from models.synth.dataset import WINDOW
+from seatwatch.edge.dsp.features import remove_window_mean as normalise
+from seatwatch.models.synth import corpus
+from seatwatch.models.synth.dataset import WINDOW
 
 N_MELS = 40
 
@@ -35,11 +35,11 @@ def add_steady_noise(x: np.ndarray, rng: np.random.Generator, share: float,
                      snr_db: tuple[float, float], bank: int = 64) -> np.ndarray:
     """`share` of the log-mel windows `x` with steady room noise added in the mel power
     domain (speech and noise powers add; their cross terms average out over a mel band):
-    hum, fans, air conditioning of random colour (models.synth.augment.steady_noise) at a
+    hum, fans, air conditioning of random colour (seatwatch.models.synth.augment.steady_noise) at a
     random SNR against the window's louder half of frames. The data sets hold features,
     not audio, so this is how noise the synthesis never mixed in reaches the model."""
-    from edge.dsp.features import LOG_FLOOR, logmel
-    from models.synth.augment import steady_noise
+    from seatwatch.edge.dsp.features import LOG_FLOOR, logmel
+    from seatwatch.models.synth.augment import steady_noise
 
     out = x.astype(np.float32, copy=True)
     window = x.shape[1]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.dsp.features import remove_window_mean as normalise
-from models.synth.dataset import RATE_WINDOW
+from seatwatch.edge.dsp.features import remove_window_mean as normalise
+from seatwatch.models.synth.dataset import RATE_WINDOW
 
 N_MELS = 40
 SCALE = 100.0      # the network predicts cpm / SCALE

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.sources.alsa import EV_KEY, INPUT_EVENT, KEY_F13, KEY_F14, KEY_PHONE, PERIOD
-from edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.sources.alsa import EV_KEY, INPUT_EVENT, KEY_F13, KEY_F14, KEY_PHONE, PERIOD
+from seatwatch.edge.sources.base import PIPELINE_RATE
 
 SYSTEM_CONF = Path("/usr/share/alsa/alsa.conf")
 PCM_NAME = "seatwatch_test"

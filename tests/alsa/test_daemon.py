@@ -16,9 +16,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.resources import data_dir
-from edge.sources.base import PIPELINE_RATE
-from edge.sources.wavfile import read_stereo
+from seatwatch.edge.resources import data_dir
+from seatwatch.edge.sources.base import PIPELINE_RATE
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.alsa.alsa_fixture import PCM_NAME, Feeder, alsa_env, make_fifo
 from tests.fixtures.broker import Mosquitto
 
@@ -63,8 +63,9 @@ def test_an_alsa_seat_reaches_the_broker(tmp_path: Path, mosquitto: Mosquitto) -
     try:
         assert collector.subscribed.wait(10)
         env = {**os.environ, **alsa_env(tmp_path, audio_fifo)}
-        edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config", str(config)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        edge = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config",
+                                 str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
         feeder.start()
         assert feeder.done.wait(60), "the call was never captured (ALSA device not opened?)"
         deadline = time.monotonic() + 30

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.sources.base import PIPELINE_RATE, AudioBlock, ControlEvent, SourceGap
-from edge.sources.factory import SourceError, open_source
+from seatwatch.edge.sources.base import PIPELINE_RATE, AudioBlock, ControlEvent, SourceGap
+from seatwatch.edge.sources.factory import SourceError, open_source
 from tests.alsa.alsa_fixture import PCM_NAME, Feeder, alsa_env, make_fifo
 
 alsaaudio = pytest.importorskip("alsaaudio", reason="pip install 'seatwatch[alsa]'")
-from edge.sources.alsa import PERIOD, AlsaSource, EvdevControl  # noqa: E402
+from seatwatch.edge.sources.alsa import PERIOD, AlsaSource, EvdevControl  # noqa: E402
 
 
 def ramp(seconds: float) -> np.ndarray:
@@ -148,7 +148,7 @@ def test_hook_ring_and_button_keys_become_control_events(tmp_path: Path,
 
 
 def test_evdev_records_and_specs() -> None:
-    from edge.sources.alsa import EV_KEY, INPUT_EVENT, KEY_PHONE, AlsaSourceError
+    from seatwatch.edge.sources.alsa import EV_KEY, INPUT_EVENT, KEY_PHONE, AlsaSourceError
 
     control = EvdevControl.parse("evdev:/dev/null?hook=30&ring=31")
     assert control.down == {30: "off_hook", 31: "ring", 184: "button"}

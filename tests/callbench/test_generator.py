@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.callbench.generator import (
+from seatwatch.contracts.events import EVENT_TYPES
+from seatwatch.edge.callbench.generator import (
     VIOLATIONS,
     CallPlan,
     check_plan,
@@ -16,8 +17,7 @@ from edge.callbench.generator import (
     generate,
     neural_duration,
 )
-from edge.callbench.sentences import FORBIDDEN_FORMS, SEED_SCRIPTS, pools, seed_lines
-from edge.events import EVENT_TYPES
+from seatwatch.edge.callbench.sentences import FORBIDDEN_FORMS, SEED_SCRIPTS, pools, seed_lines
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_rate_settings() -> None:
 
 
 def test_text_comes_from_held_out_templates_and_the_reserved_scripts() -> None:
-    from models.synth import corpus
+    from seatwatch.models.synth import corpus
 
     text = pools()
     training = set(corpus.rate_sentences(held_out=False))

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edge.callbench.generator import CallPlan, generate
-from edge.callbench.render import RATE, check_render, render_plan, render_to
-from edge.sources.control import parse_control
+from seatwatch.edge.callbench.generator import CallPlan, generate
+from seatwatch.edge.callbench.render import RATE, check_render, render_plan, render_to
+from seatwatch.edge.sources.control import parse_control
 
 SLICE = 4
 
@@ -58,7 +58,7 @@ def test_render_is_deterministic(slice_plans: list[CallPlan]) -> None:
 def test_a_clean_compliant_call_raises_no_alert(tmp_path: Path, slice_plans: list[CallPlan]) -> None:
     """Sanity only (the benchmark reports accuracy): a compliant espeak call, no noise, a
     clean channel, a normal level, raises nothing but call_started / call_ended."""
-    from edge.analyze import analyze
+    from seatwatch.edge.analyze import analyze
 
     plan = next(p for p in slice_plans if not p.expect)
     plan = replace(plan, noise="none", channel="clean", ear_mulaw=False, level_dbfs=-26.0,
@@ -69,7 +69,7 @@ def test_a_clean_compliant_call_raises_no_alert(tmp_path: Path, slice_plans: lis
 
 
 def test_seatwatch_eval_end_to_end(root: Path, tmp_path: Path) -> None:
-    from edge.cli import main
+    from seatwatch.cli import main
 
     out = tmp_path / "report.json"
     assert main(["eval", "--calls", str(SLICE), "--family", "espeak", "--jobs", "1",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.callbench.scoring import (
+from seatwatch.edge.callbench.scoring import (
     CallResult,
     alert_events,
     alert_types,

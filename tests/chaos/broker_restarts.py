@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
 from tests.chaos.common import FaultResult, durable_broker, start_ingest, stop_broker
 
 STOCK_AUTOSAVE = ("control run: mosquitto saves its persistence file only at shutdown and every "

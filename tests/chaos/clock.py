@@ -1,7 +1,7 @@
 """Fault 5: the edge's wall clock jumps (NTP step, RTC reset) while it streams.
 
 The pipeline runs on the sample clock; only an event's `ts` and the time part of its id
-come from the wall clock (edge/events.py). The same recordings go through the real
+come from the wall clock (seatwatch/contracts/events.py). The same recordings go through the real
 pipeline twice: once as a reference, once with the wall clock stepped back an hour and
 then forward two hours mid-stream, this time through an outbox, a real mosquitto and the
 console's Ingest. Nothing may be lost or reordered: the events delivered equal the
@@ -17,20 +17,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import edge.events
-from edge.events import Event
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox
-from edge.sources.base import AudioBlock
-from edge.sources.wavfile import WavSource
+import seatwatch.contracts.events
+from seatwatch.contracts.events import Event
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
+from seatwatch.edge.sources.base import AudioBlock
+from seatwatch.edge.sources.wavfile import WavSource
 from tests.chaos.common import FaultResult, durable_broker, start_ingest
 from tests.chaos.daemon import RENDERED
 
 
 class SteppedClock:
-    """Stands in for the `time` module inside edge.events: time() = real time + offset."""
+    """Stands in for the `time` module inside seatwatch.contracts.events: time() = real time + offset."""
 
     def __init__(self, real: ModuleType) -> None:
         self._real = real
@@ -72,7 +72,7 @@ def run(folder: Path, recordings: tuple[str, ...] = ("no_greeting_rude",)) -> Fa
     produced: list[Event] = []
     links: list[tuple[MqttLink, Outbox]] = []
     steps: list[str] = []
-    edge.events.time = clock                        # type: ignore[assignment]
+    seatwatch.contracts.events.time = clock         # type: ignore[assignment]
     try:
         for i, name in enumerate(recordings):
             seat = f"T{i + 1:02d}"
@@ -98,7 +98,7 @@ def run(folder: Path, recordings: tuple[str, ...] = ("no_greeting_rude",)) -> Fa
         took = collector.wait_for({e.id for e in produced}, timeout=60)
         collector.wait_quiet(1.0, timeout=10)
     finally:
-        edge.events.time = time                     # type: ignore[assignment]
+        seatwatch.contracts.events.time = time      # type: ignore[assignment]
         for link, outbox in links:
             link.close(2.0)
             outbox.close()

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.publish.session import BrokerUrl
-from host_console.ingest import Ingest
+from seatwatch.console.ingest import Ingest
+from seatwatch.contracts.session import BrokerUrl
 from tests.fixtures.broker import Mosquitto, free_port, write_conf
 
 # mosquitto writes its persistence file on every change, so a SIGKILL loses nothing it has

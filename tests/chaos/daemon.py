@@ -1,4 +1,4 @@
-"""The real edge daemon (`python -m edge.cli edge run --config CFG`) as a subprocess."""
+"""The real edge daemon (`python -m seatwatch.cli edge run --config CFG`) as a subprocess."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def write_config(folder: Path, broker_url: str, seats: dict[str, str], *, site: 
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
+        return subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config",
                                  str(config)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 

@@ -16,10 +16,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from edge.events import Event
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sources.wavfile import WavSource
+from seatwatch.contracts.events import Event
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sources.wavfile import WavSource
 from tests.chaos import daemon
 from tests.chaos.common import FaultResult, durable_broker, start_ingest, stop_broker
 

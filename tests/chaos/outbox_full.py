@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox, OutboxError
-from host_console.ingest import Ingest
+from seatwatch.console.ingest import Ingest
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox, OutboxError
 from tests.chaos.common import Collector, FaultResult, durable_broker, kill_broker, start_ingest
 from tests.fixtures.broker import Mosquitto
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.events import Event
-from edge.link.serial_source import SerialSource
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sim.device import RATE, PtyDevice, stereo_signal
-from edge.sources.base import FRAME_SAMPLES, AudioBlock, SourceGap, SourceItem
+from seatwatch.contracts.events import Event
+from seatwatch.edge.link.serial_source import SerialSource
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sim.device import RATE, PtyDevice, stereo_signal
+from seatwatch.edge.sources.base import FRAME_SAMPLES, AudioBlock, SourceGap, SourceItem
 from tests.chaos.common import FaultResult
 from tests.link.collect import collect
 

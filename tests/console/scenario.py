@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from edge import payloads, topics
-from edge.events import Event, decode
-from host_console.state import FloorState
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event, decode
 
 NOW = 1_780_000_000.0
 

@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import DataTable, Static
 
-from edge import payloads, topics
-from edge.events import EVENT_TYPES, NORM_TYPES, decode
-from host_console import labels
-from host_console.app import ConsoleApp
-from host_console.reports import NORM_OF
-from host_console.screens.alert import AlertScreen, describe, waited
-from host_console.screens.seat import SeatScreen, open_alerts, summary
-from host_console.state import FloorState
+from seatwatch.console import labels
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.reports import NORM_OF
+from seatwatch.console.screens.alert import AlertScreen, describe, waited
+from seatwatch.console.screens.seat import SeatScreen, open_alerts, summary
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import EVENT_TYPES, NORM_TYPES, decode
 from tests.console.scenario import NOW, ack, busy_floor, event, metrics, status
 from tests.console.test_robustness import json_values
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from host_console.app import ConsoleApp
-from host_console.screens.help import HelpScreen
-from host_console.screens.seat import SeatScreen
-from host_console.state import FloorState
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.screens.help import HelpScreen
+from seatwatch.console.screens.seat import SeatScreen
+from seatwatch.console.state import FloorState
 from tests.console.scenario import NOW, busy_floor, metrics, status
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox
-from host_console.app import ConsoleApp
-from host_console.ingest import Ingest
-from host_console.state import FloorState
-from host_console.store import HistoryStore
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.state import FloorState
+from seatwatch.console.store import HistoryStore
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
 from tests.fixtures.broker import Mosquitto
 
 

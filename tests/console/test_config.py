@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edge import cli
-from host_console import config
-from host_console.cli import DEFAULT_BROKER, settings
+from seatwatch import cli
+from seatwatch.console import config
+from seatwatch.console.cli import DEFAULT_BROKER, settings
 from tests.console.test_reports import shift
 
 GOOD = """
@@ -97,7 +97,7 @@ def test_a_broker_that_is_not_a_url_is_refused_with_the_reason(url: str, reason:
 
 
 def test_broker_urls_a_user_would_type_are_taken() -> None:
-    from edge.publish.session import BrokerUrl
+    from seatwatch.contracts.session import BrokerUrl
     assert str(BrokerUrl.parse("broker.local")) == "mqtt://broker.local:1883"
     assert str(BrokerUrl.parse("mqtts://edge-1@10.0.0.5:8883/")) == "mqtts://edge-1@10.0.0.5:8883"
     assert BrokerUrl.parse("mqtt://[::1]:1884").port == 1884

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from edge import payloads, topics
-from edge.events import Event
-from host_console import labels
-from host_console.state import FloorState
+from seatwatch.console import labels
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event
 
 
 def _event(kind: str) -> bytes:

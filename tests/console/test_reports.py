@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from edge import cli, payloads, topics
-from edge.events import Event
-from host_console import reports
-from host_console.app import ConsoleApp
-from host_console.reports import CardRow, ViolationRow
-from host_console.screens.reports import ReportsScreen
-from host_console.state import FloorState
-from host_console.store import HistoryStore
+from seatwatch import cli
+from seatwatch.console import reports
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.reports import CardRow, ViolationRow
+from seatwatch.console.screens.reports import ReportsScreen
+from seatwatch.console.state import FloorState
+from seatwatch.console.store import HistoryStore
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event
 from tests.console.scenario import NOW, ROSTER
 
 HOUR = 3600.0

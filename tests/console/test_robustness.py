@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from rich.console import Console
 from textual.widgets._data_table import default_cell_formatter
 
-from edge import payloads, topics
-from edge.events import EVENT_TYPES, Event, EventError
-from host_console.app import feed_row, floor_row
-from host_console.screens.seat import describe
-from host_console.state import FloorState
+from seatwatch.console.app import feed_row, floor_row
+from seatwatch.console.screens.seat import describe
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import EVENT_TYPES, Event, EventError
 from tests.console.scenario import NOW, event, metrics, status
 
 KINDS = ("events", "status", "metrics", "acks", "cmd")

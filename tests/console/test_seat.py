@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from edge import payloads, topics
-from host_console.app import ConsoleApp
-from host_console.screens.alert import AlertScreen
-from host_console.screens.reports import ReportsScreen
-from host_console.screens.seat import SeatScreen, device_info, dose_gauge, timeline
-from host_console.state import FloorState
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.screens.alert import AlertScreen
+from seatwatch.console.screens.reports import ReportsScreen
+from seatwatch.console.screens.seat import SeatScreen, device_info, dose_gauge, timeline
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads, topics
 from tests.console.scenario import NOW, event, metrics
 
 

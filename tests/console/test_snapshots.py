@@ -9,8 +9,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from host_console.app import ConsoleApp
-from host_console.store import HistoryStore
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.store import HistoryStore
 from tests.console.scenario import NOW, ROSTER, busy_floor, busy_messages, event, scorecard
 
 SIZE = (120, 36)

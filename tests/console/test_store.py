@@ -6,10 +6,10 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from edge import payloads, topics
-from host_console.app import ConsoleApp
-from host_console.state import FloorState
-from host_console.store import HistoryStore, StoreConfig
+from seatwatch.console.app import ConsoleApp
+from seatwatch.console.state import FloorState
+from seatwatch.console.store import HistoryStore, StoreConfig
+from seatwatch.contracts import payloads, topics
 from tests.console.scenario import NOW, ROSTER, ack, busy_messages, event, metrics, scorecard, status
 
 

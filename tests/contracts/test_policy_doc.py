@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.policy import Policy, PolicyError, check_keywords, describe, load_policy
-from edge.policy_cli import ranges, render, run
+from seatwatch.edge.policy import Policy, PolicyError, check_keywords, describe, load_policy
+from seatwatch.edge.policy_cli import ranges, render, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +23,10 @@ def test_policy_reference_is_in_sync_with_the_code() -> None:
 def test_policy_check_cli(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[speech_rate]\nhigh_cpm = 9000\n")
-    out = subprocess.run([sys.executable, "-m", "edge.cli", "policy", "check", str(bad)],
+    out = subprocess.run([sys.executable, "-m", "seatwatch.cli", "policy", "check", str(bad)],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2 and "speech_rate.high_cpm" in out.stderr
-    good = subprocess.run([sys.executable, "-m", "edge.cli", "policy", "check", "policies/12333.toml"],
+    good = subprocess.run([sys.executable, "-m", "seatwatch.cli", "policy", "check", "policies/12333.toml"],
                           capture_output=True, text=True, cwd=ROOT)
     assert good.returncode == 0 and "valid" in good.stdout
 

@@ -1,4 +1,4 @@
-"""Issue 15: one seat id rule (the event contract's, edge/events.py valid_ident and
+"""Issue 15: one seat id rule (the event contract's, seatwatch/contracts/events.py valid_ident and
 docs/events.md), applied alike by the firmware build and flash, the device's own config,
 the edge config and `edge run`, `analyze --seat` and the console, each before any work
 starts and each naming the rule when it refuses."""
@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.cli import main as seatwatch
-from edge.config import ConfigError, parse_config
-from edge.events import IDENT_RULE, valid_ident
-from edge.flashing.build import BuildError, check_seat
-from edge.link.framing import load
-from host_console.config import ConfigError as ConsoleConfigError
-from host_console.config import load as load_console_config
+from seatwatch.cli import main as seatwatch
+from seatwatch.console.config import ConfigError as ConsoleConfigError
+from seatwatch.console.config import load as load_console_config
+from seatwatch.contracts.events import IDENT_RULE, valid_ident
+from seatwatch.edge.config import ConfigError, parse_config
+from seatwatch.edge.flashing.build import BuildError, check_seat
+from seatwatch.edge.link.framing import load
 
 fw_config = load("config")
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_the_docs_state_the_rule_the_code_applies() -> None:
     events_md = (ROOT / "docs" / "events.md").read_text()
     assert "`[A-Za-z0-9][A-Za-z0-9.-]{0,63}`" in events_md
     assert all(valid_ident(s) for s in GOOD) and not any(valid_ident(s) for s in BAD)
-    # the device keeps its own copy of the words (MicroPython has no edge.events)
+    # the device keeps its own copy of the words (MicroPython has no seatwatch.contracts.events)
     assert fw_config.SEAT_RULE == IDENT_RULE
 
 

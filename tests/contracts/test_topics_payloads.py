@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge import payloads, topics
+from seatwatch.contracts import payloads, topics
 
 
 def test_topic_round_trip() -> None:

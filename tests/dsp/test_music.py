@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from bench import bench_music as bm
-from edge.dsp.music import MusicDetector
-from edge.policy import DeadAir, Hold
-from edge.rules.base import Frame
-from edge.rules.hold import HoldRule
-from edge.rules.silence import DeadAirRule
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.dsp.music import MusicDetector
+from seatwatch.edge.policy import DeadAir, Hold
+from seatwatch.edge.rules.base import Frame
+from seatwatch.edge.rules.hold import HoldRule
+from seatwatch.edge.rules.silence import DeadAirRule
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 RATE = PIPELINE_RATE
 AFTER = 250                 # frames: the flag rises within 2.5 s of the music's start
@@ -45,7 +45,7 @@ def test_hold_music_of_several_kinds_is_music(piece: int) -> None:
 
 
 def test_the_call_benchmark_hold_music_is_music_too() -> None:
-    from edge.callbench.render import hold_music
+    from seatwatch.edge.callbench.render import hold_music
 
     got = flags(on_line(hold_music(np.random.default_rng(7), 12.0), mulaw=True))
     assert got[AFTER:].mean() >= 0.9

@@ -12,12 +12,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from edge.dsp.vad import FRAME_S, EnergyVad, NoiseVad
-from edge.policy import DeadAir, PolicyError, Vad, parse_policy
-from edge.rules.base import Frame
-from edge.rules.silence import DeadAirRule
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
-from models.eval import vadset
+from seatwatch.edge.dsp.vad import FRAME_S, EnergyVad, NoiseVad
+from seatwatch.edge.policy import DeadAir, PolicyError, Vad, parse_policy
+from seatwatch.edge.rules.base import Frame
+from seatwatch.edge.rules.silence import DeadAirRule
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.models.eval import vadset
 
 POLICY = Vad()
 
@@ -71,7 +71,7 @@ def test_vad_hears_quiet_and_loud_talkers_in_a_quiet_room(track: vadset.Track, l
 def test_noise_only_after_speech_is_dead_air_for_the_new_vad_and_not_the_old() -> None:
     """Speech at -29 dBFS in pink noise at -45 dBFS, then 8 s of the noise alone: the
     dead-air rule fires on the new VAD's decisions, never on the old one's."""
-    from models.synth.speech import speak
+    from seatwatch.models.synth.speech import speak
 
     speech = np.concatenate([speak(t, voice="f4") for t in ("您好，请问有什么可以帮您？",
                                                             "好的，我帮您查询一下办理进度。")])

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_headless_demo_runs_a_floor_and_reports_events() -> None:
-    done = subprocess.run([sys.executable, "-m", "edge.cli", "demo", "--headless", "--duration", "25",
+    done = subprocess.run([sys.executable, "-m", "seatwatch.cli", "demo", "--headless", "--duration", "25",
                            "--seats", "2"], capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
@@ -44,7 +44,7 @@ def test_headless_demo_ends_within_2s_of_its_duration() -> None:
     stopped one after another, 5 s each, then a quiet spell was awaited)."""
     import time
 
-    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "demo", "--headless", "--duration",
+    proc = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "demo", "--headless", "--duration",
                              "10", "--seats", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=ROOT)
     try:
@@ -72,7 +72,7 @@ def test_demo_quits_within_2s_of_q() -> None:
     import select
     import time
 
-    pid, fd = _spawn_in_terminal(["-m", "edge.cli", "demo", "--seats", "8"])
+    pid, fd = _spawn_in_terminal(["-m", "seatwatch.cli", "demo", "--seats", "8"])
     screen = b""
 
     def read(seconds: float) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.events import LIFECYCLE_TYPES
-from edge.publish.mqtt import BrokerUrl
-from edge.sim.device import PtyDevice, device_script
-from edge.sources.wavfile import read_stereo
-from host_console.ingest import Ingest
-from host_console.state import FloorState
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.state import FloorState
+from seatwatch.contracts.events import LIFECYCLE_TYPES
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import PtyDevice, device_script
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.e2e.test_thin_slice import pump
 from tests.fixtures.broker import Mosquitto
 
@@ -40,7 +40,7 @@ def test_two_seats_through_ptys_edge_broker_and_console(tmp_path: Path, mosquitt
         + [f'[[seat]]\nid = "{seat}"\nsource = "serial:{dev.port}"\n' for seat, dev in devices.items()]))
     state = FloorState()
     ingest = Ingest(BrokerUrl.parse(mosquitto.url), "console-floor-test").start()
-    edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config", str(config)],
+    edge = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config", str(config)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert ingest.is_connected.wait(10)

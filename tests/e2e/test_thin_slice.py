@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from edge.publish.mqtt import BrokerUrl
-from host_console.ingest import Ingest
-from host_console.state import FloorState
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.state import FloorState
+from seatwatch.edge.publish.mqtt import BrokerUrl
 from tests.edge.test_analyze import TURNS, levels_only_policy, write_call
 from tests.fixtures.broker import Mosquitto
 
@@ -33,7 +33,7 @@ def test_recorded_call_reaches_the_console_model(tmp_path: Path, mosquitto: Mosq
     try:
         assert ingest.is_connected.wait(10)
         edge = subprocess.run(
-            [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{audio}", "--fast",
+            [sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"wav:{audio}", "--fast",
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01",
              "--state-dir", str(tmp_path / "state"),
              "--policy", str(levels_only_policy(tmp_path))], capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edge.events import validate
+from seatwatch.contracts.events import validate
 
 RATE = 44_100  # deliberately not the pipeline's rate: analyze must resample
 
@@ -33,7 +33,7 @@ def write_call(path: Path, turns: list[tuple[int, float, float, float]], seconds
 
 
 def analyze(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge.cli", "analyze", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "seatwatch.cli", "analyze", *map(str, args)],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -166,5 +166,5 @@ def test_a_wav_cut_short_is_analysed_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_truncation_reads_the_riff_chunks() -> None:
-    from edge.analyze import truncation
+    from seatwatch.edge.analyze import truncation
     assert truncation(Path("/nonexistent.wav")) is None

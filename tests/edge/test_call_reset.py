@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sources.base import PIPELINE_RATE, AudioBlock, ControlEvent
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sources.base import PIPELINE_RATE, AudioBlock, ControlEvent
 
 
 def test_rate_and_nudges_reset_with_the_call() -> None:

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edge.analyze import BLOCK
-from edge.events import Event
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.rules.base import Heard, RateReading
-from edge.sources.base import AudioBlock, ControlEvent, to_int16
-from edge.sources.wavfile import CONTROL_GRAIN, WavSource, read_stereo
+from seatwatch.contracts.events import Event
+from seatwatch.edge.analyze import BLOCK
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.rules.base import Heard, RateReading
+from seatwatch.edge.sources.base import AudioBlock, ControlEvent, to_int16
+from seatwatch.edge.sources.wavfile import CONTROL_GRAIN, WavSource, read_stereo
 
 RENDERED = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edge.analyze import BLOCK
-from edge.sources.base import AudioBlock, ControlEvent
-from edge.sources.wavfile import CONTROL_GRAIN, WavSource
+from seatwatch.edge.analyze import BLOCK
+from seatwatch.edge.sources.base import AudioBlock, ControlEvent
+from seatwatch.edge.sources.wavfile import CONTROL_GRAIN, WavSource
 
 RENDERED = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
 

@@ -187,7 +187,7 @@ def check_config():
     assert cfg.gain == (0, 0) and cfg.heartbeat_ms == 1000
     cfg = config.load("/nonexistent/seatwatch.json")
     assert cfg.seat == "?" and "missing" in cfg.problem
-    # the contract's seat id rule (edge/events.py valid_ident), on the device too
+    # the contract's seat id rule (seatwatch/contracts/events.py valid_ident), on the device too
     for seat in ("A01", "a", "B-2.3", "9" * 64, "A" + "b" * 63):
         cfg = config.parse('{"seat": "%s"}' % seat)
         assert cfg.seat == seat and cfg.problem is None, seat

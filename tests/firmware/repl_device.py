@@ -24,8 +24,8 @@ import tty
 import types
 from pathlib import Path
 
-from edge.link.framing import load
-from edge.link.framing import protocol as P
+from seatwatch.edge.link.framing import load
+from seatwatch.edge.link.framing import protocol as P
 
 BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 PASTE_WINDOW = 128                      # raw-paste flow-control window (MicroPython's size)

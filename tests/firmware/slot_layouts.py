@@ -2,7 +2,7 @@
 must choose on each. tests/firmware/test_slots.py writes them into one directory and
 runs slot_checks.py over it under CPython and under MicroPython.
 
-Manifests come from the host's builder (edge.flashing.build.manifest_artifact), so the
+Manifests come from the host's builder (seatwatch.edge.flashing.build.manifest_artifact), so the
 format the host writes is the format the device reads; the damage is done afterwards,
 byte by byte, the way a cut copy or a changed file looks on flash.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.flashing.build import Artifact, manifest_artifact
+from seatwatch.edge.flashing.build import Artifact, manifest_artifact
 
 
 def slot_files(version: str) -> list[Artifact]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.flashing import pinout
+from seatwatch.edge.flashing import pinout
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE_FILES = sorted((ROOT / "firmware").glob("*.py"))
@@ -89,7 +89,7 @@ def test_firmware_uses_every_pin_constant():
 
 
 def test_calibration_profiles_load_with_the_edge_loader():
-    from edge.hearing.calibration import CALIBRATION_DIR, load_profile
+    from seatwatch.edge.hearing.calibration import CALIBRATION_DIR, load_profile
     names = sorted(p.stem for p in CALIBRATION_DIR.glob("*.toml"))
     assert "generic" in names and len(names) >= 3
     for name in names:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main as seatwatch
-from edge.flashing.build import BuildError, Image, build, config_artifact
-from edge.flashing.device import DeviceError, RawRepl
-from edge.flashing.update import flash
-from edge.link.framing import FIRMWARE_DIR, load
-from edge.link.framing import protocol as P
-from edge.sim.device import PtyDevice, stereo_signal
+from seatwatch.cli import main as seatwatch
+from seatwatch.edge.flashing.build import BuildError, Image, build, config_artifact
+from seatwatch.edge.flashing.device import DeviceError, RawRepl
+from seatwatch.edge.flashing.update import flash
+from seatwatch.edge.link.framing import FIRMWARE_DIR, load
+from seatwatch.edge.link.framing import protocol as P
+from seatwatch.edge.sim.device import PtyDevice, stereo_signal
 from tests.firmware.repl_device import RawReplDevice
 from tests.firmware.runner import run_micropython
 

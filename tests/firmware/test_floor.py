@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main as seatwatch
-from edge.flashing import pinout, seatmap
-from edge.sim.device import PtyDevice, stereo_signal
+from seatwatch.cli import main as seatwatch
+from seatwatch.edge.flashing import pinout, seatmap
+from seatwatch.edge.sim.device import PtyDevice, stereo_signal
 from tests.firmware.test_flash import board, flashed, image  # noqa: F401 (fixtures)
 
 
@@ -157,8 +157,8 @@ def test_bootsel_copies_micropython_onto_a_blank_rp2040(tmp_path, capsys) -> Non
 
 
 def test_the_edge_config_serves_the_seat_map(tmp_path, by_id) -> None:
-    from edge.config import load_config
-    from edge.daemon import SeatRunner  # noqa: F401 (the daemon resolves usb:SERIAL)
+    from seatwatch.edge.config import load_config
+    from seatwatch.edge.daemon import SeatRunner  # noqa: F401 (the daemon resolves usb:SERIAL)
     (tmp_path / "seats.toml").write_text(seatmap.render({"A01": "SN1", "A02": "SN2"}))
     (tmp_path / "edge.toml").write_text('site = "hq"\nbroker = "mqtt://127.0.0.1"\n'
                                         'seat_map = "seats.toml"\n')

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.link.framing import protocol as P
+from seatwatch.edge.link.framing import protocol as P
 from tests.firmware.runner import parse, run_cpython, run_micropython
 
 CHECKS = ["crc", "cobs", "cobs_roundtrip", "frames", "frame_errors", "debounce", "led", "meter",

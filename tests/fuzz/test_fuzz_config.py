@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.config import ConfigError, parse_config
+from seatwatch.edge.config import ConfigError, parse_config
 from tests.fuzz.conftest import FUZZ, corpus
 
 GOOD = {"site": '"hq"', "broker": '"mqtt://127.0.0.1:1883"', "metrics_interval_s": "1.0",

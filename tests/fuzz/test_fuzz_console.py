@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge import payloads
-from edge.events import Event
-from host_console.state import FloorState
+from seatwatch.console.state import FloorState
+from seatwatch.contracts import payloads
+from seatwatch.contracts.events import Event
 from tests.fuzz.conftest import FUZZ, json_values, scalars
 
 SEATS = ["A01", "B01", "_consoles", "A01/x", "+", ""]

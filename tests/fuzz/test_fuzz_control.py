@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.sources.control import ControlFileError, load_control, parse_control
+from seatwatch.edge.sources.control import ControlFileError, load_control, parse_control
 from tests.fuzz.conftest import FUZZ, corpus, json_values, scalars
 
 RATE = 16000

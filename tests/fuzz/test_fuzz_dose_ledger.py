@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.hearing.dose import FileLedger
+from seatwatch.edge.hearing.dose import FileLedger
 from tests.fuzz.conftest import FUZZ
 
 hostile = st.sampled_from([b'{"dose": NaN}', b'{"dose": Infinity}', b'{"dose": -1e300}',

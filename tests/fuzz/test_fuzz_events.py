@@ -16,8 +16,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from edge import topics
-from edge.events import Event, EventError, decode, valid_ident, validate
+from seatwatch.contracts import topics
+from seatwatch.contracts.events import Event, EventError, decode, valid_ident, validate
 from tests.fuzz.conftest import FUZZ, corpus, json_values, python_oddities, scalars
 
 FIELDS = ("schema", "id", "type", "severity", "site", "seat", "device", "call", "ts",

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge import payloads
+from seatwatch.contracts import payloads
 from tests.fuzz.conftest import FUZZ, corpus, json_values, python_oddities, scalars
 
 CHECKERS: dict[str, Callable[[Any], dict[str, Any]]] = {

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.policy import Policy, PolicyError, describe, parse_policy
+from seatwatch.edge.policy import Policy, PolicyError, describe, parse_policy
 from tests.fuzz.conftest import FUZZ, corpus
 
 KEYS = [key for key, _, _ in describe()]

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from edge.link.serial_source import SerialSource
-from edge.sources.base import AudioBlock, ControlEvent, SourceGap, SourceItem
+from seatwatch.edge.link.serial_source import SerialSource
+from seatwatch.edge.sources.base import AudioBlock, ControlEvent, SourceGap, SourceItem
 
 
 def collect(source: SerialSource, samples: int, timeout: float = 20.0,

@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from edge.publish.mqtt import BrokerUrl
-from edge.sim.device import PtyDevice, device_script
-from edge.sources.wavfile import read_stereo
-from host_console.ingest import Ingest
-from host_console.state import FloorState
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.state import FloorState
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import PtyDevice, device_script
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.e2e.test_thin_slice import pump
 from tests.fixtures.broker import Mosquitto
 from tests.link.test_scenario import SCENARIO
@@ -32,7 +32,7 @@ def test_edge_daemon_serves_a_serial_seat(tmp_path, mosquitto: Mosquitto) -> Non
     try:
         assert ingest.is_connected.wait(10)
         edge = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"serial:{dev.port}",
+            [sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"serial:{dev.port}",
              "--broker", mosquitto.url, "--site", "hq", "--seat", "B2",
              "--state-dir", str(tmp_path / "state")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.publish.mqtt import BrokerUrl
-from edge.sim.device import PtyDevice, device_script, stereo_signal
-from edge.sources.wavfile import read_stereo
-from host_console.ingest import Ingest
-from host_console.state import FloorState
+from seatwatch.console.ingest import Ingest
+from seatwatch.console.state import FloorState
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import PtyDevice, device_script, stereo_signal
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.e2e.test_thin_slice import pump
 from tests.fixtures.broker import Mosquitto, free_port, write_conf
 from tests.link.test_scenario import SCENARIO
@@ -35,7 +35,7 @@ def write_config(path: Path, broker: str, seats: dict[str, str], state: Path) ->
 
 
 def start_edge(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=log.open("wb"), cwd=ROOT)
 
 
@@ -201,7 +201,7 @@ def test_seats_from_the_seat_map_are_found_by_usb_serial(tmp_path: Path, mosquit
     after it is plugged in while the edge runs."""
     import os
 
-    from edge.flashing.seatmap import render
+    from seatwatch.edge.flashing.seatmap import render
     by_id = tmp_path / "by-id"
     by_id.mkdir()
     (tmp_path / "seats.toml").write_text(render({"D4": "SIM-0004"}))
@@ -211,7 +211,7 @@ def test_seats_from_the_seat_map_are_found_by_usb_serial(tmp_path: Path, mosquit
     log = tmp_path / "edge.log"
     state = FloorState()
     ingest = Ingest(BrokerUrl.parse(mosquitto.url), "console-map-test", site="hq").start()
-    edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
+    edge = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config",
                              str(tmp_path / "edge.toml")], stdout=subprocess.DEVNULL,
                             stderr=log.open("wb"), cwd=ROOT,
                             env={**os.environ, "SEATWATCH_BY_ID_DIR": str(by_id)})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.link.decoder import LinkDecoder, LinkRefused
-from edge.link.framing import protocol as P
-from edge.sources.base import AudioBlock, ControlEvent, SourceGap
+from seatwatch.edge.link.decoder import LinkDecoder, LinkRefused
+from seatwatch.edge.link.framing import protocol as P
+from seatwatch.edge.sources.base import AudioBlock, ControlEvent, SourceGap
 
 
 def hello(boot: int = 1, rate: int = 16000, hold: int = 640) -> bytes:
@@ -82,7 +82,7 @@ def test_heartbeat_recovers_a_lost_hook_change():
 
 
 def test_every_led_pattern_the_edge_sends_is_on_the_wire():
-    from edge import feedback
+    from seatwatch.edge import feedback
     sent = set(feedback.PATTERNS.values()) | feedback.URGENT | {"all_good", "off"}
     assert sent <= set(P.LED_PATTERNS), sent - set(P.LED_PATTERNS)
     for name in sent:

@@ -9,12 +9,12 @@ import time
 
 import numpy as np
 
-from edge.events import Event
-from edge.link.serial_source import SerialSource
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sim.device import PtyDevice, stereo_signal
-from edge.sources.base import AudioBlock
+from seatwatch.contracts.events import Event
+from seatwatch.edge.link.serial_source import SerialSource
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sim.device import PtyDevice, stereo_signal
+from seatwatch.edge.sources.base import AudioBlock
 from tests.link.collect import assert_in_order, audio_of, collect, controls, gaps
 
 SCRIPT = [(8000, "hook", 1), (40000, "hook", 0)]

@@ -8,10 +8,10 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.link.decoder import LinkDecoder, LinkRefused
-from edge.link.framing import load
-from edge.link.framing import protocol as P
-from edge.sources.base import AudioBlock
+from seatwatch.edge.link.decoder import LinkDecoder, LinkRefused
+from seatwatch.edge.link.framing import load
+from seatwatch.edge.link.framing import protocol as P
+from seatwatch.edge.sources.base import AudioBlock
 
 app_module, config_module, hal_sim = load("app"), load("config"), load("hal_sim")
 

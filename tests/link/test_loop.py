@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from edge.link.framing import protocol as P
-from edge.link.serial_source import SerialLinkError, SerialSource
-from edge.sim.device import PtyDevice, stereo_signal
-from edge.sources.factory import SourceError, open_source
+from seatwatch.edge.link.framing import protocol as P
+from seatwatch.edge.link.serial_source import SerialLinkError, SerialSource
+from seatwatch.edge.sim.device import PtyDevice, stereo_signal
+from seatwatch.edge.sources.factory import SourceError, open_source
 from tests.link.collect import assert_in_order, audio_of, collect, controls, gaps
 
 # One ring burst: the optocoupler follows the 25 Hz ring voltage (on/off every 20 ms).

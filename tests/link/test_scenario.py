@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.events import Event
-from edge.link.serial_source import SerialSource
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sim.device import PtyDevice, device_script
-from edge.sources.base import ControlEvent
-from edge.sources.wavfile import WavSource, read_stereo
+from seatwatch.contracts.events import Event
+from seatwatch.edge.link.serial_source import SerialSource
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sim.device import PtyDevice, device_script
+from seatwatch.edge.sources.base import ControlEvent
+from seatwatch.edge.sources.wavfile import WavSource, read_stereo
 from tests.link.collect import audio_of, collect, controls, gaps
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from models.synth import corpus
+from seatwatch.models.synth import corpus
 
 FORMS = [form for forms in corpus.KEYWORDS.values() for form in forms]
 TEXT = re.compile(r"^[\u4e00-\u9fff，。？！]+$")

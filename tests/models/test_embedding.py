@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.models.embedding import GROUP, HOP, MelFrontEnd, SpeechEmbedder, available_at, embed
-from edge.models.loader import ModelError
+from seatwatch.edge.models.embedding import GROUP, HOP, MelFrontEnd, SpeechEmbedder, available_at, embed
+from seatwatch.edge.models.loader import ModelError
 
 HERE = Path(__file__).resolve().parent
 

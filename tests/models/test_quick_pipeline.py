@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.models.keywords import KeywordSpotter
-from edge.models.rate import RateEstimator
+from seatwatch.edge.models.keywords import KeywordSpotter
+from seatwatch.edge.models.rate import RateEstimator
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def models(action: str, cache: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SEATWATCH_CACHE": str(cache)}
-    return subprocess.run([sys.executable, "-m", "edge.cli", "models", action, "--quick"],
+    return subprocess.run([sys.executable, "-m", "seatwatch.cli", "models", action, "--quick"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200)
 
 

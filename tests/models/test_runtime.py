@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.dsp.features import StreamingLogMel, logmel
-from edge.models.agent_channel import spotter_frames
-from edge.models.embedding import available_at
-from edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter, KwsConfig, softmax
-from edge.models.loader import ModelError, TfliteModel
-from edge.models.rate import RateEstimator
-from edge.policy import load_policy
-from edge.rules.keywords import configure_spotter
-from models.synth.dataset import speech_frames
-from models.synth.speech import speak
+from seatwatch.edge.dsp.features import StreamingLogMel, logmel
+from seatwatch.edge.models.agent_channel import spotter_frames
+from seatwatch.edge.models.embedding import available_at
+from seatwatch.edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter, KwsConfig, softmax
+from seatwatch.edge.models.loader import ModelError, TfliteModel
+from seatwatch.edge.models.rate import RateEstimator
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.rules.keywords import configure_spotter
+from seatwatch.models.synth.dataset import speech_frames
+from seatwatch.models.synth.speech import speak
 
 RATE = 16_000
 
@@ -112,7 +112,7 @@ def test_spotter_gives_the_same_hits_whatever_the_block_size() -> None:
 
 
 def test_negative_text_never_contains_a_keyword() -> None:
-    from models.synth import corpus
+    from seatwatch.models.synth import corpus
 
     forms = [form for spoken in corpus.KEYWORDS.values() for form in spoken]
     negatives = (*corpus.CONFUSABLES, *corpus.NEGATIVE_SENTENCES, *corpus.service_sentences())
@@ -195,7 +195,7 @@ def test_rate_estimates_are_the_same_whatever_the_block_size() -> None:
 
 @pytest.mark.parametrize("floors", [{}, {"您好": 0.5, "谢谢": 0.6}])
 def test_lazy_spotter_reports_what_evaluating_every_window_reports(floors: dict[str, float]) -> None:
-    from edge.sources.wavfile import read_stereo
+    from seatwatch.edge.sources.wavfile import read_stereo
 
     rendered = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
     feats = spotter_frames(KeywordSpotter(), read_stereo(rendered / "compliant.ogg")[:, 0])

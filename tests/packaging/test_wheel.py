@@ -1,7 +1,9 @@
 """The product as a technician installs it: `make dist`'s sdist and wheel (the wheel built
 from the sdist), the wheel installed into a clean virtualenv outside the checkout, and
 `seatwatch analyze`, `policy check`, `edge run` on a wav source and `console --help`
-run from another folder, reading their policies, models and firmware from the wheel.
+run from another folder, reading their policies, models and firmware from the wheel. The
+wheel installs one top-level package, `seatwatch` (issue 14): nothing named `edge`,
+`host_console` or `models` that another package could shadow or overwrite.
 
 The clean venv gets the already-installed dependencies through a .pth line pointing at
 this interpreter's site-packages (added after the wheel is installed with --no-deps, so
@@ -24,8 +26,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from edge.resources import DATA, PACKAGED, shipped_files
-from edge.sources.wavfile import read_stereo
+from seatwatch.edge.resources import DATA, PACKAGED, shipped_files
+from seatwatch.edge.sources.wavfile import read_stereo
 from tests.fixtures.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,18 +70,42 @@ def run(bin_dir: Path, *args: str, cwd: Path, timeout: float = 300) -> subproces
                           env=env, timeout=timeout)
 
 
-def test_the_wheel_carries_the_runtime_data(dist: Path) -> None:
+def wheel_names(dist: Path) -> set[str]:
     (wheel,) = dist.glob("seatwatch-*.whl")
+    return set(zipfile.ZipFile(wheel).namelist())
+
+
+def test_the_wheel_carries_the_runtime_data(dist: Path) -> None:
     (sdist,) = dist.glob("seatwatch-*.tar.gz")
     assert sdist.stat().st_size > 0
-    names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"edge/{PACKAGED}/{rel}" for rel, _ in shipped_files(ROOT)}
+    names = wheel_names(dist)
+    data = f"seatwatch/edge/{PACKAGED}"
+    expected = {f"{data}/{rel}" for rel, _ in shipped_files(ROOT)}
     assert expected <= names, sorted(expected - names)[:10]
     for name in DATA:                      # every data folder ships something
-        assert any(n.startswith(f"edge/{PACKAGED}/{name}/") for n in names), name
-    assert {"models/kws.tflite", "models/rate.tflite", "models/kws.json",
-            "models/rate.json", "edge/_data/policies/default.toml"} <= names
+        assert any(n.startswith(f"{data}/{name}/") for n in names), name
+    models = {f"seatwatch/models/{f.name}" for pattern in ("*.tflite", "*.json", "*.npy")
+              for f in (ROOT / "models").glob(pattern)}
+    assert {"seatwatch/models/kws.tflite", "seatwatch/models/rate.json"} <= models <= names, \
+        sorted(models - names)
+    assert {f"{data}/policies/default.toml", "seatwatch/console/console.tcss",
+            "seatwatch/contracts/events.py", "seatwatch/cli.py", "seatwatch/demo.py"} <= names
     assert not any("__pycache__" in n for n in names)
+
+
+def test_the_wheel_installs_only_the_seatwatch_package(dist: Path) -> None:
+    names = wheel_names(dist)
+    (info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+    assert {n.split("/")[0] for n in names} == {"seatwatch", info}, sorted(names)[:20]
+    with zipfile.ZipFile(next(dist.glob("seatwatch-*.whl"))) as wheel:
+        record = wheel.read(f"{info}/RECORD").decode()
+        top_level = wheel.read(f"{info}/top_level.txt").decode() if f"{info}/top_level.txt" in names \
+            else "seatwatch\n"
+        entry_points = wheel.read(f"{info}/entry_points.txt").decode()
+    recorded = {line.split(",")[0].split("/")[0] for line in record.splitlines() if line}
+    assert recorded == {"seatwatch", info}, recorded
+    assert top_level.split() == ["seatwatch"], top_level
+    assert "seatwatch = seatwatch.cli:main" in entry_points, entry_points
 
 
 def test_installed_wheel_runs_from_another_folder(installed: Path, tmp_path: Path,
@@ -87,14 +113,17 @@ def test_installed_wheel_runs_from_another_folder(installed: Path, tmp_path: Pat
     work = tmp_path / "elsewhere"
     work.mkdir()
     where = run(installed, installed / "python", "-c",
-                "import edge, models, edge.resources as r; print(edge.__file__); print(models.__file__); "
+                "import seatwatch.edge.resources as r, seatwatch.console, seatwatch.models as m; "
+                "print(r.__file__); print(seatwatch.console.__file__); print(m.__file__); "
                 "print(r.data_file('policies', 'default.toml')); print(r.data_dir('firmware'))",
                 cwd=work)
     assert where.returncode == 0, where.stderr
     venv_root = installed.parent.resolve()
     for line in where.stdout.split():
         assert Path(line).resolve().is_relative_to(venv_root), where.stdout   # nothing from the checkout
-    default_policy = where.stdout.split()[2]
+    default_policy = where.stdout.split()[3]
+    site = Path(where.stdout.split()[0]).parents[2]            # .../site-packages
+    assert not {"edge", "host_console", "models"} & {p.name for p in site.iterdir()}
 
     call = work / "call.wav"
     sf.write(call, read_stereo(CALL), 16_000, subtype="PCM_16")

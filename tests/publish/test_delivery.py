@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox
-from host_console.ingest import Ingest
+from seatwatch.console.ingest import Ingest
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
 from tests.fixtures.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
     audio = np.stack([loud, np.zeros_like(loud)], axis=1)
     sf.write(str(tmp_path / "call.wav"), audio, rate)
     state = tmp_path / "state"
-    edge = subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--source",
+    edge = subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source",
                              f"wav:{tmp_path / 'call.wav'}", "--broker", broker.url, "--site", "hq",
                              "--seat", "A02", "--state-dir", str(state)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -120,10 +120,10 @@ def test_killed_daemon_delivers_its_unsent_events_after_restart(tmp_path: Path,
     broker.start()
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros((rate, 2), np.float32), rate)
-    restarted = subprocess.run([sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{silent}",
-                                "--fast", "--broker", broker.url, "--site", "hq", "--seat", "A02",
-                                "--state-dir", str(state)], cwd=ROOT, capture_output=True, text=True,
-                               timeout=120)
+    restarted = subprocess.run([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source",
+                                f"wav:{silent}", "--fast", "--broker", broker.url, "--site", "hq",
+                                "--seat", "A02", "--state-dir", str(state)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120)
     try:
         assert restarted.returncode == 0, restarted.stderr[-2000:]
         with sqlite3.connect(db) as conn:

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.events import Event
-from edge.hearing.dose import FileLedger
-from edge.pipeline import SeatContext, SeatPipeline
-from edge.policy import load_policy
-from edge.sources.base import PIPELINE_RATE, AudioBlock
+from seatwatch.contracts.events import Event
+from seatwatch.edge.hearing.dose import FileLedger
+from seatwatch.edge.pipeline import SeatContext, SeatPipeline
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.sources.base import PIPELINE_RATE, AudioBlock
 
 RATE = PIPELINE_RATE
 

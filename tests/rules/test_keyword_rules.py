@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.policy import Closing, Forbidden, Greeting, Hold
-from edge.rules.base import Frame, Heard, Rule
-from edge.rules.hold import HoldRule
-from edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import Closing, Forbidden, Greeting, Hold
+from seatwatch.edge.rules.base import Frame, Heard, Rule
+from seatwatch.edge.rules.hold import HoldRule
+from seatwatch.edge.rules.keywords import ClosingRule, ForbiddenRule, GreetingRule
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 Events = list[tuple[str, float, dict[str, Any]]]
 

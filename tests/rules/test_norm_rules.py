@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from edge.policy import Closing, DeadAir, Greeting, Hold, Overtalk, SpeechRate, Volume
-from edge.rules.base import Frame, Heard, RateReading, Rule
-from edge.rules.hold import HoldRule
-from edge.rules.keywords import ClosingRule, GreetingRule
-from edge.rules.overtalk import OvertalkRule
-from edge.rules.rate import SpeechRateRule
-from edge.rules.silence import DeadAirRule
-from edge.rules.volume import VolumeRule
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.policy import Closing, DeadAir, Greeting, Hold, Overtalk, SpeechRate, Volume
+from seatwatch.edge.rules.base import Frame, Heard, RateReading, Rule
+from seatwatch.edge.rules.hold import HoldRule
+from seatwatch.edge.rules.keywords import ClosingRule, GreetingRule
+from seatwatch.edge.rules.overtalk import OvertalkRule
+from seatwatch.edge.rules.rate import SpeechRateRule
+from seatwatch.edge.rules.silence import DeadAirRule
+from seatwatch.edge.rules.volume import VolumeRule
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 Span = tuple[float, float]
 Events = list[tuple[str, float, dict[str, Any]]]

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.dsp.aweighting import AWeighting, response_db
-from edge.dsp.busytone import BusyToneDetector, tone_share
-from edge.feedback import LedFeedback
-from edge.hearing.calibration import CalibrationError, load_profile
-from edge.hearing.dose import FileLedger, dose_rate_per_s, lex_dba, marks
-from edge.policy import Feedback, Hearing
-from edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
+from seatwatch.edge.dsp.aweighting import AWeighting, response_db
+from seatwatch.edge.dsp.busytone import BusyToneDetector, tone_share
+from seatwatch.edge.feedback import LedFeedback
+from seatwatch.edge.hearing.calibration import CalibrationError, load_profile
+from seatwatch.edge.hearing.dose import FileLedger, dose_rate_per_s, lex_dba, marks
+from seatwatch.edge.policy import Feedback, Hearing
+from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 RATE = PIPELINE_RATE
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from edge.analyze import analyze
-from edge.events import LIFECYCLE_TYPES, Event
-from edge.policy import load_policy
-from edge.rules.keywords import FIRST_TURN_GAP_S
+from seatwatch.contracts.events import LIFECYCLE_TYPES, Event
+from seatwatch.edge.analyze import analyze
+from seatwatch.edge.policy import load_policy
+from seatwatch.edge.rules.keywords import FIRST_TURN_GAP_S
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERED = ROOT / "scenarios" / "rendered"

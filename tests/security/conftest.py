@@ -19,9 +19,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.security import acl
-from edge.security.ca import CaFiles, make_ca
-from edge.security.provision import provision
+from seatwatch.edge.security import acl
+from seatwatch.edge.security.ca import CaFiles, make_ca
+from seatwatch.edge.security.provision import provision
 from tests.fixtures.broker import Mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,11 +16,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge import payloads, topics
-from edge.events import Event
-from edge.security import acl
-from edge.security.ca import make_ca
-from edge.security.provision import provision
+from seatwatch.contracts import payloads, topics
+from seatwatch.contracts.events import Event
+from seatwatch.edge.security import acl
+from seatwatch.edge.security.ca import make_ca
+from seatwatch.edge.security.provision import provision
 from tests.security.conftest import SITE, Client, SecureBroker, connect
 
 NOT_AUTHORISED = 0x87

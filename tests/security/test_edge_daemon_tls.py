@@ -4,7 +4,6 @@ one provisioned account for a group of two seats, TLS with the test CA, password
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,9 +43,8 @@ def test_edge_daemon_over_tls_with_a_provisioned_seat_group(
                       f'broker = "mqtts://edge-a@127.0.0.1:{secure_broker.port}"\n'
                       f'password_file = "{secret}"\ntls_ca = "{secure_broker.ca.ca_cert}"\n'
                       f'state_dir = "{tmp_path / "state"}"\n{seats}')
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "edge", "run", "--config", str(config)],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    result = subprocess.run([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "refused" not in result.stderr
     for seat in ("A01", "A02"):

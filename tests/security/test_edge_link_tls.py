@@ -6,10 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from edge import topics
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity, TlsFiles
-from edge.publish.outbox import Outbox
+from seatwatch.contracts import topics
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity, TlsFiles
+from seatwatch.edge.publish.outbox import Outbox
 from tests.security.conftest import SITE, Client, SecureBroker, connect
 
 

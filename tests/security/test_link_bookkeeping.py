@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from edge.events import Event
-from edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
-from edge.publish.outbox import Outbox
+from seatwatch.contracts.events import Event
+from seatwatch.edge.publish.mqtt import BrokerUrl, MqttLink, SeatIdentity
+from seatwatch.edge.publish.outbox import Outbox
 from tests.fixtures.broker import Mosquitto
 
 

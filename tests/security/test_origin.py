@@ -7,8 +7,8 @@ import json
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge import topics
-from edge.events import Event, decode
+from seatwatch.contracts import topics
+from seatwatch.contracts.events import Event, decode
 from tests.security.conftest import SITE, Client, SecureBroker, connect
 
 

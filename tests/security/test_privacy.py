@@ -11,7 +11,6 @@ files big enough to hold audio.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -40,7 +39,7 @@ def keyword_labels() -> set[str]:
     card = ROOT / "models" / "kws.json"
     if card.exists():
         return set(json.loads(card.read_text(encoding="utf-8"))["labels"])
-    from models.synth.corpus import LABELS  # before trained models land in a tree
+    from seatwatch.models.synth.corpus import LABELS  # before trained models land in a tree
     return set(LABELS)
 
 
@@ -78,9 +77,9 @@ def payload_leaks(raw: bytes, where: str) -> list[str]:
 
 
 def test_analyze_output_has_no_audio_or_text() -> None:
-    result = subprocess.run([sys.executable, "-m", "edge.cli", "analyze", str(CALL),
+    result = subprocess.run([sys.executable, "-m", "seatwatch.cli", "analyze", str(CALL),
                              "--control", str(CONTROL)], capture_output=True, timeout=120,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+                            cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     lines = result.stdout.splitlines()
     assert any(b'"call_started"' in line for line in lines)      # it did analyse the call
@@ -133,11 +132,10 @@ def test_edge_run_publishes_and_stores_no_audio_or_text(tmp_path: Path, mosquitt
     try:
         time.sleep(0.3)
         result = subprocess.run(
-            [sys.executable, "-m", "edge.cli", "edge", "run", "--source", f"wav:{CALL}",
+            [sys.executable, "-m", "seatwatch.cli", "edge", "run", "--source", f"wav:{CALL}",
              "--control", str(CONTROL), "--fast", "--state-dir", str(state),
              "--broker", mosquitto.url, "--site", "hq", "--seat", "A01"],
-            capture_output=True, timeout=180, cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+            capture_output=True, timeout=180, cwd=ROOT, check=False)
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not any(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
-from edge.security import acl
-from edge.security.ca import CaError, subject_alt_names
+from seatwatch.cli import main
+from seatwatch.edge.security import acl
+from seatwatch.edge.security.ca import CaError, subject_alt_names
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.sim.scenario import (
+from seatwatch.edge.sim.scenario import (
     RATE,
     ScenarioError,
     list_scenarios,

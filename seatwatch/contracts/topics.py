@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.events import valid_ident
+from seatwatch.contracts.events import valid_ident
 
 ROOT = "seatwatch/v1"
 SEAT_KINDS = ("events", "status", "metrics", "cmd")

@@ -14,16 +14,18 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("edge.demo", "run a simulated floor with an embedded broker and the console"),
-    "edge": ("edge.daemon", "run the edge daemon (serial devices or replayed calls -> MQTT)"),
-    "analyze": ("edge.analyze", "check a recorded stereo call and print its events as JSON"),
-    "eval": ("edge.callbench.cli", "benchmark the alerts on generated calls with known truth"),
-    "console": ("host_console.cli", "open the supervisors' console"),
-    "firmware": ("edge.flashing.cli", "find, flash and inspect inline devices (one, or a floor by seat map)"),
-    "models": ("models.cli", "synthesize data, train and evaluate the TFLite models"),
-    "policy": ("edge.policy_cli", "validate a policy file or print the policy reference"),
-    "scenarios": ("edge.sim.cli", "list and render the scripted demo/test calls"),
-    "provision": ("edge.security.cli", "create broker credentials and ACLs for devices and consoles"),
+    "demo": ("seatwatch.demo", "run a simulated floor with an embedded broker and the console"),
+    "edge": ("seatwatch.edge.daemon", "run the edge daemon (serial devices or replayed calls -> MQTT)"),
+    "analyze": ("seatwatch.edge.analyze", "check a recorded stereo call and print its events as JSON"),
+    "eval": ("seatwatch.edge.callbench.cli", "benchmark the alerts on generated calls with known truth"),
+    "console": ("seatwatch.console.cli", "open the supervisors' console"),
+    "firmware": ("seatwatch.edge.flashing.cli",
+                 "find, flash and inspect inline devices (one, or a floor by seat map)"),
+    "models": ("seatwatch.models.cli", "synthesize data, train and evaluate the TFLite models"),
+    "policy": ("seatwatch.edge.policy_cli", "validate a policy file or print the policy reference"),
+    "scenarios": ("seatwatch.edge.sim.cli", "list and render the scripted demo/test calls"),
+    "provision": ("seatwatch.edge.security.cli",
+                  "create broker credentials and ACLs for devices and consoles"),
 }
 
 

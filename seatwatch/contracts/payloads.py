@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edge.events import SCHEMA_VERSION, new_event_id, utc_now_iso, valid_ident
+from seatwatch.contracts.events import SCHEMA_VERSION, new_event_id, utc_now_iso, valid_ident
 
 CALL_STATES = ("idle", "ringing", "in_call", "hold")
 STATUS_STATES = ("online", "offline")

@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edge.daemon import LAST_RUN
-from edge.embedded_broker import EmbeddedBroker
-from edge.publish.mqtt import BrokerUrl
-from edge.sim.device import PtyDevice, device_script
-from edge.sim.playlist import build_playlist, load_rendered
-from edge.sim.scenario import RATE
+from seatwatch.edge.daemon import LAST_RUN
+from seatwatch.edge.embedded_broker import EmbeddedBroker
+from seatwatch.edge.publish.mqtt import BrokerUrl
+from seatwatch.edge.sim.device import PtyDevice, device_script
+from seatwatch.edge.sim.playlist import build_playlist, load_rendered
+from seatwatch.edge.sim.scenario import RATE
 
 SITE = "demo"
 QUIT_EDGE_S = 1.0      # after q: the edge's grace to stop before it is killed
@@ -108,7 +108,7 @@ def start_edge(config: Path, workdir: Path) -> subprocess.Popen[bytes]:
     log = open(os.environ.get("SEATWATCH_DEMO_LOG", workdir / "edge.log"), "wb")  # noqa: SIM115
     # from this package's root, so the daemon runs this same code (a work tree, not the
     # editable install another checkout may have put on the interpreter's path)
-    return subprocess.Popen([sys.executable, "-m", "edge.cli", "edge", "run", "--config",
+    return subprocess.Popen([sys.executable, "-m", "seatwatch.cli", "edge", "run", "--config",
                              str(config)], stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, cwd=Path(__file__).resolve().parents[1])
 
@@ -136,8 +136,8 @@ class Summary:
     edge starts so it sees every event; at the end it counts what never arrived."""
 
     def __init__(self, url: BrokerUrl) -> None:
-        from host_console.ingest import Ingest
-        from host_console.state import FloorState
+        from seatwatch.console.ingest import Ingest
+        from seatwatch.console.state import FloorState
 
         self.state = FloorState()
         self.ingest = Ingest(url, f"demo-summary-{os.getpid()}", site=SITE).start()
@@ -227,8 +227,8 @@ def run(args: argparse.Namespace) -> int:
                 sent = sum(a["accepted"] - a["unsent"] - a["dropped"] for a in accounts.values())
                 summary.watch(FINAL_DRAIN_S, until=lambda: summary.received() >= sent)
                 return summary.report(args.duration, args.seats, online, accounts)
-            from host_console.app import ConsoleApp
-            from host_console.ingest import Ingest
+            from seatwatch.console.app import ConsoleApp
+            from seatwatch.console.ingest import Ingest
 
             ingest = Ingest(url, f"demo-console-{os.getpid()}", site=SITE).start()
             ConsoleApp(ingest=ingest, site=SITE, user="demo").run()

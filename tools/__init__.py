@@ -1,0 +1,1 @@
+"""Developer tools: tools/rename_imports.py (the one-package rename), tools/typecheck.py."""
