@@ -23,6 +23,7 @@ from seatwatch.edge.callbench.scoring import CallResult, alert_events, alert_typ
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "bench" / "calls_report.json"
+DEFAULT_KEYWORDS_OUT = ROOT / "bench" / "calls_keywords.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where rendered calls live (default <cache dir>/callbench)")
     parser.add_argument("--worst", type=int, default=15, help="calls listed in the worst-calls section")
     parser.add_argument("--render-only", action="store_true", help="render (fill the cache) and stop")
+    parser.add_argument("--keywords", action="store_true",
+                        help="the keyword spotter alone: per-keyword scores on the agent utterances "
+                             "(default report bench/calls_keywords.json)")
 
 
 # --- workers (top level: they run in spawned processes) ----------------------------------
@@ -153,6 +157,31 @@ def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
     return rep
 
 
+def keyword_run(args: argparse.Namespace, plans: list[CallPlan], root: Path) -> int:
+    """`--keywords`: the spotter's peak score per agent utterance, per keyword (docs/eval.md)."""
+    from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
+    from seatwatch.edge.callbench.render import paths_for
+    from seatwatch.edge.models.keywords import MODEL_DIR, KwsConfig
+
+    began = time.monotonic()
+    paths = [paths_for(p, root) for p in plans]
+    per_call = _map(peaks_job, [(str(x.audio), str(x.truth), str(args.models) if args.models else None)
+                                for x in paths], args.jobs, "scored")
+    rows = [row for call in per_call for row in call]
+    folder = args.models or MODEL_DIR
+    thresholds = KwsConfig.load(folder / "kws.json").thresholds
+    rep = {"keywords": keyword_table(rows, thresholds), "agent_utterances": len(rows),
+           "models": str(args.models) if args.models else "models/ (shipped)",
+           "seed": args.seed, "calls": args.calls, "seconds": round(time.monotonic() - began, 1),
+           "tree": _tree()}
+    out = DEFAULT_KEYWORDS_OUT if args.out == DEFAULT_OUT else args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_table(rep["keywords"])
+    print(f"\n{len(rows)} agent utterances in {args.calls} calls, {rep['seconds']} s; report: {out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.calls < 1 or args.jobs < 1:
         print("seatwatch eval: --calls and --jobs must be at least 1", file=sys.stderr)
@@ -174,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch eval: {len(plans)} calls in {root} ({rendering['rendered_now']} rendered now, "
               f"{rendering['render_s']} s)")
         return 0
+    if args.keywords:
+        return keyword_run(args, plans, root)
     rep = evaluate(plans, root, args.jobs, args.policy, args.worst, args.models)
     rep["run"] = {"seed": args.seed, "calls": args.calls, "family": args.family, "jobs": args.jobs,
                   "generator": GENERATOR_VERSION, "sources": plans[0].sources if plans else None,

@@ -55,6 +55,13 @@ def spotter_frames(spotter: KeywordSpotter, audio: np.ndarray,
     return embed(samples, embedder)
 
 
+def frame_end_s(spotter: KeywordSpotter, counts: np.ndarray) -> np.ndarray:
+    """Seconds of audio after which the spotter's frame number `counts` (from 1) exists."""
+    if spotter.cfg.front_end == "logmel":
+        return np.asarray(counts) / 100.0
+    return np.asarray(available_at(np.asarray(counts) - 1)) / 100.0
+
+
 # A keyword is heard within a second of its last sound (bench_pipeline, words alone:
 # p99 ~0.6-0.8 s; bench_latency, words ending sentences: p99 ~1.0 s), and the last speech
 # frame comes the VAD's 0.3 s hangover after it; so the spotter stops this long after the

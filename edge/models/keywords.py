@@ -225,6 +225,21 @@ class KeywordSpotter:
                 return True
         return False
 
+    def scores(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Offline scoring of a whole recording's frames, every window evaluated: row k is
+        the smoothed posteriors of the inference whose window ends at frame count
+        window + k * hop (the first smooth - 1 rows average in zeros)."""
+        cfg = self.cfg
+        ends = range(cfg.window, len(frames) + 1, cfg.hop)
+        if not len(ends):
+            return np.zeros((0, len(cfg.labels)))
+        raw = np.concatenate([self.posteriors_batch(np.stack([frames[end - cfg.window:end]
+                                                              for end in ends[at:at + batch]]))
+                              for at in range(0, len(ends), batch)])
+        kernel = np.ones(cfg.smooth) / cfg.smooth
+        return np.stack([np.convolve(raw[:, i], kernel, mode="full")[:len(raw)]
+                         for i in range(raw.shape[1])], axis=1)
+
     def posteriors(self, window: np.ndarray) -> np.ndarray:
         return self.posteriors_batch(window[None])[0]
 

@@ -44,12 +44,7 @@ def stream_scores(spotter: KeywordSpotter, audio: np.ndarray) -> np.ndarray:
 def feature_scores(spotter: KeywordSpotter, feats: np.ndarray) -> np.ndarray:
     """Row k: the smoothed posteriors of the inference whose window ends at frame
     window + k * hop, as the streaming spotter computes them."""
-    cfg = spotter.cfg
-    raw = np.stack([spotter.posteriors(feats[end - cfg.window:end])
-                    for end in range(cfg.window, len(feats) + 1, cfg.hop)])
-    kernel = np.ones(cfg.smooth) / cfg.smooth
-    return np.stack([np.convolve(raw[:, i], kernel, mode="full")[: len(raw)]
-                     for i in range(raw.shape[1])], axis=1)
+    return spotter.scores(feats.astype(np.float32))
 
 
 def false_alarms(scores: np.ndarray, threshold: float, refractory_inferences: int) -> int:

@@ -80,3 +80,31 @@ def test_seatwatch_eval_end_to_end(root: Path, tmp_path: Path) -> None:
     assert set(rep["by_family"]) == {"espeak"}
     assert len(rep["calls"]) == SLICE and rep["truth_warnings"] == []
     assert set(rep["per_type"]) >= {"answer_late", "overtalk", "agent_hung_up_first"}
+
+
+def test_seatwatch_eval_keywords_scores_every_agent_utterance(root: Path, tmp_path: Path,
+                                                               slice_plans: list[CallPlan]) -> None:
+    from seatwatch.cli import main
+
+    out = tmp_path / "keywords.json"
+    assert main(["eval", "--keywords", "--calls", str(SLICE), "--family", "espeak", "--jobs", "1",
+                 "--cache", str(root), "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    agent_turns = sum(1 for plan in slice_plans for step in plan.steps if step.get("do") == "agent")
+    assert rep["agent_utterances"] == agent_turns
+    greeting = rep["keywords"]["您好"]
+    # every espeak call of the slice opens with a 您好, which the spotter scores near 1
+    assert greeting["utterances"] >= SLICE - 1 and greeting["recall_at_floor"] >= 0.75
+
+
+def test_keyword_table_counts_recall_and_false_utterances() -> None:
+    from seatwatch.edge.callbench.keywords import keyword_table
+
+    rows = [{"present": ["再见"], "peak": {"再见": 0.99}}, {"present": ["再见"], "peak": {"再见": 0.4}}]
+    rows += [{"present": [], "peak": {"再见": score}} for score in (0.95, 0.6, *[0.01] * 98)]
+    table = keyword_table(rows, {"再见": 0.9})["再见"]
+    assert table["utterances"] == 2 and table["without"] == 100
+    assert table["recall_at_threshold"] == 0.5 and table["false_per_100_at_threshold"] == 1.0
+    assert table["recall_at_floor"] == 0.5 and table["false_per_100_at_floor"] == 2.0
+    # 1 false utterance per 100 allowed: the bar is the second-highest negative (0.6)
+    assert table["recall_at_1_false_per_100"] == 0.5 and table["recall_at_5_false_per_100"] == 1.0
