@@ -36,7 +36,9 @@ class ModelPaths:
 
     @property
     def rate(self) -> Path:
-        return self.folder / "rate.tflite"
+        """A candidate folder may hold the keyword model alone: then the shipped rate model."""
+        own = self.folder / "rate.tflite"
+        return own if own.exists() else MODEL_DIR / "rate.tflite"
 
     @property
     def front_end(self) -> Path:

@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seatwatch.edge.models.agent_channel import AgentChannel, ModelPaths
 from seatwatch.edge.models.embedding import GROUP, HOP, MelFrontEnd, SpeechEmbedder, available_at, embed
 from seatwatch.edge.models.loader import ModelError
 
 HERE = Path(__file__).resolve().parent
+# a keyword head on these embeddings (models/candidates/README.md)
+CANDIDATE = ModelPaths(HERE.parents[1] / "models" / "candidates" / "design_d2")
 
 
 def reference_signal() -> np.ndarray:
@@ -78,3 +81,52 @@ def test_a_missing_front_end_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"shape \(257, 40\)"):
         SpeechEmbedder(tmp_path)
 
+
+def test_agent_channel_spots_the_same_whatever_the_block_size_and_gating() -> None:
+    """Embeddings are computed only where an inference near agent speech reads them; the
+    hits are those of computing every embedding, in 100 ms (live) or 10 s blocks."""
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import load_policy
+    from seatwatch.edge.sources.wavfile import read_stereo
+
+    rendered = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
+    mic = read_stereo(rendered / "compliant.ogg")[:, 0]
+    n = len(mic) // HOP
+    mic = mic[:n * HOP]
+    speech = NoiseVad(load_policy().vad).process(mic.reshape(-1, HOP, 1))[:, 0]
+
+    def run(block: int, flags: np.ndarray) -> tuple[list[tuple[int, str, float]], int]:
+        channel = AgentChannel(CANDIDATE)
+        hits = []
+        for at in range(0, n, block):
+            found, _ = channel.hear(mic[at * HOP:(at + block) * HOP], flags[at:at + block])
+            hits += [(at + index, hit.label, hit.score) for index, hit in found]
+        assert channel.embedder is not None
+        return hits, channel.embedder.inferences
+
+    gated, gated_n = run(1000, speech)
+    live, _ = run(10, speech)
+    # the reference: every embedding computed up front, the same inferences active
+    reference = AgentChannel(CANDIDATE)
+    active = reference._active(speech)
+    everything = embed(mic)
+    at = np.asarray(available_at(np.arange(len(everything)))) - 1
+    whole = [(int(at[hit.frame - 1]), hit.label, hit.score)
+             for hit in reference.spotter.push(everything, active[at])]
+    assert gated == live == whole and len(gated) >= 5
+    assert gated_n < 0.85 * len(everything)
+
+
+def test_a_candidate_keyword_model_runs_a_whole_call_through_analyze() -> None:
+    """`--models` with a folder holding the keyword model alone: the shipped rate model and
+    front end complete it, and the scripted compliant call raises no norm alert."""
+    from seatwatch.edge.analyze import analyze
+    from seatwatch.edge.models.keywords import MODEL_DIR
+
+    assert CANDIDATE.rate == MODEL_DIR / "rate.tflite" and CANDIDATE.front_end == MODEL_DIR / "front_end"
+    rendered = HERE.parents[1] / "scenarios" / "rendered"
+    events = analyze(rendered / "compliant.ogg", rendered / "compliant.json", None, "T01",
+                     models=CANDIDATE.folder)
+    kinds = [e.type for e in events]
+    assert "call_ended" in kinds
+    assert not {"greeting_missing", "closing_missing", "forbidden_phrase"} & set(kinds)
