@@ -186,6 +186,10 @@ COMPONENTS = {          # name -> (module, class, method) whose CPU time is that
     "rate_model": ("seatwatch.edge.models.rate", "RateEstimator", "push"),
     "vad": ("seatwatch.edge.dsp.vad", "NoiseVad", "process"),
     "features": ("seatwatch.edge.dsp.features", "StreamingLogMel", "push"),
+    # the speech-embedding front end, when the keyword model reads it (0 with the log-mel CNN);
+    # the spotter asks for its embeddings, so speech_embedding is inside keyword_spotter
+    "embedding_mel": ("seatwatch.edge.models.embedding", "MelFrontEnd", "groups"),
+    "speech_embedding": ("seatwatch.edge.models.embedding", "SpeechEmbedder", "embeddings"),
     "levels": ("seatwatch.edge.pipeline", "", "frame_levels"),
     "hearing": ("seatwatch.edge.hearing.monitor", "HearingMonitor", "process"),
 }

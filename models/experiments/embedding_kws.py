@@ -43,6 +43,7 @@ REFRACTORY = 19  # inferences (19 * 80 ms = 1.52 s), the shipped 150 frames
 LABELS = corpus.LABELS
 OUT = Path(__file__).resolve().parent
 WORK = cache_dir() / "experiments" / "design_d2"
+HEADS = WORK  # where train writes the head (--call-like: a subfolder), eval and export read it
 REPORT = OUT / f"{WORK.name}_eval.json"
 
 
@@ -123,6 +124,8 @@ def build(parts: list[str]) -> None:
             arrays = _hooked_build(
                 cfg, embedder, split="test", family=family, **KWS_TEST_CONDITIONS[condition]
             )  # type: ignore[arg-type]
+        elif part == "negatives":
+            arrays = {"emb": embedder(call_like_negatives(cfg)).astype(np.float16)}
         elif part.startswith("fa_") or part == "kws_mine":
             audio = np.load(data / f"{part}.npz")["audio"]
             arrays = {"emb": embedder(audio).astype(np.float16), "seconds": np.array(len(audio) / RATE)}
@@ -130,6 +133,32 @@ def build(parts: list[str]) -> None:
             raise SystemExit(f"unknown part {part}")
         np.savez(path, **arrays)
         print(f"{part}: {arrays['emb'].shape} in {time.time() - began:.0f} s", flush=True)
+
+
+NEGATIVE_MINUTES = 45.0  # keyword-free training speech heard through call-like channels
+CHUNK_S = 8.0  # each chunk its own channel, level and noise
+
+
+def call_like_negatives(cfg: SynthConfig) -> np.ndarray:
+    """Keyword-free speech by the training voices and sentences (both families), chunk by
+    chunk through a random capture chain (levels whisper..shout, reverb, telephone band,
+    mu-law, office babble) and, for a third, steady room noise at 6-30 dB SNR: the filler
+    class as calls sound, where the spotter's false alarms come from."""
+    from seatwatch.models.synth.augment import channel, mix_at_snr, steady_noise
+    from seatwatch.models.synth.dataset import negative_stream
+
+    audio = negative_stream(cfg, split="train", minutes=NEGATIVE_MINUTES)
+    rng = np.random.default_rng(cfg.seed + 31)
+    step = int(3 * RATE)
+    pool = [audio[at : at + step] for at in range(0, min(len(audio), 600 * RATE), step)]
+    chunk = int(CHUNK_S * RATE)
+    out = []
+    for at in range(0, len(audio), chunk):
+        piece = audio[at : at + chunk]
+        if rng.random() < 0.3:
+            piece = mix_at_snr(piece, steady_noise(rng, len(piece)), float(rng.uniform(6, 30)))
+        out.append(channel(piece, rng, pool, babble_p=cfg.babble_p, babble_snr_db=cfg.babble_snr_db))
+    return np.concatenate(out)
 
 
 # --- windows and training -----------------------------------------------------------------
@@ -227,7 +256,7 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed:
     )
 
 
-def train(epochs: int, seed: int = 1234) -> None:
+def train(epochs: int, seed: int = 1234, call_like: bool = False) -> None:
     import tensorflow as tf
 
     from seatwatch.models.train.convert import to_int8_tflite
@@ -241,25 +270,35 @@ def train(epochs: int, seed: int = 1234) -> None:
     print(
         f"{len(y)} training windows from {len(parts)} passes; per label {np.bincount(y).tolist()}", flush=True
     )
+    filler = LABELS.index(corpus.FILLER)
+    negatives = None
+    if call_like:  # keyword-free speech through call-like channels: every 4th window a filler
+        negatives = stream_windows(np.load(WORK / "negatives.npz")["emb"].astype(np.float32))
+        x = np.concatenate([x, negatives[::4]])
+        y = np.concatenate([y, np.full(len(negatives[::4]), filler, y.dtype)])
+        print(f"{len(negatives[::4])} call-like filler windows", flush=True)
     model = build_head()
     _fit(model, x, y, epochs, 2e-3, seed)
     mined = 0
     if (WORK / "kws_mine.npz").exists():  # hard negatives from training voices' keyword-free speech
         sw = stream_windows(np.load(WORK / "kws_mine.npz")["emb"].astype(np.float32))[::2]
+        if negatives is not None:
+            sw = np.concatenate([sw, negatives[2::4]])
         post = tf.nn.softmax(model.predict(sw, batch_size=1024, verbose=0)).numpy()
         hard = sw[post[:, : len(corpus.KEYWORDS)].max(axis=1) >= 0.3]
         mined = len(hard)
         print(f"mined {mined} false-alarm windows of {len(sw)}; fine-tuning", flush=True)
         if mined:
-            filler = LABELS.index(corpus.FILLER)
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.full(2 * mined, filler, y.dtype)])
             _fit(model, x, y, 5, 5e-4, seed + 1)
-    model.save(WORK / "head.keras")
-    (WORK / "head.tflite").write_bytes(to_int8_tflite(model, x))
-    (WORK / "head_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    (WORK / "head.json").write_text(
-        json.dumps({"windows": int(len(y)), "mined": mined, "epochs": epochs, "passes": len(parts)}) + "\n"
+    HEADS.mkdir(parents=True, exist_ok=True)
+    model.save(HEADS / "head.keras")
+    (HEADS / "head.tflite").write_bytes(to_int8_tflite(model, x))
+    (HEADS / "head_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    (HEADS / "head.json").write_text(
+        json.dumps({"windows": int(len(y)), "mined": mined, "epochs": epochs, "passes": len(parts),
+                    "call_like_negatives": call_like}) + "\n"
     )
 
 
@@ -416,7 +455,7 @@ def evaluate(head_name: str = "head.tflite") -> dict[str, Any]:
     from seatwatch.models.eval.evaluate import CONDITIONS, KEYWORDS, STEPS, false_alarms
     from seatwatch.models.eval.evaluate import choose_thresholds as shipped_thresholds
 
-    head = Head(WORK / head_name)
+    head = Head(HEADS / head_name)
     fa = {}
     for condition in CONDITIONS:
         f = np.load(WORK / f"fa_{condition}.npz")
@@ -487,13 +526,13 @@ def evaluate(head_name: str = "head.tflite") -> dict[str, Any]:
             f"(min {report['keywords'][condition]['min_recall']})",
             flush=True,
         )
-    report["cost_cpu_s_per_min_audio"] = cost_per_minute(WORK / "head.tflite")
+    report["cost_cpu_s_per_min_audio"] = cost_per_minute(HEADS / "head.tflite")
     report["size_bytes"] = {
         "mel_filters": (front.FRONT_END_DIR / "mel_filters.npy").stat().st_size,
         "embedding_model": (front.FRONT_END_DIR / "speech_embedding.tflite").stat().st_size,
-        "head": (WORK / "head.tflite").stat().st_size,
+        "head": (HEADS / "head.tflite").stat().st_size,
     }
-    report["train"] = json.loads((WORK / "head.json").read_text())
+    report["train"] = json.loads((HEADS / "head.json").read_text())
     report["synth"] = {
         "config": "SynthConfig() defaults",
         "seed": SynthConfig().seed,
@@ -532,7 +571,7 @@ def export(folder: Path) -> None:
         train={**report["train"], "design": "D", "seed": report["train"].get("seed")},
     )
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(WORK / "head.tflite", folder / "kws.tflite")
+    shutil.copyfile(HEADS / "head.tflite", folder / "kws.tflite")
     (folder / "kws.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if folder.resolve() != shipped.resolve():
         for name in ("rate.tflite", "rate.json"):
@@ -545,7 +584,13 @@ def main() -> None:
     parser.add_argument("action", choices=("build", "train", "eval", "export"))
     parser.add_argument("parts", nargs="*", help="build: which sets (default: all)")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--call-like", action="store_true",
+                        help="train with the call-like negatives (build negatives); head and report "
+                             "apart (design_d2_calllike_eval.json)")
     args = parser.parse_args()
+    global HEADS, REPORT
+    if args.call_like:
+        HEADS, REPORT = WORK / "calllike", OUT / f"{WORK.name}_calllike_eval.json"
     if args.action == "build":
         parts = args.parts or (
             [
@@ -564,12 +609,12 @@ def main() -> None:
         )
         build(parts)
     elif args.action == "train":
-        train(args.epochs)
+        train(args.epochs, call_like=args.call_like)
     elif args.action == "export":
         export(Path(args.parts[0]) if args.parts else OUT.parent)
     else:
         report = evaluate()
-        if (WORK / "head_float.tflite").exists():  # the same head unquantized, for comparison
+        if (HEADS / "head_float.tflite").exists():  # the same head unquantized, for comparison
             other = evaluate("head_float.tflite")["keywords"]
             report["float_head"] = {
                 "thresholds": other["thresholds"],
