@@ -1,7 +1,9 @@
 """N9 dead air: both sides silent while the agent owes the caller a word.
 
-A silence is dead air when the caller spoke last (took the floor, see HoldRule) or
-nobody has spoken yet, and it lasts `min_silence_s`. A silence after the agent's own
+A silence is dead air when the caller spoke last (took the floor, see HoldRule) and it
+lasts `min_silence_s`. The silence before anyone has spoken is the opening's, which N2
+judges (greeting_missing: the agent did not greet within its deadline), so a late
+greeting raises one alert, not two. A silence after the agent's own
 turn is the caller waiting on the agent: N7 judges it (hold_checkin_missed), so one
 silence never raises both. Nothing counts once the caller has hung up. The longest
 dead-air silence goes on the scorecard.
@@ -30,7 +32,8 @@ class DeadAirRule(Rule):
 
     def call_started(self, sample: int) -> None:
         self._off_hook = sample
-        self._silent_since: int | None = sample
+        self._silent_since: int | None = None    # None: no silence being judged
+        self._opened = False                     # someone has spoken in this call
         self._reported, self.longest_s = False, 0.0
         self._gone = False
 
@@ -44,7 +47,10 @@ class DeadAirRule(Rule):
             return
         waiting = self._hold.waiting if self._hold is not None else f.on_hold
         if f.mic_speech or f.ear_speech or waiting:
+            self._opened = self._opened or f.mic_speech or f.ear_speech
             self._close(f.sample)
+            return
+        if not self._opened:
             return
         if self._silent_since is None:
             self._silent_since, self._reported = max(self._off_hook, f.sample - self._hangover), False

@@ -228,6 +228,16 @@ def test_a_silence_after_the_caller_spoke_is_dead_air_not_a_hold() -> None:
     assert events[0][2]["from_s"] == pytest.approx(8.0, abs=0.05)
 
 
+
+def test_the_silence_before_anyone_spoke_is_the_greetings_not_dead_air() -> None:
+    # the agent picks up and says nothing for 9 s, then greets: N2 judges that opening
+    # (greeting_missing); dead air starts counting once someone has spoken
+    events, rules, _ = hold_and_dead_air()
+    card = drive(rules, 40.0, agent=[(9.0, 12.0), (36.0, 39.0)], caller=[(12.5, 16.0)])
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("dead_air", 24.0)]
+    assert events[0][2]["from_s"] == pytest.approx(16.0, abs=0.05)
+    assert card["longest_silence_s"] == pytest.approx(20.0, abs=0.1)
+
 def test_a_caller_answering_ok_leaves_the_floor_with_the_agent() -> None:
     # 收到，请稍等… (the keyword not heard), the caller's 嗯，好的 (2.5 s, slowly), 11 s of
     # silence, a check-in: a wait in time, not dead air (the previous rule raised it)
