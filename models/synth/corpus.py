@@ -483,7 +483,7 @@ def _split_sources(sources: tuple[_Source, ...], held_out: bool) -> list[_Source
 
 
 # Concrete carriers per keyword label (all forms of the label), for counting and reference.
-CARRIERS: dict[str, list[tuple[str, str]]] = {
+CARRIERS: dict[str, list[tuple[str, ...]]] = {
     label: [pair for form in forms for source in _carrier_sources()[form] for pair in source.items]
     for label, forms in KEYWORDS.items()
 }
