@@ -164,8 +164,25 @@ def call_like_negatives(cfg: SynthConfig) -> np.ndarray:
 # --- windows and training -----------------------------------------------------------------
 
 
+def training_families(cfg: SynthConfig) -> np.ndarray:
+    """The voice family of every training utterance, in build order: build_kws's job list
+    replayed (same seeded draws, nothing rendered); both augmentation passes share it."""
+    from seatwatch.models.synth.dataset import voice_job
+
+    rng = random.Random(f"{cfg.seed}-train")
+    utts = corpus.keyword_utterances(rng, cfg.per_keyword, held_out=False)
+    utts += corpus.negative_utterances(rng, cfg.negatives, held_out=False)
+    jobs = [voice_job(cfg, rng, u, "train", None) for u in utts]
+    return np.array(["neural" if str(job[1]).startswith("nz:") else "espeak" for job in jobs])
+
+
 def windows(
-    d: Any, rng: np.random.Generator, positives: int = 3, negatives: int = 3, test: bool = False
+    d: Any,
+    rng: np.random.Generator,
+    positives: int = 3,
+    negatives: int = 3,
+    test: bool = False,
+    keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled windows of WINDOW embeddings, as seatwatch.models.synth.dataset._windows labels
     log-mel windows: keyword wholly inside (2 frames of margin) -> its label, windows of
@@ -176,6 +193,8 @@ def windows(
     xs, ys, us = [], [], []
     emb = d["emb"]
     for i in range(len(d["y"])):
+        if keep is not None and not keep[i]:
+            continue
         a, b = int(d["offsets"][i]), int(d["offsets"][i + 1])
         n = b - a
         if n < WINDOW:
@@ -256,7 +275,7 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed:
     )
 
 
-def train(epochs: int, seed: int = 1234, call_like: bool = False) -> None:
+def train(epochs: int, seed: int = 1234, call_like: bool = False, without: str | None = None) -> None:
     import tensorflow as tf
 
     from seatwatch.models.train.convert import to_int8_tflite
@@ -264,7 +283,13 @@ def train(epochs: int, seed: int = 1234, call_like: bool = False) -> None:
     tf.keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     parts = [np.load(WORK / f"{p}.npz") for p in ("train", "train_pass1") if (WORK / f"{p}.npz").exists()]
-    sets = [windows(p, rng) for p in parts]
+    keep = None
+    if without:  # leave one voice family out: its utterances, and the (mixed) mining stream
+        families = training_families(SynthConfig())
+        assert len(families) == len(parts[0]["y"])
+        keep = families != without
+        print(f"without {without}: {int(keep.sum())} of {len(keep)} utterances", flush=True)
+    sets = [windows(p, rng, keep=keep) for p in parts]
     x = np.concatenate([s[0] for s in sets])
     y = np.concatenate([s[1] for s in sets])
     print(
@@ -280,7 +305,7 @@ def train(epochs: int, seed: int = 1234, call_like: bool = False) -> None:
     model = build_head()
     _fit(model, x, y, epochs, 2e-3, seed)
     mined = 0
-    if (WORK / "kws_mine.npz").exists():  # hard negatives from training voices' keyword-free speech
+    if (WORK / "kws_mine.npz").exists() and not without:  # hard negatives: training voices' speech
         sw = stream_windows(np.load(WORK / "kws_mine.npz")["emb"].astype(np.float32))[::2]
         if negatives is not None:
             sw = np.concatenate([sw, negatives[2::4]])
@@ -298,7 +323,7 @@ def train(epochs: int, seed: int = 1234, call_like: bool = False) -> None:
     (HEADS / "head_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     (HEADS / "head.json").write_text(
         json.dumps({"windows": int(len(y)), "mined": mined, "epochs": epochs, "passes": len(parts),
-                    "call_like_negatives": call_like}) + "\n"
+                    "call_like_negatives": call_like, "without_family": without}) + "\n"
     )
 
 
@@ -584,6 +609,10 @@ def main() -> None:
     parser.add_argument("action", choices=("build", "train", "eval", "export"))
     parser.add_argument("parts", nargs="*", help="build: which sets (default: all)")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--without", choices=("espeak", "neural", "none"),
+                        help="leave this voice family out of training (no hard-negative mining: its "
+                             "stream mixes families; 'none': every family, no mining, the baseline "
+                             "of the two); head and report apart")
     parser.add_argument("--call-like", action="store_true",
                         help="train with the call-like negatives (build negatives); head and report "
                              "apart (design_d2_calllike_eval.json)")
@@ -591,6 +620,9 @@ def main() -> None:
     global HEADS, REPORT
     if args.call_like:
         HEADS, REPORT = WORK / "calllike", OUT / f"{WORK.name}_calllike_eval.json"
+    if args.without:
+        HEADS = WORK / f"without_{args.without}"
+        REPORT = OUT / f"{WORK.name}_without_{args.without}_eval.json"
     if args.action == "build":
         parts = args.parts or (
             [
@@ -609,7 +641,7 @@ def main() -> None:
         )
         build(parts)
     elif args.action == "train":
-        train(args.epochs, call_like=args.call_like)
+        train(args.epochs, call_like=args.call_like, without=args.without)
     elif args.action == "export":
         export(Path(args.parts[0]) if args.parts else OUT.parent)
     else:
