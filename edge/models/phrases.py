@@ -1,0 +1,84 @@
+"""Phrases as text: pinyin tokens, and a phrase's score against sub-word posteriors.
+
+The acoustic model (design E, models/experiments/syllable_ctc.py) outputs, every 40 ms,
+posteriors over toneless pinyin initials and finals and the CTC blank. A phrase is its
+token sequence (pypinyin, non-strict: y and w count as initials, so 与 is y+u and 无 w+u);
+its score at a frame is the geometric mean of its tokens' posteriors along the best
+chain of peaks that ends there, each token after the previous one by at most
+`max_gap` frames. CTC posteriors are spikes (one frame per token, blank between), so a
+phrase that was said shows every token in order, and one that was not misses at least
+one: its log posterior drags the mean down.
+
+Tones are left out on purpose: synthesizers and people apply tone sandhi differently
+(不 before a fourth tone, 3-3), and the phrases of the norms differ in their segments.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+INITIALS = ("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh",
+            "r", "z", "c", "s", "y", "w")
+FINALS = ("a", "o", "e", "i", "u", "v", "ai", "ei", "ui", "ao", "ou", "iu", "ie", "ve", "er", "an",
+          "en", "in", "un", "ang", "eng", "ing", "ong", "ia", "iao", "ian", "iang", "iong", "ua", "uo",
+          "uai", "uan", "uang", "ue", "m", "n", "ng", "ê")
+TOKENS = tuple(f"@{t}" for t in INITIALS) + FINALS    # initials marked: "n" is also a final
+BLANK = len(TOKENS)                                     # the last output is the CTC blank
+_INDEX = {token: i for i, token in enumerate(TOKENS)}
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+class PhraseError(ValueError):
+    pass
+
+
+def _syllables(text: str) -> list[str]:
+    from pypinyin import Style, lazy_pinyin
+
+    han = "".join(_HAN.findall(text))
+    return lazy_pinyin(han, style=Style.NORMAL, errors="ignore")
+
+
+@functools.lru_cache(maxsize=4096)
+def syllable_tokens(syllable: str) -> tuple[str, ...]:
+    """One toneless pinyin syllable ("xie", "yu", "er") -> its tokens."""
+    from pypinyin.contrib.tone_convert import to_finals, to_initials
+
+    initial = to_initials(syllable, strict=False)
+    final = to_finals(syllable, strict=False, v_to_u=False)
+    out = ((f"@{initial}",) if initial else ()) + ((final,) if final else ())
+    for token in out:
+        if token not in _INDEX:
+            raise PhraseError(f"pinyin {syllable!r} gives token {token!r}, not in the model's set")
+    return out
+
+
+def tokens(text: str, pinyin: str | None = None) -> tuple[str, ...]:
+    """Han text (punctuation and anything else ignored) or an explicit space-separated
+    toneless pinyin override (for polyphones) -> the phrase's tokens."""
+    syllables = pinyin.split() if pinyin else _syllables(text)
+    syllables = [re.sub(r"[0-9]", "", s.lower()) for s in syllables]
+    out = tuple(t for s in syllables for t in syllable_tokens(s))
+    if not out:
+        raise PhraseError(f"no Mandarin syllables in {text!r}")
+    return out
+
+
+def token_ids(text: str, pinyin: str | None = None) -> list[int]:
+    return [_INDEX[t] for t in tokens(text, pinyin)]
+
+
+def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
+    """(frames, len(TOKENS) + 1) log posteriors -> per frame, the phrase's best chain of
+    token peaks ending there: mean log posterior over its tokens (<= 0)."""
+    n = len(logp)
+    best = logp[:, ids[0]].astype(np.float64)
+    for token in ids[1:]:
+        # predecessor: the best chain over frames t - max_gap .. t - 1
+        padded = np.concatenate([np.full(max_gap, -np.inf), best])
+        windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], max_gap)[:n]
+        best = logp[:, token] + windows.max(axis=1)
+    return best / len(ids)

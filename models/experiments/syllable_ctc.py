@@ -1,0 +1,329 @@
+"""Design E (issues 12 and 16): a sub-word acoustic model and keyword scoring from text.
+
+The fixed-class spotter learns eleven keywords from a few hundred examples each and does
+not separate them from call speech (您请讲 scores 您好 at 0.5). This design learns every
+syllable of every training sentence instead: a small convolutional network over the
+edge's 40-band log-mel outputs, every 40 ms, posteriors over toneless pinyin initials
+and finals (plus the CTC blank), trained with CTC on whole sentences whose pinyin is
+exact (synthesized from text). A keyword is then any text: its token sequence is scored
+against the posteriors by `seatwatch.edge.models.phrases` (an ordered chain of token
+peaks), so a center's own phrases need no retraining.
+
+    synth  render training sentences (train templates only) by the training voices of
+           both families, through the capture chain, to log-mel + token ids (no
+           TensorFlow in this process: the neural voice cannot load after it)
+    train  CTC training (TensorFlow), int8 export with float logits
+    calls  per agent utterance of the benchmark's rendered calls, every keyword's score
+           from the posteriors, beside the shipped spotter's (`seatwatch eval --keywords`
+           rows): the same table, so the designs compare on call speech
+
+    python -m seatwatch.models.experiments.syllable_ctc synth|train|calls
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seatwatch.edge.dsp.features import logmel
+from seatwatch.edge.models import phrases
+from seatwatch.models.synth import augment, corpus
+from seatwatch.models.synth.dataset import NEURAL_TRAIN_WARPS, RATE, TRAIN_VOICES
+from seatwatch.models.synth.neural import NeuralVoice, speak_neural
+from seatwatch.models.synth.speech import cache_dir, speak
+
+WORK = cache_dir() / "experiments" / "syllable_ctc"
+OUT = Path(__file__).resolve().parent
+REPORT = OUT / "design_e_syllable_ctc_eval.json"
+NEURAL_NATURAL_CPM = 300.0
+
+
+# --- synth ------------------------------------------------------------------------------
+
+def _voice_audio(text: str, rng: random.Random, neural: bool) -> np.ndarray:
+    if neural:
+        cpm = rng.uniform(90.0, 280.0)
+        duration = min(3.5, max(0.9, NEURAL_NATURAL_CPM / cpm))
+        duration = round(float(np.exp(round(np.log(duration) / 0.06) * 0.06)), 3)
+        lo, hi = rng.choice(NEURAL_TRAIN_WARPS)
+        voice = NeuralVoice(duration, rng.choice((0.75, 0.87, 1.0, 1.12, 1.25)), 1.0,
+                            round(rng.uniform(lo, hi), 3))
+        return speak_neural(text, voice)
+    return speak(text, voice=rng.choice(TRAIN_VOICES), speed=rng.randint(85, 230),
+                 pitch=rng.randint(25, 75), gap=rng.choice((0, 0, 0, 2, 5, 10)))
+
+
+def _job(args: tuple[int, str, bool, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    index, text, neural, seed = args
+    rng = random.Random(seed)
+    try:
+        audio = _voice_audio(text, rng, neural)
+    except Exception:       # a sentence the synthesizer refuses is simply left out
+        return None
+    lead = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
+    tail = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
+    return np.concatenate([lead, audio, tail]), np.array(phrases.token_ids(text), np.int16)
+
+
+def synth(count: int, neural_share: float, seed: int, workers: int) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    sentences = corpus.rate_sentences(held_out=False)
+    forms = [form for forms in corpus.KEYWORDS.values() for form in forms]
+    jobs = []
+    for index in range(count):
+        # one in ten: a keyword alone or two sentences run together (short and long turns)
+        roll = rng.random()
+        if roll < 0.05:
+            text = rng.choice(forms)
+        elif roll < 0.12:
+            text = rng.choice(sentences) + "，" + rng.choice(sentences)
+        else:
+            text = rng.choice(sentences)
+        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30)))
+    started = time.time()
+    with ProcessPoolExecutor(workers) as pool:
+        spoken = [r for r in pool.map(_job, jobs, chunksize=8) if r is not None]
+    print(f"rendered {len(spoken)} utterances in {time.time() - started:.0f} s")
+    nrng = np.random.default_rng(seed)
+    pool_audio = [a for a, _ in spoken[:200]]
+    feats, tokens = [], []
+    for audio, ids in spoken:
+        y = audio
+        if nrng.random() < 0.3:
+            y = augment.mix_at_snr(y, augment.steady_noise(nrng, len(y)), float(nrng.uniform(5, 30)))
+        y = augment.channel(y, nrng, pool_audio, babble_p=0.45, babble_snr_db=(3.0, 25.0))
+        feats.append(logmel(y).astype(np.float16))
+        tokens.append(ids)
+    lengths = np.array([len(f) for f in feats])
+    np.savez(WORK / f"train_{seed}.npz", feats=np.concatenate(feats), lengths=lengths,
+             tokens=np.concatenate(tokens), token_lengths=np.array([len(t) for t in tokens]))
+    print(f"{len(feats)} utterances, {lengths.sum() / 100 / 3600:.2f} h -> {WORK}")
+
+
+# --- train ------------------------------------------------------------------------------
+
+CHUNK = 400          # 10 ms frames per edge inference (4 s); offline the model runs on any length
+STRIDE = 4           # output every 40 ms
+
+
+def normalise(feats: np.ndarray) -> np.ndarray:
+    """(frames, mels) log-mel -> level-free: minus the mean of the louder half of the frames
+    (speech, whatever the share of silence), so whisper and shout look alike."""
+    x = feats.astype(np.float32)
+    energy = x.mean(axis=1)
+    loud = energy >= np.median(energy)
+    return x - float(x[loud].mean())
+
+
+def _utterances(path: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    data = np.load(path)
+    feats = np.split(data["feats"], np.cumsum(data["lengths"])[:-1])
+    toks = np.split(data["tokens"], np.cumsum(data["token_lengths"])[:-1])
+    return [normalise(f) for f in feats], [t.astype(np.int32) for t in toks]
+
+
+def build_model(width: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 1, 2)) -> Any:
+    import tensorflow as tf
+
+    inp = tf.keras.Input((None, 40))
+    x = tf.keras.layers.Conv1D(64, 3, padding="same", activation="relu")(inp)
+    x = tf.keras.layers.Conv1D(96, 5, strides=2, padding="same", use_bias=False)(x)
+    x = tf.keras.layers.ReLU()(tf.keras.layers.BatchNormalization()(x))
+    x = tf.keras.layers.Conv1D(width, 5, strides=2, padding="same", use_bias=False)(x)
+    x = tf.keras.layers.ReLU()(tf.keras.layers.BatchNormalization()(x))
+    for d in dilations:
+        y = tf.keras.layers.SeparableConv1D(width, 5, dilation_rate=d, padding="same", use_bias=False)(x)
+        y = tf.keras.layers.ReLU()(tf.keras.layers.BatchNormalization()(y))
+        x = tf.keras.layers.Add()([x, y])
+    x = tf.keras.layers.Dropout(0.1)(x)
+    out = tf.keras.layers.Dense(len(phrases.TOKENS) + 1)(x)
+    return tf.keras.Model(inp, out)
+
+
+def _spec_augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    x = x.copy()
+    for _ in range(2):
+        f = int(rng.integers(0, 7))
+        f0 = int(rng.integers(0, 40 - f))
+        x[:, f0:f0 + f] = x.mean()
+    for _ in range(max(1, len(x) // 300)):
+        t = int(rng.integers(0, 12))
+        t0 = int(rng.integers(0, max(1, len(x) - t)))
+        x[t0:t0 + t] = x.mean()
+    return x
+
+
+def train(seeds: list[int], minutes: float, batch: int) -> None:
+    import tensorflow as tf
+
+    feats: list[np.ndarray] = []
+    toks: list[np.ndarray] = []
+    for seed in seeds:
+        f, t = _utterances(WORK / f"train_{seed}.npz")
+        feats += f
+        toks += t
+    keep = [i for i in range(len(feats)) if len(toks[i]) * 2 < len(feats[i]) // STRIDE]
+    feats, toks = [feats[i] for i in keep], [toks[i] for i in keep]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(feats))
+    val = set(order[: max(20, len(order) // 25)].tolist())
+    train_ix = [i for i in range(len(feats)) if i not in val]
+    print(f"{len(train_ix)} training utterances, {len(val)} validation")
+    model = build_model()
+    model.summary(print_fn=lambda line: None)
+    print(f"{model.count_params()} parameters")
+    opt = tf.keras.optimizers.Adam(2e-3)
+
+    def pad(ix: list[int], augment_: bool) -> tuple[np.ndarray, ...]:
+        frames = max(len(feats[i]) for i in ix)
+        frames = int(np.ceil(frames / 100) * 100)
+        x = np.full((len(ix), frames, 40), -8.0, np.float32)
+        labels = np.zeros((len(ix), max(len(toks[i]) for i in ix)), np.int32)
+        for row, i in enumerate(ix):
+            f = _spec_augment(feats[i], rng) if augment_ else feats[i]
+            x[row, : len(f)] = f
+            labels[row, : len(toks[i])] = toks[i]
+        lengths = np.array([-(-len(feats[i]) // STRIDE) for i in ix], np.int32)
+        return x, labels, np.array([len(toks[i]) for i in ix], np.int32), lengths
+
+    def step(x: Any, labels: Any, label_len: Any, logit_len: Any, training: bool) -> Any:
+        return (train_step if training else val_step)(x, labels, label_len, logit_len)
+
+    signature = [tf.TensorSpec((None, None, 40), tf.float32), tf.TensorSpec((None, None), tf.int32),
+                 tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32)]
+
+    @tf.function(input_signature=signature)
+    def train_step(x: Any, labels: Any, label_len: Any, logit_len: Any) -> Any:
+        return loss_of(x, labels, label_len, logit_len, True)
+
+    @tf.function(input_signature=signature)
+    def val_step(x: Any, labels: Any, label_len: Any, logit_len: Any) -> Any:
+        return loss_of(x, labels, label_len, logit_len, False)
+
+    def loss_of(x: Any, labels: Any, label_len: Any, logit_len: Any, training: bool) -> Any:
+        with tf.GradientTape() as tape:
+            logits = model(x, training=training)
+            loss = tf.reduce_mean(tf.nn.ctc_loss(labels, logits, label_len, logit_len,
+                                                 logits_time_major=False, blank_index=-1))
+        if training:
+            grads = tape.gradient(loss, model.trainable_variables)
+            grads, _ = tf.clip_by_global_norm(grads, 5.0)
+            opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    by_length = sorted(train_ix, key=lambda i: len(feats[i]))
+    batches = [by_length[k:k + batch] for k in range(0, len(by_length), batch)]
+    val_ix = sorted(val, key=lambda i: len(feats[i]))
+    val_batches = [val_ix[k:k + batch] for k in range(0, len(val_ix), batch)]
+    started, epoch, best = time.time(), 0, np.inf
+    deadline = started + minutes * 60
+    while time.time() < deadline:
+        epoch += 1
+        if epoch in (12, 18):
+            opt.learning_rate.assign(opt.learning_rate * 0.4)
+        losses = [float(step(*pad(batches[j], True), True)) for j in rng.permutation(len(batches))]
+        val_loss = float(np.mean([float(step(*pad(b, False), False)) for b in val_batches]))
+        print(f"epoch {epoch}: train {np.mean(losses):.3f} val {val_loss:.3f} "
+              f"({(time.time() - started) / 60:.1f} min)", flush=True)
+        if val_loss < best:
+            best = val_loss
+            model.save(WORK / "model.keras")
+
+
+# --- calls ------------------------------------------------------------------------------
+
+def log_posteriors(model: Any, audio: np.ndarray) -> np.ndarray:
+    """Agent audio -> (frames at 40 ms, tokens + blank) log posteriors, whole signal."""
+    feats = normalise(logmel(audio))
+    logits = np.asarray(model(feats[None], training=False))[0].astype(np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def keyword_scores(logp: np.ndarray, forms: dict[str, tuple[str, ...]], max_gap: int) -> dict[str, np.ndarray]:
+    return {label: np.exp(np.max([phrases.chain_scores(logp, phrases.token_ids(f), max_gap)
+                                  for f in fs], axis=0)) for label, fs in forms.items()}
+
+
+def calls(root: Path, max_gaps: list[int], limit: int) -> None:
+    import multiprocessing
+
+    from seatwatch.edge.callbench.keywords import LATE_S, keyword_table, peaks_job, print_table
+    from seatwatch.edge.sources.wavfile import read_stereo
+
+    forms = dict(corpus.KEYWORDS)
+    rows: dict[str, list[dict[str, Any]]] = {"B": []} | {f"E{g}": [] for g in max_gaps}
+    pairs = [(t, t.with_name(t.name.replace(".truth.json", ".wav")))
+             for t in sorted(root.glob("*.truth.json"))[:limit]]
+    pairs = [(t, w) for t, w in pairs if w.exists()]
+    # the shipped spotter (tflite-runtime) cannot share a process with TensorFlow
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for part in pool.map(peaks_job, [(str(w), str(t), None) for t, w in pairs]):
+            rows["B"] += part
+    import tensorflow as tf
+
+    model = tf.keras.models.load_model(WORK / "model.keras")
+    for truth_path, wav in pairs:
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        logp = log_posteriors(model, read_stereo(wav)[:, 0])
+        at_s = (np.arange(len(logp)) + 1) * STRIDE * 0.01
+        for gap in max_gaps:
+            scores = keyword_scores(logp, forms, gap)
+            for utterance in truth["measured"]["utterances"]:
+                if utterance["who"] != "agent":
+                    continue
+                inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
+                rows[f"E{gap}"].append({
+                    "call": truth["id"], "family": truth["family"], "noise": truth["noise"],
+                    "present": [k for k in forms if any(f in utterance["text"] for f in forms[k])],
+                    "peak": {k: float(v[inside].max()) if inside.any() else 0.0 for k, v in scores.items()}})
+    report: dict[str, Any] = {"calls": len(pairs), "root": str(root)}
+    for name, table_rows in rows.items():
+        for family in ("espeak", "neural", None):
+            subset = [r for r in table_rows if family is None or r["family"] == family]
+            if not subset:
+                continue
+            print(f"\n== {name} {family or 'all'}: {len(subset)} agent utterances")
+            table = keyword_table(subset, {k: 0.5 for k in forms})
+            print_table(table)
+            report[f"{name}:{family or 'all'}"] = table
+    REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("synth")
+    s.add_argument("--count", type=int, default=6000)
+    s.add_argument("--neural-share", type=float, default=0.25)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--workers", type=int, default=2)
+    t = sub.add_parser("train")
+    t.add_argument("--seeds", type=int, nargs="+", default=[1])
+    t.add_argument("--minutes", type=float, default=40.0)
+    t.add_argument("--batch", type=int, default=32)
+    c = sub.add_parser("calls")
+    c.add_argument("--root", type=Path, default=cache_dir() / "callbench" / "v2-seed13")
+    c.add_argument("--max-gap", type=int, nargs="+", default=[15])
+    c.add_argument("--limit", type=int, default=1000)
+    args = parser.parse_args(argv)
+    if args.cmd == "synth":
+        synth(args.count, args.neural_share, args.seed, args.workers)
+    elif args.cmd == "train":
+        train(args.seeds, args.minutes, args.batch)
+    elif args.cmd == "calls":
+        calls(args.root, args.max_gap, args.limit)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
