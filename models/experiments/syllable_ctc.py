@@ -34,6 +34,7 @@ import numpy as np
 
 from seatwatch.edge.dsp.features import logmel
 from seatwatch.edge.models import phrases
+from seatwatch.edge.models.subword import normalise
 from seatwatch.models.synth import augment, corpus
 from seatwatch.models.synth.dataset import NEURAL_TRAIN_WARPS, RATE, TRAIN_VOICES
 from seatwatch.models.synth.neural import NeuralVoice, speak_neural
@@ -110,17 +111,8 @@ def synth(count: int, neural_share: float, seed: int, workers: int) -> None:
 
 # --- train ------------------------------------------------------------------------------
 
-CHUNK = 400          # 10 ms frames per edge inference (4 s); offline the model runs on any length
+CHUNK = 300          # 10 ms frames per edge inference (3 s); offline the model runs on any length
 STRIDE = 4           # output every 40 ms
-
-
-def normalise(feats: np.ndarray) -> np.ndarray:
-    """(frames, mels) log-mel -> level-free: minus the mean of the louder half of the frames
-    (speech, whatever the share of silence), so whisper and shout look alike."""
-    x = feats.astype(np.float32)
-    energy = x.mean(axis=1)
-    loud = energy >= np.median(energy)
-    return x - float(x[loud].mean())
 
 
 def _utterances(path: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -238,53 +230,89 @@ def train(seeds: list[int], minutes: float, batch: int) -> None:
             model.save(WORK / "model.keras")
 
 
-# --- calls ------------------------------------------------------------------------------
+# --- export and calls ---------------------------------------------------------------------
 
-def log_posteriors(model: Any, audio: np.ndarray) -> np.ndarray:
-    """Agent audio -> (frames at 40 ms, tokens + blank) log posteriors, whole signal."""
-    feats = normalise(logmel(audio))
-    logits = np.asarray(model(feats[None], training=False))[0].astype(np.float64)
-    logits -= logits.max(axis=1, keepdims=True)
-    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+CANDIDATE = WORK / "candidate"
 
 
-def keyword_scores(logp: np.ndarray, forms: dict[str, tuple[str, ...]], max_gap: int) -> dict[str, np.ndarray]:
-    return {label: np.exp(np.max([phrases.chain_scores(logp, phrases.token_ids(f), max_gap)
-                                  for f in fs], axis=0)) for label, fs in forms.items()}
+def export(default_threshold: float, max_gap: int) -> Path:
+    """model.keras -> CANDIDATE/subword.tflite (int8, logits out) + subword.json with the
+    corpus's keywords as phrases, and the shipped fixed-class models beside it."""
+    import shutil
+
+    import tensorflow as tf
+
+    from seatwatch.edge.models.keywords import MODEL_DIR
+    from seatwatch.models.train.convert import to_int8_tflite
+
+    trained = tf.keras.models.load_model(WORK / "model.keras")
+    fixed = build_model()
+    fixed = tf.keras.Model(*_fixed_shape(fixed, tf))
+    fixed.set_weights(trained.get_weights())
+    feats, _ = _utterances(sorted(WORK.glob("train_*.npz"))[0])
+    chunks = np.stack([f[:CHUNK] for f in feats if len(f) >= CHUNK][:400])
+    CANDIDATE.mkdir(parents=True, exist_ok=True)
+    (CANDIDATE / "subword.tflite").write_bytes(to_int8_tflite(fixed, chunks))
+    doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
+           "margin": 100, "max_gap": max_gap, "refractory_frames": 150,
+           "default_threshold": default_threshold, "thresholds": {},
+           "phrases": {label: list(forms) for label, forms in corpus.KEYWORDS.items()}}
+    (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                                           encoding="utf-8")
+    for name in ("kws.tflite", "kws.json", "rate.tflite", "rate.json"):
+        shutil.copy(MODEL_DIR / name, CANDIDATE / name)
+    print(f"exported {CANDIDATE} ({(CANDIDATE / 'subword.tflite').stat().st_size // 1024} KiB)")
+    return CANDIDATE
 
 
-def calls(root: Path, max_gaps: list[int], limit: int) -> None:
-    import multiprocessing
+def _fixed_shape(model: Any, tf: Any) -> tuple[Any, Any]:
+    inp = tf.keras.Input((CHUNK, 40), batch_size=1)
+    return inp, model(inp)
 
-    from seatwatch.edge.callbench.keywords import LATE_S, keyword_table, peaks_job, print_table
+
+def e_rows(job: tuple[str, str, str, int]) -> list[dict[str, Any]]:
+    """Worker: (audio, truth, candidate folder, max gap) -> per agent utterance, every
+    keyword's peak score from the sub-word model, as `seatwatch eval --keywords` rows."""
+    from seatwatch.edge.callbench.keywords import LATE_S
+    from seatwatch.edge.models.subword import PhraseSpotter
     from seatwatch.edge.sources.wavfile import read_stereo
 
+    audio, truth_path, folder, max_gap = job
+    truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
+    spotter = PhraseSpotter(Path(folder) / "subword.tflite")
+    object.__setattr__(spotter.cfg, "max_gap", max_gap)
+    at, scores = spotter.frame_scores(logmel(read_stereo(Path(audio))[:, 0]))
+    at_s = at / 100.0
+    labels = spotter.cfg.labels
+    rows = []
+    for utterance in truth["measured"]["utterances"]:
+        if utterance["who"] != "agent":
+            continue
+        inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
+        peak = scores[inside].max(axis=0) if inside.any() else np.zeros(len(labels))
+        rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
+                     "present": [k for k in labels if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
+                     "peak": {k: float(peak[i]) for i, k in enumerate(labels)}})
+    return rows
+
+
+def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
+    import multiprocessing
+
+    from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
+
     forms = dict(corpus.KEYWORDS)
-    rows: dict[str, list[dict[str, Any]]] = {"B": []} | {f"E{g}": [] for g in max_gaps}
     pairs = [(t, t.with_name(t.name.replace(".truth.json", ".wav")))
              for t in sorted(root.glob("*.truth.json"))[:limit]]
     pairs = [(t, w) for t, w in pairs if w.exists()]
-    # the shipped spotter (tflite-runtime) cannot share a process with TensorFlow
+    rows: dict[str, list[dict[str, Any]]] = {}
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for part in pool.map(peaks_job, [(str(w), str(t), None) for t, w in pairs]):
-            rows["B"] += part
-    import tensorflow as tf
-
-    model = tf.keras.models.load_model(WORK / "model.keras")
-    for truth_path, wav in pairs:
-        truth = json.loads(truth_path.read_text(encoding="utf-8"))
-        logp = log_posteriors(model, read_stereo(wav)[:, 0])
-        at_s = (np.arange(len(logp)) + 1) * STRIDE * 0.01
+        if with_b:
+            rows["B"] = [r for part in pool.map(peaks_job, [(str(w), str(t), None) for t, w in pairs])
+                         for r in part]
         for gap in max_gaps:
-            scores = keyword_scores(logp, forms, gap)
-            for utterance in truth["measured"]["utterances"]:
-                if utterance["who"] != "agent":
-                    continue
-                inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
-                rows[f"E{gap}"].append({
-                    "call": truth["id"], "family": truth["family"], "noise": truth["noise"],
-                    "present": [k for k in forms if any(f in utterance["text"] for f in forms[k])],
-                    "peak": {k: float(v[inside].max()) if inside.any() else 0.0 for k, v in scores.items()}})
+            rows[f"E{gap}"] = [r for part in pool.map(e_rows, [(str(w), str(t), str(CANDIDATE), gap)
+                                                                for t, w in pairs]) for r in part]
     report: dict[str, Any] = {"calls": len(pairs), "root": str(root)}
     for name, table_rows in rows.items():
         for family in ("espeak", "neural", None):
@@ -314,13 +342,19 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--root", type=Path, default=cache_dir() / "callbench" / "v2-seed13")
     c.add_argument("--max-gap", type=int, nargs="+", default=[15])
     c.add_argument("--limit", type=int, default=1000)
+    c.add_argument("--no-b", action="store_true", help="skip the shipped spotter's rows")
+    x = sub.add_parser("export")
+    x.add_argument("--threshold", type=float, default=0.5)
+    x.add_argument("--max-gap", type=int, default=15)
     args = parser.parse_args(argv)
     if args.cmd == "synth":
         synth(args.count, args.neural_share, args.seed, args.workers)
     elif args.cmd == "train":
         train(args.seeds, args.minutes, args.batch)
     elif args.cmd == "calls":
-        calls(args.root, args.max_gap, args.limit)
+        calls(args.root, args.max_gap, args.limit, not args.no_b)
+    elif args.cmd == "export":
+        export(args.threshold, args.max_gap)
     return 0
 
 

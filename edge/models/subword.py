@@ -1,0 +1,186 @@
+"""Streaming phrase spotting from sub-word posteriors (design E; phrases as text).
+
+The acoustic model (`subword.tflite`, config `subword.json`) reads `chunk` log-mel frames
+(level-normalised like training: minus the mean of the louder half) and outputs, every
+`stride` frames, logits over seatwatch.edge.models.phrases.TOKENS and the CTC blank. It
+sees about a second each way, so each inference keeps only its centre: with hop 100 and
+chunk 300, the chunk ending at frame count c contributes the output frames of c-200 ..
+c-100, computed with a full second of context on both sides (identical to running the
+model on the whole recording, normalisation aside).
+
+Each phrase of the config (label -> its spoken forms as text, or as pinyin for a
+polyphone) is scored on those frames by `phrases.chain_scores`; a label fires when a
+form's score reaches its threshold, once per refractory time. A hit is reported at the
+inference that completed it (at most `chunk - margin` frames after the phrase's last
+token), its `at_frame` tells when the phrase ended.
+
+The same surface as KeywordSpotter (cfg.labels/window/hop, thresholds, floors, push,
+scores, reset), so the agent channel and the rules use either.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seatwatch.edge.models import phrases
+from seatwatch.edge.models.keywords import KeywordHit
+from seatwatch.edge.models.loader import ModelError, TfliteModel
+
+
+@dataclass(frozen=True)
+class SubwordConfig:
+    labels: tuple[str, ...]
+    forms: dict[str, tuple[tuple[int, ...], ...]]   # label -> token ids of each spoken form
+    thresholds: dict[str, float]
+    window: int = 300               # 10 ms frames per inference (the chunk)
+    hop: int = 100                  # frames between inferences
+    stride: int = 4                 # 10 ms frames per output frame
+    margin: int = 100               # context frames dropped at each side of a chunk
+    max_gap: int = 15               # output frames allowed between a phrase's tokens
+    refractory_frames: int = 150
+    front_end: str = "logmel"
+    tokens: tuple[str, ...] = field(default=phrases.TOKENS)
+
+    @classmethod
+    def load(cls, path: Path, phrases_override: dict[str, list[str]] | None = None) -> SubwordConfig:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if tuple(doc["tokens"]) != phrases.TOKENS:
+                raise ValueError("the model's token set is not this release's")
+            table: dict[str, list[str]] = phrases_override or doc["phrases"]
+            forms = {label: tuple(tuple(phrases.token_ids(*_form(f))) for f in spoken)
+                     for label, spoken in table.items()}
+            thresholds = {label: float(doc["thresholds"].get(label, doc["default_threshold"]))
+                          for label in table}
+            return cls(tuple(table), forms, thresholds, int(doc["window"]), int(doc["hop"]),
+                       int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
+                       int(doc["refractory_frames"]))
+        except FileNotFoundError:
+            raise ModelError(f"sub-word config {path} is missing") from None
+        except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
+            raise ModelError(f"sub-word config {path} is invalid ({exc})") from None
+
+
+def _form(spoken: str) -> tuple[str, str | None]:
+    """"没关系" or "没关系|mei guan xi" (an explicit pinyin reading) -> (text, pinyin)."""
+    text, _, pinyin = spoken.partition("|")
+    return text, (pinyin or None)
+
+
+def normalise(feats: np.ndarray) -> np.ndarray:
+    """(..., frames, mels) log-mel -> minus the mean of the loudest quarter of each chunk's
+    frames (speech, whatever the share of silence or listening): whisper and shout look
+    alike."""
+    x = np.asarray(feats, np.float32)
+    energy = x.mean(axis=-1)
+    loud = energy >= np.quantile(energy, 0.75, axis=-1, keepdims=True)
+    level = (x * loud[..., None]).sum(axis=(-2, -1)) / (loud.sum(axis=-1) * x.shape[-1])
+    return x - level[..., None, None]
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+class PhraseSpotter:
+    def __init__(self, model: Path, config: Path | None = None,
+                 thresholds: dict[str, float] | None = None,
+                 phrase_table: dict[str, list[str]] | None = None) -> None:
+        self.model = TfliteModel(model)
+        self.cfg = SubwordConfig.load(config or model.with_suffix(".json"), phrase_table)
+        if self.model.input_shape[1] != self.cfg.window:
+            raise ModelError(f"{model} reads {self.model.input_shape[1]} frames, its config says "
+                             f"{self.cfg.window}")
+        self.thresholds = {**self.cfg.thresholds, **(thresholds or {})}
+        self.floors: dict[str, float] = {}
+        self.inferences = 0
+        self.reset()
+
+    @property
+    def frames_seen(self) -> int:
+        return self._count
+
+    @property
+    def keep_frames(self) -> int:
+        """Output frames of history a phrase's chain may reach back over."""
+        return self.cfg.max_gap * 12
+
+    def reset(self) -> None:
+        self._count = 0
+        self._tail = np.zeros((0, 0), np.float32)
+        self._logp = np.zeros((0, len(phrases.TOKENS) + 1))
+        self._logp_end = 0              # frame count where the kept log posteriors end
+        self._quiet_until: dict[str, int] = {}
+        self._quiet_floor_until: dict[str, int] = {}
+
+    def log_posteriors(self, chunks: np.ndarray) -> np.ndarray:
+        """(n, window, mels) -> (n, window // stride, tokens + 1) log posteriors."""
+        self.inferences += len(chunks)
+        return log_softmax(self.model.run_batch(normalise(chunks)))
+
+    def push(self, frames: np.ndarray, active: np.ndarray | bool = True) -> list[KeywordHit]:
+        """Add a block of log-mel frames; an inference is due every `hop` frames where
+        `active` (agent speech near) holds. Idle stretches reset the phrase chains."""
+        n = len(frames)
+        if not n:
+            return []
+        data = frames if not len(self._tail) else np.concatenate([self._tail, frames])
+        first = self._count + 1
+        self._count += n
+        self._tail = data[-(self.cfg.window - 1):]
+        flags = np.broadcast_to(np.asarray(active, bool), (n,))
+        cfg = self.cfg
+        counts = [c for c in range(-(-first // cfg.hop) * cfg.hop, self._count + 1, cfg.hop)
+                  if len(data) - (self._count - c) >= cfg.window and flags[c - first]]
+        if not counts:
+            return []
+        ends = [len(data) - (self._count - c) for c in counts]
+        logps = self.log_posteriors(np.stack([data[e - cfg.window:e] for e in ends]))
+        lo, hi = cfg.margin // cfg.stride, (cfg.window - cfg.margin) // cfg.stride
+        hits: list[KeywordHit] = []
+        for count, logp in zip(counts, logps, strict=True):
+            start = count - cfg.window + cfg.margin       # frame count where the centre begins
+            if start != self._logp_end:                   # not contiguous: chains start over
+                self._logp = self._logp[:0]
+            self._logp = np.concatenate([self._logp, logp[lo:hi]])[-self.keep_frames:]
+            self._logp_end = count - cfg.margin
+            hits += self._judge(hi - lo, count)
+        return hits
+
+    def _judge(self, new: int, count: int) -> list[KeywordHit]:
+        hits = []
+        for label in self.cfg.labels:
+            score = self._label_scores(self._logp, label)[-new:].max()
+            threshold = self.thresholds[label]
+            if score >= threshold and count >= self._quiet_until.get(label, 0):
+                self._quiet_until[label] = self._quiet_floor_until[label] = count + self.cfg.refractory_frames
+                hits.append(KeywordHit(label, float(score), count))
+            elif threshold > score >= self.floors.get(label, threshold) \
+                    and count >= self._quiet_floor_until.get(label, 0):
+                self._quiet_floor_until[label] = count + self.cfg.refractory_frames
+                hits.append(KeywordHit(label, float(score), count, confirmed=False))
+        return hits
+
+    def _label_scores(self, logp: np.ndarray, label: str) -> np.ndarray:
+        return np.exp(np.max([phrases.chain_scores(logp, list(ids), self.cfg.max_gap)
+                              for ids in self.cfg.forms[label]], axis=0))
+
+    def frame_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Offline, a whole recording's log-mel as streaming computes it (every hop):
+        (end frame count of each 40 ms output frame, (frames, labels) scores)."""
+        cfg = self.cfg
+        ends = list(range(cfg.window, len(feats) + 1, cfg.hop))
+        if not ends:
+            return np.zeros(0), np.zeros((0, len(cfg.labels)))
+        lo, hi = cfg.margin // cfg.stride, (cfg.window - cfg.margin) // cfg.stride
+        logp = np.concatenate([lp[lo:hi] for at in range(0, len(ends), 64)
+                               for lp in self.log_posteriors(np.stack([feats[e - cfg.window:e]
+                                                                      for e in ends[at:at + 64]]))])
+        at = ends[0] - cfg.window + cfg.margin + cfg.stride * (np.arange(len(logp)) + 1)
+        return at, np.stack([self._label_scores(logp, label) for label in cfg.labels], axis=1)

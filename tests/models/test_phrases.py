@@ -1,0 +1,62 @@
+"""Phrases as text: pinyin tokens and the chain score against sub-word posteriors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seatwatch.edge.models import phrases
+from seatwatch.edge.models.subword import normalise
+
+
+def test_tokens_of_norm_phrases() -> None:
+    assert phrases.tokens("您好") == ("@n", "in", "@h", "ao")
+    # y and w count as initials, so 与 and 我 keep their glide; punctuation is ignored
+    assert phrases.tokens("与我没关系！") == ("@y", "u", "@w", "o", "@m", "ei", "@g", "uan", "@x", "i")
+    # context picks the reading of a polyphone (还 hai, not huan) ...
+    assert phrases.tokens("还有什么")[:2] == ("@h", "ai")
+    # ... and an explicit pinyin overrides it; tone digits are dropped
+    assert phrases.tokens("还", pinyin="huan2") == ("@h", "uan")
+    assert phrases.tokens("儿子") == ("er", "@z", "i")
+
+
+def test_bad_phrases_are_named() -> None:
+    with pytest.raises(phrases.PhraseError, match="no Mandarin syllables"):
+        phrases.tokens("hello!")
+    with pytest.raises(phrases.PhraseError, match="not in the model's set"):
+        phrases.tokens("x", pinyin="qwx")
+
+
+def _posteriors(frames: int, spikes: dict[int, int]) -> np.ndarray:
+    """Log posteriors: blank everywhere, a confident token at the given frames."""
+    p = np.full((frames, phrases.BLANK + 1), 0.01 / phrases.BLANK)
+    p[:, phrases.BLANK] = 0.99
+    for frame, token in spikes.items():
+        p[frame] = 0.01 / phrases.BLANK
+        p[frame, token] = 0.9
+        p[frame, phrases.BLANK] = 0.1 - 0.01 / phrases.BLANK * (phrases.BLANK - 1)
+    return np.log(p)
+
+
+def test_chain_scores_find_the_phrase_in_order_within_the_gap() -> None:
+    ids = phrases.token_ids("您好")
+    said = _posteriors(60, {10: ids[0], 13: ids[1], 17: ids[2], 20: ids[3]})
+    scores = np.exp(phrases.chain_scores(said, ids, max_gap=8))
+    assert scores.argmax() == 20 and scores.max() == pytest.approx(0.9)
+    # the same tokens out of order, or too far apart, do not make the phrase
+    shuffled = _posteriors(60, {10: ids[2], 13: ids[3], 17: ids[0], 20: ids[1]})
+    assert np.exp(phrases.chain_scores(shuffled, ids, max_gap=8)).max() < 0.05
+    apart = _posteriors(60, {10: ids[0], 13: ids[1], 40: ids[2], 43: ids[3]})
+    assert np.exp(phrases.chain_scores(apart, ids, max_gap=8)).max() < 0.05
+    # one token missing (您请讲 is not 您好) drags the mean down
+    missing = _posteriors(60, {10: ids[0], 13: ids[1], 20: ids[3]})
+    assert np.exp(phrases.chain_scores(missing, ids, max_gap=8)).max() < 0.2
+
+
+def test_normalise_removes_level_whatever_the_silence() -> None:
+    rng = np.random.default_rng(0)
+    speech = rng.normal(-2.0, 1.0, (300, 40))
+    speech[200:] = -12.0                    # a third of the chunk is silence
+    quiet = normalise(speech - 6.0)         # the same speech 6 dB-ish lower
+    np.testing.assert_allclose(normalise(speech), quiet, atol=1e-5)
+    np.testing.assert_allclose(normalise(np.stack([speech, speech - 3.0]))[1], normalise(speech), atol=1e-5)
