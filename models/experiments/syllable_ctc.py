@@ -291,7 +291,8 @@ def e_rows(job: tuple[str, str, str, int]) -> list[dict[str, Any]]:
         inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
         peak = scores[inside].max(axis=0) if inside.any() else np.zeros(len(labels))
         rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
-                     "present": [k for k in labels if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
+                     "present": [k for k in labels
+                                 if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
                      "peak": {k: float(peak[i]) for i, k in enumerate(labels)}})
     return rows
 
@@ -326,8 +327,62 @@ def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
     REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# --- calibrate --------------------------------------------------------------------------
+
+CONDITIONS = {"clean": ("espeak", None), "babble10": ("espeak", 10.0),
+              "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
+
+
+def _stream_job(job: tuple[str, float]) -> str:
+    """Worker: render a held-out keyword-free stream (no TensorFlow around) -> npz path."""
+    from seatwatch.models.synth.dataset import SynthConfig, negative_stream
+
+    name, minutes = job
+    path = WORK / f"fa_{name}_{minutes:g}.npz"
+    if not path.exists():
+        family, snr = CONDITIONS[name]
+        audio = negative_stream(SynthConfig(workers=1), snr_db=snr, family=family, minutes=minutes)
+        np.savez(path, feats=logmel(audio).astype(np.float16))
+    return str(path)
+
+
+def calibrate(minutes: float) -> dict[str, Any]:
+    """Thresholds per keyword on held-out keyword-free speech of held-out voices of both
+    families, clean and in 10 dB babble, by the shipped model's rule (<= 0.5 false
+    alarms/hour, 0.1 for the taboo phrases): written into the candidate's subword.json."""
+    import multiprocessing
+
+    from seatwatch.edge.models.subword import PhraseSpotter
+    from seatwatch.models.eval.evaluate import choose_thresholds, false_alarms
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        paths = list(pool.map(_stream_job, [(name, minutes) for name in CONDITIONS]))
+    spotter = PhraseSpotter(CANDIDATE / "subword.tflite")
+    refractory = spotter.cfg.refractory_frames // spotter.cfg.stride
+    tracks = []
+    for path in paths:
+        feats = np.load(path)["feats"].astype(np.float32)
+        _, scores = spotter.frame_scores(feats)
+        tracks.append((scores, len(feats) / 100 / 3600))
+    thresholds = choose_thresholds(tracks, refractory, spotter.cfg.labels)
+    fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
+                 for i, label in enumerate(spotter.cfg.labels)}
+          for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}
+    doc_path = CANDIDATE / "subword.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc["thresholds"] = thresholds
+    doc_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    out = {"thresholds": thresholds, "hours": sum(h for _, h in tracks), "false_alarms": fa,
+           "top_scores": {name: {label: round(float(scores[:, i].max()), 4)
+                                 for i, label in enumerate(spotter.cfg.labels)}
+                          for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("synth")
     s.add_argument("--count", type=int, default=6000)
@@ -346,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     x = sub.add_parser("export")
     x.add_argument("--threshold", type=float, default=0.5)
     x.add_argument("--max-gap", type=int, default=15)
+    k = sub.add_parser("calibrate")
+    k.add_argument("--minutes", type=float, default=12.0)
     args = parser.parse_args(argv)
     if args.cmd == "synth":
         synth(args.count, args.neural_share, args.seed, args.workers)
@@ -353,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         train(args.seeds, args.minutes, args.batch)
     elif args.cmd == "calls":
         calls(args.root, args.max_gap, args.limit, not args.no_b)
+    elif args.cmd == "calibrate":
+        calibrate(args.minutes)
     elif args.cmd == "export":
         export(args.threshold, args.max_gap)
     return 0
