@@ -84,8 +84,9 @@ class SeatPipeline:
         self._music = MusicDetector()               # music on hold on the earpiece: no caller
         self.ear_music = np.zeros(0, bool)          # per frame of the last block: music
         self.models = models or AgentChannel()
-        check_keywords(policy, self.models.spotter.cfg.labels)
-        configure_spotter(self.models.spotter, policy)
+        check_keywords(policy, self.models.labels)
+        for spotter in self.models.spotters:
+            configure_spotter(spotter, policy)
         self.feedback = LedFeedback(policy.feedback, self.led)
         self.calls = CallRules(self._report, policy, judge_hangup=ctx.hook_known)
         self.hold = HoldRule(self._report, policy.hold,

@@ -24,6 +24,7 @@ from seatwatch.edge.dsp.features import StreamingLogMel, logmel
 from seatwatch.edge.models.embedding import DIM, SpeechEmbedder, available_at, embed, pcm16
 from seatwatch.edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
 from seatwatch.edge.models.rate import RateEstimate, RateEstimator
+from seatwatch.edge.models.subword import PhraseSpotter
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class ModelPaths:
         """A candidate folder may hold the keyword model alone: then the shipped rate model."""
         own = self.folder / "rate.tflite"
         return own if own.exists() else MODEL_DIR / "rate.tflite"
+
+    @property
+    def subword(self) -> Path | None:
+        """The sub-word phrase model, where this folder (or the shipped one) has it."""
+        for folder in (self.folder, MODEL_DIR):
+            if (folder / "subword.tflite").exists():
+                return folder / "subword.tflite"
+        return None
 
     @property
     def front_end(self) -> Path:
@@ -73,10 +82,23 @@ def frame_end_s(spotter: KeywordSpotter, counts: np.ndarray) -> np.ndarray:
 ACTIVE_AFTER_SPEECH = 120           # frames (1.2 s)
 
 
+def phrase_active_after(spotter: PhraseSpotter) -> int:
+    """The phrase spotter keeps only its chunks' centres, so it runs until the chunk whose
+    centre holds the agent's last speech frame: window - margin frames after it."""
+    return spotter.cfg.window - spotter.cfg.margin
+
+
 class AgentChannel:
     def __init__(self, paths: ModelPaths = ModelPaths(),
-                 thresholds: dict[str, float] | None = None) -> None:
+                 thresholds: dict[str, float] | None = None, *, phrases: bool = True) -> None:
         self.spotter = KeywordSpotter(paths.kws, thresholds=thresholds)
+        # The sub-word model hears the labels its config lists (the fixed-class spotter
+        # keeps the others): chosen per label by measurement (models/MODEL_CARD.md)
+        self.phrases: PhraseSpotter | None = None
+        if phrases and paths.subword is not None:
+            self.phrases = PhraseSpotter(paths.subword, thresholds=thresholds)
+            for label in self.phrases.cfg.labels:
+                self.spotter.thresholds.pop(label, None)
         self.rate = RateEstimator(paths.rate)
         self._logmel = StreamingLogMel()
         self._since_speech = 1 << 30        # frames since the last agent speech frame
@@ -85,11 +107,22 @@ class AgentChannel:
             self.embedder = SpeechEmbedder(paths.front_end)
             self.spotter.frame_source = self._embeddings
 
+    @property
+    def spotters(self) -> list[KeywordSpotter | PhraseSpotter]:
+        return [self.spotter] + ([self.phrases] if self.phrases is not None else [])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label some spotter hears."""
+        return tuple(dict.fromkeys(label for s in self.spotters for label in s.cfg.labels))
+
     def reset(self) -> None:
         self._logmel = StreamingLogMel()
         if self.embedder is not None:
             self.embedder.reset()
         self.spotter.reset()
+        if self.phrases is not None:
+            self.phrases.reset()
         self.rate.reset()
         self._since_speech = 1 << 30
 
@@ -102,7 +135,8 @@ class AgentChannel:
         """A block of feature frames and the agent VAD per frame -> keyword hits and rate
         estimates, each with the index of the frame (in this block) where it happened."""
         speech = np.asarray(speech, bool)
-        return self._models(feats, speech, self._active(speech))
+        since = self._since(speech)
+        return self._models(feats, speech, since)
 
     def hear(self, mic: np.ndarray, speech: np.ndarray
              ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
@@ -110,36 +144,52 @@ class AgentChannel:
         the feature frames the models read (the others are never looked at)."""
         speech = np.asarray(speech, bool)
         n = len(speech)
-        active = self._active(speech)
+        since = self._since(speech)
+        active = since < ACTIVE_AFTER_SPEECH
+        phrase_frames = self._phrase_needed(since)
         if self.embedder is not None:
             # the rate model reads the speech frames' log-mel, the spotter embeddings
-            return self._spot_embeddings(mic, active), self._rate(self._logmel.push(mic, speech), speech)
+            feats = self._logmel.push(mic, speech | phrase_frames)
+            hits = self._spot_embeddings(mic, active) + self._spot_phrases(feats, since)
+            return sorted(hits, key=lambda h: h[0]), self._rate(feats, speech)
         window, hop = self.spotter.cfg.window, self.spotter.cfg.hop
         if n < window:                  # a short (live) block: the next windows read it all
-            return self._models(self._logmel.push(mic), speech, active)
-        counts = self.spotter.frames_seen + 1 + np.arange(n)
-        ends = np.flatnonzero(active & (counts % hop == 0))     # inferences due in the block
-        cover = np.zeros(n + 1, np.int64)
-        np.add.at(cover, np.maximum(ends - window + 1, 0), 1)
-        np.add.at(cover, ends + 1, -1)
-        needed = speech | (np.cumsum(cover[:n]) > 0)
-        needed[max(0, n - window + 1):] = True
-        return self._models(self._logmel.push(mic, needed), speech, active)
+            return self._models(self._logmel.push(mic), speech, since)
+        needed = speech | phrase_frames | _window_frames(self.spotter.frames_seen, active, window, hop)
+        return self._models(self._logmel.push(mic, needed), speech, since)
 
-    def _active(self, speech: np.ndarray) -> np.ndarray:
-        """Per frame of the block: agent speech within ACTIVE_AFTER_SPEECH frames."""
+    def _since(self, speech: np.ndarray) -> np.ndarray:
+        """Per frame of the block: frames since the last agent speech frame."""
         n = len(speech)
         last = np.where(speech, np.arange(n), -1)
         last = np.maximum.accumulate(last)
         since = np.where(last >= 0, np.arange(n) - last, self._since_speech + 1 + np.arange(n))
         self._since_speech = int(since[-1]) if n else self._since_speech
-        return np.asarray(since < ACTIVE_AFTER_SPEECH)
+        return since
 
-    def _models(self, feats: np.ndarray, speech: np.ndarray, active: np.ndarray
+    def _phrase_needed(self, since: np.ndarray) -> np.ndarray:
+        if self.phrases is None:
+            return np.zeros(len(since), bool)
+        cfg = self.phrases.cfg
+        if len(since) < cfg.window:
+            return np.ones(len(since), bool)
+        active = since < phrase_active_after(self.phrases)
+        return _window_frames(self.phrases.frames_seen, active, cfg.window, cfg.hop)
+
+    def _models(self, feats: np.ndarray, speech: np.ndarray, since: np.ndarray
                 ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
         first = self.spotter.frames_seen + 1
-        hits = [(hit.frame - first, hit) for hit in self.spotter.push(feats, active=active)]
-        return hits, self._rate(feats, speech)
+        hits = [(hit.frame - first, hit)
+                for hit in self.spotter.push(feats, active=since < ACTIVE_AFTER_SPEECH)]
+        hits += self._spot_phrases(feats, since)
+        return sorted(hits, key=lambda h: h[0]), self._rate(feats, speech)
+
+    def _spot_phrases(self, feats: np.ndarray, since: np.ndarray) -> list[tuple[int, KeywordHit]]:
+        if self.phrases is None:
+            return []
+        first = self.phrases.frames_seen + 1
+        active = since < phrase_active_after(self.phrases)
+        return [(hit.frame - first, hit) for hit in self.phrases.push(feats, active=active)]
 
     def _rate(self, feats: np.ndarray, speech: np.ndarray) -> list[tuple[int, RateEstimate]]:
         where = np.flatnonzero(speech)
@@ -163,3 +213,18 @@ class AgentChannel:
     def _embeddings(self, counts: np.ndarray) -> np.ndarray:
         assert self.embedder is not None
         return self.embedder.embeddings(counts - 1)
+
+
+def _window_frames(frames_seen: int, active: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """The frames of a block that the inferences due in it read (every hop frames where
+    `active`, over the last `window` frames), and the block's last window-1 frames, which
+    the next block's windows may reach back to."""
+    n = len(active)
+    counts = frames_seen + 1 + np.arange(n)
+    ends = np.flatnonzero(active & (counts % hop == 0))
+    cover = np.zeros(n + 1, np.int64)
+    np.add.at(cover, np.maximum(ends - window + 1, 0), 1)
+    np.add.at(cover, ends + 1, -1)
+    needed = np.cumsum(cover[:n]) > 0
+    needed[max(0, n - window + 1):] = True
+    return needed

@@ -10,6 +10,7 @@ from collections import Counter, deque
 from typing import Any
 
 from seatwatch.edge.models.keywords import KeywordSpotter
+from seatwatch.edge.models.subword import PhraseSpotter
 from seatwatch.edge.policy import Closing, Forbidden, Greeting, Policy, Polite
 from seatwatch.edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
 from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
@@ -226,13 +227,19 @@ class ClosingRule(Rule):
                     "end_s": _seconds(end - self._off_hook)})
 
 
-def configure_spotter(spotter: KeywordSpotter, policy: Policy) -> None:
+def configure_spotter(spotter: KeywordSpotter | PhraseSpotter, policy: Policy) -> None:
     """The spotter as the rules need it: keywords expected where they are judged
     (greeting, closing) are reported from the policy's lower floor there, and a taboo
-    phrase never fires below the policy's taboo bar, whatever the model's calibration."""
+    phrase of the fixed-class spotter never fires below the policy's taboo bar, whatever
+    the model's calibration (the sub-word spotter's taboo thresholds are calibrated for
+    <= 0.1 false alarms per hour already, on a scale of its own)."""
     floors = {label: policy.closing.min_score for label in policy.closing.keywords}
     for label in policy.greeting.keywords:
         floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
     spotter.floors = floors
+    if not isinstance(spotter, KeywordSpotter):
+        return
     for label in policy.forbidden.keywords:
+        if label not in spotter.thresholds:
+            continue                            # another spotter hears it
         spotter.thresholds[label] = max(spotter.thresholds.get(label, 1.0), policy.forbidden.min_score)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seatwatch.edge.models.agent_channel import AgentChannel, ModelPaths
+from seatwatch.edge.models.agent_channel import ACTIVE_AFTER_SPEECH, AgentChannel, ModelPaths
 from seatwatch.edge.models.embedding import GROUP, HOP, MelFrontEnd, SpeechEmbedder, available_at, embed
 from seatwatch.edge.models.loader import ModelError
 
@@ -108,7 +108,7 @@ def test_agent_channel_spots_the_same_whatever_the_block_size_and_gating() -> No
     live, _ = run(10, speech)
     # the reference: every embedding computed up front, the same inferences active
     reference = AgentChannel(CANDIDATE)
-    active = reference._active(speech)
+    active = reference._since(speech) < ACTIVE_AFTER_SPEECH
     everything = embed(mic)
     at = np.asarray(available_at(np.arange(len(everything)))) - 1
     whole = [(int(at[hit.frame - 1]), hit.label, hit.score)
