@@ -171,16 +171,22 @@ class PhraseSpotter:
         return np.exp(np.max([phrases.chain_scores(logp, list(ids), self.cfg.max_gap)
                               for ids in self.cfg.forms[label]], axis=0))
 
-    def frame_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def frame_posteriors(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offline, a whole recording's log-mel as streaming computes it (every hop):
-        (end frame count of each 40 ms output frame, (frames, labels) scores)."""
+        (end frame count of each 40 ms output frame, (frames, tokens + 1) log posteriors)."""
         cfg = self.cfg
         ends = list(range(cfg.window, len(feats) + 1, cfg.hop))
         if not ends:
-            return np.zeros(0), np.zeros((0, len(cfg.labels)))
+            return np.zeros(0), np.zeros((0, len(phrases.TOKENS) + 1))
         lo, hi = cfg.margin // cfg.stride, (cfg.window - cfg.margin) // cfg.stride
         logp = np.concatenate([lp[lo:hi] for at in range(0, len(ends), 64)
                                for lp in self.log_posteriors(np.stack([feats[e - cfg.window:e]
                                                                       for e in ends[at:at + 64]]))])
-        at = ends[0] - cfg.window + cfg.margin + cfg.stride * (np.arange(len(logp)) + 1)
-        return at, np.stack([self._label_scores(logp, label) for label in cfg.labels], axis=1)
+        return ends[0] - cfg.window + cfg.margin + cfg.stride * (np.arange(len(logp)) + 1), logp
+
+    def frame_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores)."""
+        at, logp = self.frame_posteriors(feats)
+        if not len(logp):
+            return at, np.zeros((0, len(self.cfg.labels)))
+        return at, np.stack([self._label_scores(logp, label) for label in self.cfg.labels], axis=1)

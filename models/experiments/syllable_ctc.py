@@ -281,8 +281,10 @@ def e_rows(job: tuple[str, str, str, int]) -> list[dict[str, Any]]:
     truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
     spotter = PhraseSpotter(Path(folder) / "subword.tflite")
     object.__setattr__(spotter.cfg, "max_gap", max_gap)
-    at, scores = spotter.frame_scores(logmel(read_stereo(Path(audio))[:, 0]))
+    at, logp = spotter.frame_posteriors(logmel(read_stereo(Path(audio))[:, 0]))
+    scores = np.stack([spotter._label_scores(logp, label) for label in spotter.cfg.labels], axis=1)
     at_s = at / 100.0
+    finals = np.exp(logp[:, len(phrases.INITIALS):phrases.BLANK]).sum(axis=1)   # soft count
     labels = spotter.cfg.labels
     rows = []
     for utterance in truth["measured"]["utterances"]:
@@ -293,7 +295,11 @@ def e_rows(job: tuple[str, str, str, int]) -> list[dict[str, Any]]:
         rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
                      "present": [k for k in labels
                                  if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
-                     "peak": {k: float(peak[i]) for i, k in enumerate(labels)}})
+                     "peak": {k: float(peak[i]) for i, k in enumerate(labels)},
+                     "chars": corpus.han_chars(utterance["text"]),
+                     "finals": float(finals[(at_s > utterance["start"])
+                                            & (at_s <= utterance["end"] + 0.3)].sum()),
+                     "seconds": utterance["end"] - utterance["start"]})
     return rows
 
 
@@ -324,6 +330,16 @@ def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
             table = keyword_table(subset, {k: 0.5 for k in forms})
             print_table(table)
             report[f"{name}:{family or 'all'}"] = table
+    for name, table_rows in rows.items():
+        if name.startswith("E"):
+            for family in ("espeak", "neural"):
+                sub = [r for r in table_rows if r["family"] == family and r["chars"] >= 8]
+                ratio = np.array([r["finals"] / r["chars"] for r in sub])
+                if len(ratio):
+                    report[f"{name}:{family}:syllable_count"] = {
+                        "utterances": len(sub), "mean_ratio": round(float(ratio.mean()), 3),
+                        "mae_ratio": round(float(np.abs(ratio - 1).mean()), 3)}
+                    print(name, family, report[f"{name}:{family}:syllable_count"])
     REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
