@@ -71,9 +71,21 @@ def token_ids(text: str, pinyin: str | None = None) -> list[int]:
     return [_INDEX[t] for t in tokens(text, pinyin)]
 
 
+def peak_mass(logp: np.ndarray, spread: int) -> np.ndarray:
+    """Log of each token's posterior summed over `spread` frames each side (at most 1):
+    CTC may split a token's spike over two frames, which is still one token."""
+    if spread <= 0:
+        return logp
+    p = np.exp(logp)
+    padded = np.pad(p, ((spread, spread), (0, 0)))
+    total = sum(padded[d:d + len(p)] for d in range(2 * spread + 1))
+    return np.log(np.minimum(total, 1.0) + 1e-12)
+
+
 def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
-    """(frames, len(TOKENS) + 1) log posteriors -> per frame, the phrase's best chain of
-    token peaks ending there: mean log posterior over its tokens (<= 0)."""
+    """(frames, len(TOKENS) + 1) log emission scores (log posteriors, or `peak_mass` of
+    them) -> per frame, the phrase's best chain of token peaks ending there: mean log
+    score over its tokens (<= 0)."""
     n = len(logp)
     best = logp[:, ids[0]].astype(np.float64)
     for token in ids[1:]:

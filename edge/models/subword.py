@@ -36,11 +36,13 @@ class SubwordConfig:
     labels: tuple[str, ...]
     forms: dict[str, tuple[tuple[int, ...], ...]]   # label -> token ids of each spoken form
     thresholds: dict[str, float]
+    floors: dict[str, float]        # where a phrase is expected (greeting, closing turns)
     window: int = 300               # 10 ms frames per inference (the chunk)
     hop: int = 100                  # frames between inferences
     stride: int = 4                 # 10 ms frames per output frame
     margin: int = 100               # context frames dropped at each side of a chunk
     max_gap: int = 15               # output frames allowed between a phrase's tokens
+    spread: int = 1                 # frames each side a token's posterior is summed over
     refractory_frames: int = 150
     front_end: str = "logmel"
     tokens: tuple[str, ...] = field(default=phrases.TOKENS)
@@ -56,9 +58,11 @@ class SubwordConfig:
                      for label, spoken in table.items()}
             thresholds = {label: float(doc["thresholds"].get(label, doc["default_threshold"]))
                           for label in table}
-            return cls(tuple(table), forms, thresholds, int(doc["window"]), int(doc["hop"]),
+            floors = {label: min(float(doc.get("floors", {}).get(label, thresholds[label])),
+                                 thresholds[label]) for label in table}
+            return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
-                       int(doc["refractory_frames"]))
+                       int(doc.get("spread", 1)), int(doc["refractory_frames"]))
         except FileNotFoundError:
             raise ModelError(f"sub-word config {path} is missing") from None
         except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
@@ -168,7 +172,8 @@ class PhraseSpotter:
         return hits
 
     def _label_scores(self, logp: np.ndarray, label: str) -> np.ndarray:
-        return np.exp(np.max([phrases.chain_scores(logp, list(ids), self.cfg.max_gap)
+        emit = phrases.peak_mass(logp, self.cfg.spread)
+        return np.exp(np.max([phrases.chain_scores(emit, list(ids), self.cfg.max_gap)
                               for ids in self.cfg.forms[label]], axis=0))
 
     def frame_posteriors(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -229,16 +229,21 @@ class ClosingRule(Rule):
 
 def configure_spotter(spotter: KeywordSpotter | PhraseSpotter, policy: Policy) -> None:
     """The spotter as the rules need it: keywords expected where they are judged
-    (greeting, closing) are reported from the policy's lower floor there, and a taboo
-    phrase of the fixed-class spotter never fires below the policy's taboo bar, whatever
-    the model's calibration (the sub-word spotter's taboo thresholds are calibrated for
-    <= 0.1 false alarms per hour already, on a scale of its own)."""
+    (greeting, closing) are reported from a lower floor there, and a taboo phrase of the
+    fixed-class spotter never fires below the policy's taboo bar, whatever the model's
+    calibration. The policy's floors and bar are on the fixed-class spotter's scale; the
+    sub-word spotter's scores are on a scale of their own, so its floors come with its
+    calibration (20 false alarms per hour of keyword-free speech) and its taboo
+    thresholds are calibrated for <= 0.1 per hour already."""
+    expected = [*policy.closing.keywords, *policy.greeting.keywords]
+    if isinstance(spotter, PhraseSpotter):
+        spotter.floors = {label: spotter.cfg.floors[label] for label in expected
+                          if label in spotter.cfg.floors}
+        return
     floors = {label: policy.closing.min_score for label in policy.closing.keywords}
     for label in policy.greeting.keywords:
         floors[label] = min(floors.get(label, 1.0), policy.greeting.min_score)
     spotter.floors = floors
-    if not isinstance(spotter, KeywordSpotter):
-        return
     for label in policy.forbidden.keywords:
         if label not in spotter.thresholds:
             continue                            # another spotter hears it

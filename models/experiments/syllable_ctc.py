@@ -153,7 +153,7 @@ def _spec_augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def train(seeds: list[int], minutes: float, batch: int) -> None:
+def train(seeds: list[int], minutes: float, batch: int, resume: bool = False, lr: float = 2e-3) -> None:
     import tensorflow as tf
 
     feats: list[np.ndarray] = []
@@ -169,10 +169,9 @@ def train(seeds: list[int], minutes: float, batch: int) -> None:
     val = set(order[: max(20, len(order) // 25)].tolist())
     train_ix = [i for i in range(len(feats)) if i not in val]
     print(f"{len(train_ix)} training utterances, {len(val)} validation")
-    model = build_model()
-    model.summary(print_fn=lambda line: None)
+    model = tf.keras.models.load_model(WORK / "model.keras") if resume else build_model()
     print(f"{model.count_params()} parameters")
-    opt = tf.keras.optimizers.Adam(2e-3)
+    opt = tf.keras.optimizers.Adam(lr)
 
     def pad(ix: list[int], augment_: bool) -> tuple[np.ndarray, ...]:
         frames = max(len(feats[i]) for i in ix)
@@ -219,7 +218,7 @@ def train(seeds: list[int], minutes: float, batch: int) -> None:
     deadline = started + minutes * 60
     while time.time() < deadline:
         epoch += 1
-        if epoch in (12, 18):
+        if epoch in (12, 18) and not resume:
             opt.learning_rate.assign(opt.learning_rate * 0.4)
         losses = [float(step(*pad(batches[j], True), True)) for j in rng.permutation(len(batches))]
         val_loss = float(np.mean([float(step(*pad(b, False), False)) for b in val_batches]))
@@ -270,40 +269,45 @@ def _fixed_shape(model: Any, tf: Any) -> tuple[Any, Any]:
     return inp, model(inp)
 
 
-def e_rows(job: tuple[str, str, str, int]) -> list[dict[str, Any]]:
-    """Worker: (audio, truth, candidate folder, max gap) -> per agent utterance, every
-    keyword's peak score from the sub-word model, as `seatwatch eval --keywords` rows."""
+def e_rows(job: tuple[str, str, str, list[int], list[int]]) -> dict[str, list[dict[str, Any]]]:
+    """Worker: (audio, truth, candidate folder, max gaps, spreads) -> per decoder setting
+    ("E<gap>s<spread>"), per agent utterance, every keyword's peak score from the sub-word
+    model, as `seatwatch eval --keywords` rows."""
     from seatwatch.edge.callbench.keywords import LATE_S
     from seatwatch.edge.models.subword import PhraseSpotter
     from seatwatch.edge.sources.wavfile import read_stereo
 
-    audio, truth_path, folder, max_gap = job
+    audio, truth_path, folder, max_gaps, spreads = job
     truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
     spotter = PhraseSpotter(Path(folder) / "subword.tflite")
-    object.__setattr__(spotter.cfg, "max_gap", max_gap)
     at, logp = spotter.frame_posteriors(logmel(read_stereo(Path(audio))[:, 0]))
-    scores = np.stack([spotter._label_scores(logp, label) for label in spotter.cfg.labels], axis=1)
     at_s = at / 100.0
     finals = np.exp(logp[:, len(phrases.INITIALS):phrases.BLANK]).sum(axis=1)   # soft count
     labels = spotter.cfg.labels
-    rows = []
-    for utterance in truth["measured"]["utterances"]:
-        if utterance["who"] != "agent":
-            continue
-        inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
-        peak = scores[inside].max(axis=0) if inside.any() else np.zeros(len(labels))
-        rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
-                     "present": [k for k in labels
-                                 if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
-                     "peak": {k: float(peak[i]) for i, k in enumerate(labels)},
-                     "chars": corpus.han_chars(utterance["text"]),
-                     "finals": float(finals[(at_s > utterance["start"])
-                                            & (at_s <= utterance["end"] + 0.3)].sum()),
-                     "seconds": utterance["end"] - utterance["start"]})
-    return rows
+    out: dict[str, list[dict[str, Any]]] = {}
+    for gap in max_gaps:
+        for spread in spreads:
+            object.__setattr__(spotter.cfg, "max_gap", gap)
+            object.__setattr__(spotter.cfg, "spread", spread)
+            scores = np.stack([spotter._label_scores(logp, label) for label in labels], axis=1)
+            rows = out.setdefault(f"E{gap}s{spread}", [])
+            for utterance in truth["measured"]["utterances"]:
+                if utterance["who"] != "agent":
+                    continue
+                inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
+                peak = scores[inside].max(axis=0) if inside.any() else np.zeros(len(labels))
+                span = (at_s > utterance["start"]) & (at_s <= utterance["end"] + 0.3)
+                rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
+                             "present": [k for k in labels
+                                         if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
+                             "peak": {k: float(peak[i]) for i, k in enumerate(labels)},
+                             "chars": corpus.han_chars(utterance["text"]),
+                             "finals": float(finals[span].sum()),
+                             "seconds": utterance["end"] - utterance["start"]})
+    return out
 
 
-def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
+def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool, spreads: list[int]) -> None:
     import multiprocessing
 
     from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
@@ -317,9 +321,10 @@ def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
         if with_b:
             rows["B"] = [r for part in pool.map(peaks_job, [(str(w), str(t), None) for t, w in pairs])
                          for r in part]
-        for gap in max_gaps:
-            rows[f"E{gap}"] = [r for part in pool.map(e_rows, [(str(w), str(t), str(CANDIDATE), gap)
-                                                                for t, w in pairs]) for r in part]
+        jobs = [(str(w), str(t), str(CANDIDATE), max_gaps, spreads) for t, w in pairs]
+        for part in pool.map(e_rows, jobs):
+            for name, found in part.items():
+                rows.setdefault(name, []).extend(found)
     report: dict[str, Any] = {"calls": len(pairs), "root": str(root)}
     for name, table_rows in rows.items():
         for family in ("espeak", "neural", None):
@@ -345,6 +350,11 @@ def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool) -> None:
 
 # --- calibrate --------------------------------------------------------------------------
 
+# candidate thresholds: the sub-word scores (geometric means of posteriors) sit lower
+# than the fixed-class softmax, so the steps start at 0.2
+STEPS = tuple([round(0.2 + 0.01 * i, 2) for i in range(80)] + [round(1 - 10 ** (-k / 20), 6)
+                                                              for k in range(41, 101)])
+FLOOR_FA_PER_HOUR = 20.0
 CONDITIONS = {"clean": ("espeak", None), "babble10": ("espeak", 10.0),
               "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
 
@@ -369,7 +379,7 @@ def calibrate(minutes: float) -> dict[str, Any]:
     import multiprocessing
 
     from seatwatch.edge.models.subword import PhraseSpotter
-    from seatwatch.models.eval.evaluate import choose_thresholds, false_alarms
+    from seatwatch.models.eval.evaluate import FA_PER_HOUR_FORBIDDEN, FA_PER_HOUR_MAX, FORBIDDEN, false_alarms
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         paths = list(pool.map(_stream_job, [(name, minutes) for name in CONDITIONS]))
@@ -380,17 +390,31 @@ def calibrate(minutes: float) -> dict[str, Any]:
         feats = np.load(path)["feats"].astype(np.float32)
         _, scores = spotter.frame_scores(feats)
         tracks.append((scores, len(feats) / 100 / 3600))
-    thresholds = choose_thresholds(tracks, refractory, spotter.cfg.labels)
+    hours = sum(h for _, h in tracks)
+    labels = spotter.cfg.labels
+
+    def lowest(label: str, per_hour: float) -> float:
+        """The lowest step whose false alarms over all streams stay <= per_hour."""
+        allowed = int(np.floor(per_hour * hours))
+        columns = [scores[:, labels.index(label)] for scores, _ in tracks]
+        return next((t for t in STEPS if sum(false_alarms(c, t, refractory) for c in columns) <= allowed),
+                    STEPS[-1])
+
+    thresholds = {label: lowest(label, FA_PER_HOUR_FORBIDDEN if label in FORBIDDEN else FA_PER_HOUR_MAX)
+                  for label in labels}
+    # where a keyword is expected (the greeting's first turn, the closing's last ones) the
+    # rules accept a lower floor: FLOOR_FA_PER_HOUR false alarms on keyword-free speech
+    floors = {label: lowest(label, FLOOR_FA_PER_HOUR) for label in labels}
     fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
-                 for i, label in enumerate(spotter.cfg.labels)}
+                 for i, label in enumerate(labels)}
           for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}
     doc_path = CANDIDATE / "subword.json"
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    doc["thresholds"] = thresholds
+    doc["thresholds"], doc["floors"] = thresholds, floors
     doc_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    out = {"thresholds": thresholds, "hours": sum(h for _, h in tracks), "false_alarms": fa,
+    out = {"thresholds": thresholds, "floors": floors, "hours": round(hours, 3), "false_alarms": fa,
            "top_scores": {name: {label: round(float(scores[:, i].max()), 4)
-                                 for i, label in enumerate(spotter.cfg.labels)}
+                                 for i, label in enumerate(labels)}
                           for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}}
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return out
@@ -409,10 +433,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seeds", type=int, nargs="+", default=[1])
     t.add_argument("--minutes", type=float, default=40.0)
     t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--resume", action="store_true", help="go on from model.keras")
+    t.add_argument("--lr", type=float, default=2e-3)
     c = sub.add_parser("calls")
     c.add_argument("--root", type=Path, default=cache_dir() / "callbench" / "v2-seed13")
     c.add_argument("--max-gap", type=int, nargs="+", default=[15])
     c.add_argument("--limit", type=int, default=1000)
+    c.add_argument("--spread", type=int, nargs="+", default=[1])
     c.add_argument("--no-b", action="store_true", help="skip the shipped spotter's rows")
     x = sub.add_parser("export")
     x.add_argument("--threshold", type=float, default=0.5)
@@ -423,9 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "synth":
         synth(args.count, args.neural_share, args.seed, args.workers)
     elif args.cmd == "train":
-        train(args.seeds, args.minutes, args.batch)
+        train(args.seeds, args.minutes, args.batch, args.resume, args.lr)
     elif args.cmd == "calls":
-        calls(args.root, args.max_gap, args.limit, not args.no_b)
+        calls(args.root, args.max_gap, args.limit, not args.no_b, args.spread)
     elif args.cmd == "calibrate":
         calibrate(args.minutes)
     elif args.cmd == "export":

@@ -1,0 +1,88 @@
+"""The sub-word phrase spotter (design E): streaming equals offline, whatever the blocks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seatwatch.edge.dsp.features import logmel
+from seatwatch.edge.models.agent_channel import AgentChannel, ModelPaths
+from seatwatch.edge.models.keywords import MODEL_DIR
+from seatwatch.edge.models.loader import ModelError
+from seatwatch.edge.models.subword import PhraseSpotter
+from seatwatch.edge.sources.wavfile import read_stereo
+
+RENDERED = Path(__file__).resolve().parents[2] / "scenarios" / "rendered"
+MODEL = MODEL_DIR / "subword.tflite"
+HOP = 160
+
+
+def _mic() -> np.ndarray:
+    mic = read_stereo(RENDERED / "compliant.ogg")[:, 0]
+    return mic[: len(mic) // HOP * HOP]
+
+
+def test_streaming_scores_are_the_offline_ones_in_any_blocks() -> None:
+    feats = logmel(_mic())
+    offline = PhraseSpotter(MODEL)
+    at, scores = offline.frame_scores(feats)
+    for block in (37, 100, 1000):
+        spotter = PhraseSpotter(MODEL)
+        hits = []
+        for start in range(0, len(feats), block):
+            hits += spotter.push(feats[start:start + block])
+        # every hit is a label whose offline score crossed its threshold by then
+        for hit in hits:
+            column = scores[:, spotter.cfg.labels.index(hit.label)]
+            crossed = at[(column >= spotter.thresholds[hit.label]) & (at <= hit.frame)]
+            assert len(crossed), hit
+        first = [(h.label, h.frame) for h in hits]
+        if block == 37:
+            reference = first
+        assert first == reference
+    assert {h[0] for h in reference} >= {"您好", "再见"}      # the compliant call's greeting and closing
+
+
+def test_phrases_from_the_policy_need_no_retraining(tmp_path: Path) -> None:
+    """A phrase table given as text (a center's own greeting, a taboo sentence) is scored
+    by the same model; a phrase the model cannot spell is refused by name."""
+    table = {"greeting_own": ["您好，这里是服务热线"], "与我没关系": ["与我没关系", "跟我没关系"]}
+    spotter = PhraseSpotter(MODEL, phrase_table=table)
+    assert spotter.cfg.labels == ("greeting_own", "与我没关系")
+    assert len(spotter.cfg.forms["与我没关系"]) == 2
+    with pytest.raises(ModelError, match="no Mandarin syllables"):
+        PhraseSpotter(MODEL, phrase_table={"bad": ["hello"]})
+
+
+def test_a_config_for_another_token_set_is_refused(tmp_path: Path) -> None:
+    doc = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    doc["tokens"] = doc["tokens"][:-1]
+    bad = tmp_path / "subword.json"
+    bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ModelError, match="token set"):
+        PhraseSpotter(MODEL, config=bad)
+
+
+def test_agent_channel_hears_the_same_in_live_and_long_blocks() -> None:
+    from seatwatch.edge.dsp.vad import NoiseVad
+    from seatwatch.edge.policy import load_policy
+
+    mic = _mic()
+    n = len(mic) // HOP
+    speech = NoiseVad(load_policy().vad).process(mic.reshape(-1, HOP, 1))[:, 0]
+
+    def run(block: int) -> list[tuple[int, str, float]]:
+        channel = AgentChannel(ModelPaths())
+        assert channel.phrases is not None
+        out = []
+        for at in range(0, n, block):
+            found, _ = channel.hear(mic[at * HOP:(at + block) * HOP], speech[at:at + block])
+            out += [(at + index, hit.label, round(hit.score, 6)) for index, hit in found
+                    if hit.label in channel.phrases.cfg.labels]
+        return out
+
+    live, long = run(10), run(1000)
+    assert live == long and len(live) >= 2
