@@ -162,6 +162,7 @@ def keyword_run(args: argparse.Namespace, plans: list[CallPlan], root: Path) -> 
     from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
     from seatwatch.edge.callbench.render import paths_for
     from seatwatch.edge.models.keywords import MODEL_DIR, KwsConfig
+    from seatwatch.edge.models.subword import SubwordConfig
 
     began = time.monotonic()
     paths = [paths_for(p, root) for p in plans]
@@ -170,6 +171,8 @@ def keyword_run(args: argparse.Namespace, plans: list[CallPlan], root: Path) -> 
     rows = [row for call in per_call for row in call]
     folder = args.models or MODEL_DIR
     thresholds = KwsConfig.load(folder / "kws.json").thresholds
+    if (folder / "subword.tflite").exists():     # the labels the sub-word spotter owns
+        thresholds |= SubwordConfig.load(folder / "subword.json").thresholds
     rep = {"keywords": keyword_table(rows, thresholds), "agent_utterances": len(rows),
            "models": str(args.models) if args.models else "models/ (shipped)",
            "seed": args.seed, "calls": args.calls, "seconds": round(time.monotonic() - began, 1),

@@ -39,13 +39,14 @@ from seatwatch.edge.callbench.sentences import (
     CALLER_TRANSFERRED,
     CLOSING_FORMS,
     SEED_SCRIPTS,
+    TABOO_FORMS,
     Pools,
     han_chars,
     has_any,
     pools,
 )
 
-GENERATOR_VERSION = 2          # names the render cache: bump when rendering changes
+GENERATOR_VERSION = 3          # names the render cache: bump when rendering changes
 DRAWS = 1                      # seeds the random draws: bump only to draw different calls
 
 VIOLATIONS = ("answer_late", "greeting_missing", "forbidden_phrase", "speech_rate_high",
@@ -690,7 +691,7 @@ def check_plan(plan: CallPlan) -> list[str]:
     if kinds.count("off_hook") != 1 or kinds[-1] != "on_hook" or kinds.count("on_hook") != 1:
         problems.append(f"{plan.id}: needs one off_hook and a final on_hook")
     agent_text = "".join(s["text"] for s in plan.steps if s["do"] == "agent")
-    forbidden = has_any(agent_text, ("不知道", "没办法", "没关系"))
+    forbidden = has_any(agent_text, TABOO_FORMS)
     if forbidden != ("forbidden_phrase" in plan.expect):
         problems.append(f"{plan.id}: forbidden words in the agent's text: {forbidden}")
     hung_up = "far_end_hangup" not in kinds

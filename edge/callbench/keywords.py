@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from seatwatch.edge.dsp.features import logmel
 from seatwatch.edge.models.agent_channel import AgentChannel, ModelPaths, frame_end_s, spotter_frames
 from seatwatch.edge.sources.wavfile import read_stereo
 
@@ -32,24 +33,34 @@ BUDGETS = (1, 5)        # false utterances per 100 keyword-free ones
 
 def utterance_peaks(audio: Path, truth: dict[str, Any], channel: AgentChannel,
                     forms: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
-    """One row per agent utterance: its keywords present and every keyword's peak score."""
+    """One row per agent utterance: its keywords present and every keyword's peak score,
+    from the spotter that hears it (the sub-word one for the labels it owns)."""
     spotter = channel.spotter
-    frames = spotter_frames(spotter, read_stereo(audio)[:, 0], channel.embedder)
+    mic = read_stereo(audio)[:, 0]
+    frames = spotter_frames(spotter, mic, channel.embedder)
     scores = spotter.scores(frames)
     counts = spotter.cfg.window + spotter.cfg.hop * np.arange(len(scores))
-    at_s = frame_end_s(spotter, counts)
-    labels = [label for label in spotter.cfg.labels if label in forms]
+    tracks = [(frame_end_s(spotter, counts), scores, spotter.cfg.labels)]
+    if channel.phrases is not None:
+        at, phrase_scores = channel.phrases.frame_scores(logmel(mic))
+        tracks.insert(0, (at / 100.0, phrase_scores, channel.phrases.cfg.labels))
+    labels = [label for label in channel.labels if label in forms]
     rows = []
     for utterance in truth["measured"]["utterances"]:
         if utterance["who"] != "agent":
             continue
-        inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
-        peak = scores[inside].max(axis=0) if inside.any() else np.zeros(scores.shape[1])
+        peak: dict[str, float] = {}
+        for at_s, track, names in tracks:
+            inside = (at_s > utterance["start"]) & (at_s <= utterance["end"] + LATE_S)
+            top = track[inside].max(axis=0) if inside.any() else np.zeros(track.shape[1])
+            for label in labels:
+                if label in names and label not in peak:
+                    peak[label] = float(top[names.index(label)])
         rows.append({
             "call": truth["id"], "family": truth["family"], "noise": truth["noise"],
             "channel": truth["channel"],
             "present": [label for label in labels if any(f in utterance["text"] for f in forms[label])],
-            "peak": {label: float(peak[spotter.cfg.labels.index(label)]) for label in labels}})
+            "peak": peak})
     return rows
 
 
@@ -90,13 +101,20 @@ def print_table(table: dict[str, Any]) -> None:
               + "".join(f" {cell(e[f'recall_at_{b}_false_per_100'])}" for b in BUDGETS))
 
 
+def spoken_forms() -> dict[str, tuple[str, ...]]:
+    """Per keyword label, the texts that say it: the training corpus's forms and the taboo
+    variants the scripts quote (a line with 没有办法 says the taboo 没办法)."""
+    from seatwatch.edge.callbench.sentences import TABOO_VARIANTS
+    from seatwatch.models.synth import corpus
+
+    return {label: tuple(forms) + TABOO_VARIANTS.get(label, ()) for label, forms in corpus.KEYWORDS.items()}
+
+
 def peaks_job(job: tuple[str, str, str | None]) -> list[dict[str, Any]]:
     """Worker: (audio, truth file, model folder) -> rows (a spawned process builds its own
     models; the forms of each keyword come from the training corpus's table)."""
-    from seatwatch.models.synth import corpus
-
     audio, truth, models = job
     paths = ModelPaths(Path(models)) if models else ModelPaths()
     channel = AgentChannel(paths)
     return utterance_peaks(Path(audio), json.loads(Path(truth).read_text(encoding="utf-8")), channel,
-                           dict(corpus.KEYWORDS))
+                           spoken_forms())

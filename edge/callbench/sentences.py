@@ -31,6 +31,11 @@ corpus: Any = importlib.import_module("seatwatch.models.synth.corpus")
 SEED_SCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_77c60d4c460aea64.txt"
 
 FORBIDDEN_FORMS = ("不知道", "没办法", "没关系")
+# Spoken variants of a taboo phrase that the reserved scripts quote as taboo themselves
+# (N4: 不能说“这是技术部门的事，我们也没有办法”): a line with one is a forbidden_phrase,
+# never a neutral service line (与我没关系 holds 没关系 already).
+TABOO_VARIANTS = {"没办法": ("没有办法",)}
+TABOO_FORMS = FORBIDDEN_FORMS + tuple(v for forms in TABOO_VARIANTS.values() for v in forms)
 CLOSING_FORMS = ("还有什么", "谢谢", "再见")
 HOLD_FORMS = ("请稍等", "久等")
 GREETING_FORM = "您好"
@@ -57,8 +62,8 @@ def has_any(text: str, forms: tuple[str, ...]) -> bool:
 
 
 def keyword_free(text: str) -> bool:
-    """No keyword's spoken form and no look-alike of one (corpus.BANNED)."""
-    return not has_any(text, corpus.BANNED)
+    """No keyword's spoken form, no look-alike of one (corpus.BANNED), no taboo variant."""
+    return not has_any(text, corpus.BANNED) and not has_any(text, TABOO_FORMS)
 
 
 def _fill_placeholders(text: str, rng: random.Random) -> str:
@@ -93,7 +98,7 @@ def seed_lines(path: Path = SEED_SCRIPTS) -> tuple[str, ...]:
         for raw in re.split(r"[“”\"]?或者[“”\"]?", quoted):      # "A"或者"B": two lines
             text = _fill_placeholders(raw, rng)
             # slogans and word lists (您好、请、谢谢) are not lines anybody says on a call
-            if han_chars(text) >= 4 and has_any(text, ("您", "我", "请", "对不起", *FORBIDDEN_FORMS)) \
+            if han_chars(text) >= 4 and has_any(text, ("您", "我", "请", "对不起", *TABOO_FORMS)) \
                     and "，请，" not in text:
                 out[text] = None
     return tuple(out)
@@ -150,7 +155,7 @@ def pools(seed_path: Path = SEED_SCRIPTS) -> Pools:
 
     service_seed = [t for t in lines if keyword_free(t) and han_chars(t) >= 6]
     agent = service_seed + agent_neg
-    polite_seed = [t for t in lines if not has_any(t, (*FORBIDDEN_FORMS, *HOLD_FORMS, GREETING_FORM,
+    polite_seed = [t for t in lines if not has_any(t, (*TABOO_FORMS, *HOLD_FORMS, GREETING_FORM,
                                                          "还有什么", "再见"))
                    and has_any(t, ("谢谢", "对不起", "请问", "帮您"))]
     polite_corpus = [t for form in ("对不起", "请问", "帮您") for t in carriers[form] if "您" in t]
@@ -167,7 +172,7 @@ def pools(seed_path: Path = SEED_SCRIPTS) -> Pools:
     transfer = [t for t in lines if "转" in t and "请稍等" in t] + \
         [t for t in carriers["请稍等"] if "转接" in t] + [t.format(biz=biz) for biz in corpus.BUSINESSES
                                                       for t in TRANSFERS]
-    forbidden = [t for t in lines if has_any(t, FORBIDDEN_FORMS)] + \
+    forbidden = [t for t in lines if has_any(t, TABOO_FORMS)] + \
         [t for form in FORBIDDEN_FORMS for t in carriers[form]]
     unannounced = ("我查一下。", "我看一下系统。", "我这边查询一下。", "我翻一下记录。")
     babble = [t for t in negatives if keyword_free(t)]

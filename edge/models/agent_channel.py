@@ -43,11 +43,10 @@ class ModelPaths:
 
     @property
     def subword(self) -> Path | None:
-        """The sub-word phrase model, where this folder (or the shipped one) has it."""
-        for folder in (self.folder, MODEL_DIR):
-            if (folder / "subword.tflite").exists():
-                return folder / "subword.tflite"
-        return None
+        """The sub-word phrase model, where this folder has it (a candidate folder without
+        one is a fixed-class spotter alone: the labels it knows are all its own)."""
+        own = self.folder / "subword.tflite"
+        return own if own.exists() else None
 
     @property
     def front_end(self) -> Path:

@@ -241,6 +241,7 @@ def export(default_threshold: float, max_gap: int) -> Path:
 
     import tensorflow as tf
 
+    from seatwatch.edge.callbench.keywords import spoken_forms
     from seatwatch.edge.models.keywords import MODEL_DIR
     from seatwatch.models.train.convert import to_int8_tflite
 
@@ -255,7 +256,7 @@ def export(default_threshold: float, max_gap: int) -> Path:
     doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
            "margin": 100, "max_gap": max_gap, "refractory_frames": 150,
            "default_threshold": default_threshold, "thresholds": {},
-           "phrases": {label: list(forms) for label, forms in corpus.KEYWORDS.items()}}
+           "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
     (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                            encoding="utf-8")
     for name in ("kws.tflite", "kws.json", "rate.tflite", "rate.json"):
@@ -273,11 +274,12 @@ def e_rows(job: tuple[str, str, str, list[int], list[int]]) -> dict[str, list[di
     """Worker: (audio, truth, candidate folder, max gaps, spreads) -> per decoder setting
     ("E<gap>s<spread>"), per agent utterance, every keyword's peak score from the sub-word
     model, as `seatwatch eval --keywords` rows."""
-    from seatwatch.edge.callbench.keywords import LATE_S
+    from seatwatch.edge.callbench.keywords import LATE_S, spoken_forms
     from seatwatch.edge.models.subword import PhraseSpotter
     from seatwatch.edge.sources.wavfile import read_stereo
 
     audio, truth_path, folder, max_gaps, spreads = job
+    forms = spoken_forms()
     truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
     spotter = PhraseSpotter(Path(folder) / "subword.tflite")
     at, logp = spotter.frame_posteriors(logmel(read_stereo(Path(audio))[:, 0]))
@@ -298,8 +300,7 @@ def e_rows(job: tuple[str, str, str, list[int], list[int]]) -> dict[str, list[di
                 peak = scores[inside].max(axis=0) if inside.any() else np.zeros(len(labels))
                 span = (at_s > utterance["start"]) & (at_s <= utterance["end"] + 0.3)
                 rows.append({"call": truth["id"], "family": truth["family"], "noise": truth["noise"],
-                             "present": [k for k in labels
-                                         if any(f in utterance["text"] for f in corpus.KEYWORDS[k])],
+                             "present": [k for k in labels if any(f in utterance["text"] for f in forms[k])],
                              "peak": {k: float(peak[i]) for i, k in enumerate(labels)},
                              "chars": corpus.han_chars(utterance["text"]),
                              "finals": float(finals[span].sum()),
@@ -310,9 +311,9 @@ def e_rows(job: tuple[str, str, str, list[int], list[int]]) -> dict[str, list[di
 def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool, spreads: list[int]) -> None:
     import multiprocessing
 
-    from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
+    from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table, spoken_forms
 
-    forms = dict(corpus.KEYWORDS)
+    forms = spoken_forms()
     pairs = [(t, t.with_name(t.name.replace(".truth.json", ".wav")))
              for t in sorted(root.glob("*.truth.json"))[:limit]]
     pairs = [(t, w) for t, w in pairs if w.exists()]
