@@ -254,7 +254,7 @@ def export(default_threshold: float, max_gap: int) -> Path:
     CANDIDATE.mkdir(parents=True, exist_ok=True)
     (CANDIDATE / "subword.tflite").write_bytes(to_int8_tflite(fixed, chunks))
     doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
-           "margin": 100, "max_gap": max_gap, "refractory_frames": 150,
+           "margin": 100, "max_gap": max_gap, "spread": 1, "refractory_frames": 150,
            "default_threshold": default_threshold, "thresholds": {},
            "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
     (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
@@ -421,6 +421,24 @@ def calibrate(minutes: float) -> dict[str, Any]:
     return out
 
 
+# --- adopt ------------------------------------------------------------------------------
+
+def adopt(keep_fixed: list[str]) -> None:
+    """Ship the candidate: subword.tflite and its config into models/, owning every label
+    but `keep_fixed` (those measured better by the fixed-class spotter)."""
+    import shutil
+
+    from seatwatch.edge.models.keywords import MODEL_DIR
+
+    doc = json.loads((CANDIDATE / "subword.json").read_text(encoding="utf-8"))
+    for key in ("phrases", "thresholds", "floors"):
+        doc[key] = {label: v for label, v in doc[key].items() if label not in keep_fixed}
+    shutil.copy(CANDIDATE / "subword.tflite", MODEL_DIR / "subword.tflite")
+    (MODEL_DIR / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                                            encoding="utf-8")
+    print(f"{MODEL_DIR / 'subword.tflite'}: owns {', '.join(doc['phrases'])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -444,7 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--no-b", action="store_true", help="skip the shipped spotter's rows")
     x = sub.add_parser("export")
     x.add_argument("--threshold", type=float, default=0.5)
-    x.add_argument("--max-gap", type=int, default=15)
+    x.add_argument("--max-gap", type=int, default=20)
+    a = sub.add_parser("adopt")
+    a.add_argument("--keep-fixed", nargs="*", default=["谢谢"],
+                   help="labels the fixed-class spotter keeps (measured better there)")
     k = sub.add_parser("calibrate")
     k.add_argument("--minutes", type=float, default=12.0)
     args = parser.parse_args(argv)
@@ -454,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         train(args.seeds, args.minutes, args.batch, args.resume, args.lr)
     elif args.cmd == "calls":
         calls(args.root, args.max_gap, args.limit, not args.no_b, args.spread)
+    elif args.cmd == "adopt":
+        adopt(args.keep_fixed)
     elif args.cmd == "calibrate":
         calibrate(args.minutes)
     elif args.cmd == "export":
