@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seatwatch.edge.dsp.features import LOG_FLOOR
 from seatwatch.edge.models import phrases
 from seatwatch.edge.models.keywords import KeywordHit
 from seatwatch.edge.models.loader import ModelError, TfliteModel
@@ -86,6 +87,12 @@ def normalise(feats: np.ndarray) -> np.ndarray:
     return x - level[..., None, None]
 
 
+def _lead(cfg: SubwordConfig, mels: int) -> np.ndarray:
+    """`margin` frames of silence before a stream's first frame, so that its first second
+    (an agent who greets right at off-hook) falls in the centre of the first chunk."""
+    return np.full((cfg.margin, mels), np.log(LOG_FLOOR), np.float32)
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64)
     z = z - z.max(axis=-1, keepdims=True)
@@ -134,6 +141,8 @@ class PhraseSpotter:
         n = len(frames)
         if not n:
             return []
+        if not self._count:             # the stream starts: silence before it (see _lead)
+            self._tail = _lead(self.cfg, frames.shape[1])
         data = frames if not len(self._tail) else np.concatenate([self._tail, frames])
         first = self._count + 1
         self._count += n
@@ -180,6 +189,7 @@ class PhraseSpotter:
         """Offline, a whole recording's log-mel as streaming computes it (every hop):
         (end frame count of each 40 ms output frame, (frames, tokens + 1) log posteriors)."""
         cfg = self.cfg
+        feats = np.concatenate([_lead(cfg, feats.shape[1]), feats])
         ends = list(range(cfg.window, len(feats) + 1, cfg.hop))
         if not ends:
             return np.zeros(0), np.zeros((0, len(phrases.TOKENS) + 1))
@@ -187,7 +197,8 @@ class PhraseSpotter:
         logp = np.concatenate([lp[lo:hi] for at in range(0, len(ends), 64)
                                for lp in self.log_posteriors(np.stack([feats[e - cfg.window:e]
                                                                       for e in ends[at:at + 64]]))])
-        return ends[0] - cfg.window + cfg.margin + cfg.stride * (np.arange(len(logp)) + 1), logp
+        first = ends[0] - cfg.window + cfg.margin - cfg.margin      # frame count, lead excluded
+        return first + cfg.stride * (np.arange(len(logp)) + 1), logp
 
     def frame_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores)."""
