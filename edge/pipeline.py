@@ -84,6 +84,7 @@ class SeatPipeline:
         self._music = MusicDetector()               # music on hold on the earpiece: no caller
         self.ear_music = np.zeros(0, bool)          # per frame of the last block: music
         self.models = models or AgentChannel()
+        self.models.add_phrases(policy)
         check_keywords(policy, self.models.labels)
         for spotter in self.models.spotters:
             configure_spotter(spotter, policy)

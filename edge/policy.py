@@ -268,6 +268,10 @@ class Policy:
     hearing: Hearing = field(default_factory=Hearing)
     feedback: Feedback = field(default_factory=Feedback)
     score: Score = field(default_factory=Score)
+    phrases: dict[str, list[str]] = doc(
+        {}, "Phrases as text, heard by the sub-word model without retraining: a label (then usable "
+        "in any keywords list above) -> its spoken forms in Han characters, an explicit toneless "
+        "pinyin after '|' for a polyphone (e.g. 与我没关系 = [\"与我没关系\", \"跟我没关系\"])")
 
 
 def _convert(value: Any, hint: Any, meta: dict[str, Any], source: str, key: str) -> Any:

@@ -23,8 +23,11 @@ import numpy as np
 from seatwatch.edge.dsp.features import StreamingLogMel, logmel
 from seatwatch.edge.models.embedding import DIM, SpeechEmbedder, available_at, embed, pcm16
 from seatwatch.edge.models.keywords import MODEL_DIR, KeywordHit, KeywordSpotter
+from seatwatch.edge.models.phrases import PhraseError
+from seatwatch.edge.models.phrases import tokens as phrase_tokens
 from seatwatch.edge.models.rate import RateEstimate, RateEstimator
-from seatwatch.edge.models.subword import PhraseSpotter
+from seatwatch.edge.models.subword import PhraseSpotter, split_form
+from seatwatch.edge.policy import Policy, PolicyError
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,24 @@ class AgentChannel:
         if self.spotter.cfg.front_end == "speech_embedding":
             self.embedder = SpeechEmbedder(paths.front_end)
             self.spotter.frame_source = self._embeddings
+
+    def add_phrases(self, policy: Policy) -> None:
+        """The policy's own phrases (text) go to the sub-word spotter; refused by name when
+        there is none or a phrase cannot be spelled in its tokens."""
+        if not policy.phrases:
+            return
+        if self.phrases is None:
+            raise PolicyError(policy.name, "phrases", "these models have no sub-word phrase spotter "
+                              "(subword.tflite): phrases as text cannot be heard")
+        for label, forms in policy.phrases.items():
+            try:
+                for form in forms:
+                    phrase_tokens(*split_form(form))
+            except PhraseError as exc:
+                raise PolicyError(policy.name, f"phrases.{label}", str(exc)) from None
+        self.phrases.add_phrases(policy.phrases)
+        for label in policy.phrases:
+            self.spotter.thresholds.pop(label, None)
 
     @property
     def spotters(self) -> list[KeywordSpotter | PhraseSpotter]:

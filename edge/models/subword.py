@@ -21,7 +21,7 @@ scores, reset), so the agent channel and the rules use either.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,8 @@ class SubwordConfig:
     refractory_frames: int = 150
     front_end: str = "logmel"
     tokens: tuple[str, ...] = field(default=phrases.TOKENS)
+    default_threshold: float = 0.5  # for a phrase the calibration never saw
+    phrase_text: dict[str, tuple[str, ...]] = field(default_factory=dict)   # label -> its forms
 
     @classmethod
     def load(cls, path: Path, phrases_override: dict[str, list[str]] | None = None) -> SubwordConfig:
@@ -55,7 +57,7 @@ class SubwordConfig:
             if tuple(doc["tokens"]) != phrases.TOKENS:
                 raise ValueError("the model's token set is not this release's")
             table: dict[str, list[str]] = phrases_override or doc["phrases"]
-            forms = {label: tuple(tuple(phrases.token_ids(*_form(f))) for f in spoken)
+            forms = {label: tuple(tuple(phrases.token_ids(*split_form(f))) for f in spoken)
                      for label, spoken in table.items()}
             thresholds = {label: float(doc["thresholds"].get(label, doc["default_threshold"]))
                           for label in table}
@@ -63,14 +65,16 @@ class SubwordConfig:
                                  thresholds[label]) for label in table}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
-                       int(doc.get("spread", 1)), int(doc["refractory_frames"]))
+                       int(doc.get("spread", 1)), int(doc["refractory_frames"]),
+                       default_threshold=float(doc["default_threshold"]),
+                       phrase_text={label: tuple(spoken) for label, spoken in table.items()})
         except FileNotFoundError:
             raise ModelError(f"sub-word config {path} is missing") from None
         except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
             raise ModelError(f"sub-word config {path} is invalid ({exc})") from None
 
 
-def _form(spoken: str) -> tuple[str, str | None]:
+def split_form(spoken: str) -> tuple[str, str | None]:
     """"没关系" or "没关系|mei guan xi" (an explicit pinyin reading) -> (text, pinyin)."""
     text, _, pinyin = spoken.partition("|")
     return text, (pinyin or None)
@@ -129,6 +133,22 @@ class PhraseSpotter:
         self._logp_end = 0              # frame count where the kept log posteriors end
         self._quiet_until: dict[str, int] = {}
         self._quiet_floor_until: dict[str, int] = {}
+
+    def add_phrases(self, table: dict[str, list[str]]) -> None:
+        """Labels from a policy (a center's own greeting, a taboo sentence) -> heard from now
+        on, at the config's default threshold; a known label gets these forms instead."""
+        if not table:
+            return
+        doc = {label: list(self.cfg.phrase_text[label]) for label in self.cfg.labels}
+        doc.update({label: list(forms) for label, forms in table.items()})
+        forms = {label: tuple(tuple(phrases.token_ids(*split_form(f))) for f in spoken)
+                 for label, spoken in doc.items()}
+        new = [label for label in doc if label not in self.cfg.labels]
+        thresholds = {**self.cfg.thresholds, **{label: self.cfg.default_threshold for label in new}}
+        self.cfg = replace(self.cfg, labels=tuple(doc), forms=forms, thresholds=thresholds,
+                           phrase_text={label: tuple(v) for label, v in doc.items()})
+        for label in new:
+            self.thresholds.setdefault(label, self.cfg.default_threshold)
 
     def log_posteriors(self, chunks: np.ndarray) -> np.ndarray:
         """(n, window, mels) -> (n, window // stride, tokens + 1) log posteriors."""

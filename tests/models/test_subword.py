@@ -86,3 +86,41 @@ def test_agent_channel_hears_the_same_in_live_and_long_blocks() -> None:
 
     live, long = run(10), run(1000)
     assert live == long and len(live) >= 2
+
+
+def _said(text: str, voice: str) -> np.ndarray:
+    from seatwatch.models.synth.speech import speak
+
+    silence = np.zeros(16000, np.float32)
+    return np.concatenate([silence, speak(text, voice=voice, speed=140, cache=False), silence]) * 0.5
+
+
+def test_a_policy_phrase_is_heard_without_retraining() -> None:
+    """与我没关系 and a center's own greeting, given as text: heard in a held-out voice
+    saying them, not in one saying something else (the model never trained on either)."""
+    from seatwatch.edge.policy import parse_policy
+
+    policy = parse_policy('[forbidden]\nkeywords = ["不知道", "没办法", "没关系", "与我没关系"]\n'
+                          '[phrases]\n"与我没关系" = ["与我没关系"]\nown = ["这里是燃气服务热线"]\n')
+    channel = AgentChannel(ModelPaths())
+    channel.add_phrases(policy)
+    spotter = channel.phrases
+    assert spotter is not None and {"与我没关系", "own"} <= set(channel.labels)
+    assert "与我没关系" not in channel.spotter.thresholds        # heard by the sub-word model only
+
+    def peak(text: str, label: str) -> float:
+        _, scores = spotter.frame_scores(logmel(_said(text, "f4")))
+        return float(scores[:, spotter.cfg.labels.index(label)].max())
+
+    assert peak("这件事情与我没关系，您去问别人吧。", "与我没关系") >= spotter.thresholds["与我没关系"]
+    assert peak("这件事情我来帮您查一下，请稍等。", "与我没关系") < 0.3
+    assert peak("您好，这里是燃气服务热线。", "own") >= spotter.thresholds["own"]
+    assert peak("您好，我的工号是三十五号。", "own") < 0.3
+
+
+def test_a_policy_phrase_the_model_cannot_spell_is_refused_by_name() -> None:
+    from seatwatch.edge.policy import PolicyError, parse_policy
+
+    policy = parse_policy('[phrases]\nbad = ["hello"]\n')
+    with pytest.raises(PolicyError, match="phrases.bad.*no Mandarin syllables"):
+        AgentChannel(ModelPaths()).add_phrases(policy)
