@@ -1,7 +1,9 @@
 """Rules over the agent's keywords: N2 greeting, N3 polite words, N4 taboo phrases, N11 closing.
 
-The spotter fires shortly after a word ends (its 2 s window must contain the whole
-word, then a few inferences are averaged), so deadlines get DETECTION_GRACE_S of slack.
+The spotters fire after a word ends: the fixed-class one within ~1.2 s (its 2 s window
+must contain the whole word, then a few inferences are averaged), the sub-word one
+within 2 s (a chunk keeps its centre second only, so the last second of speech waits for
+the next chunk); deadlines get DETECTION_GRACE_S of slack.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from seatwatch.edge.policy import Closing, Forbidden, Greeting, Policy, Polite
 from seatwatch.edge.rules.base import AgentTurns, Frame, Heard, Report, Rule
 from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
-DETECTION_GRACE_S = 1.2
+DETECTION_GRACE_S = 2.2
 FIRST_TURN_GAP_S = 1.5      # the agent's first turn is over after a pause this long
 FIRST_TURN_MIN_S = 1.0      # ... and holds this much speech (a noise burst on the mic is none)
 FALSE_HANGUP_TURNS = 2      # agent turns after a hang-up that show the caller never left

@@ -16,7 +16,7 @@ import pytest
 from seatwatch.edge.policy import Closing, DeadAir, Greeting, Hold, Overtalk, SpeechRate, Volume
 from seatwatch.edge.rules.base import Frame, Heard, RateReading, Rule
 from seatwatch.edge.rules.hold import HoldRule
-from seatwatch.edge.rules.keywords import ClosingRule, GreetingRule
+from seatwatch.edge.rules.keywords import DETECTION_GRACE_S, ClosingRule, GreetingRule
 from seatwatch.edge.rules.overtalk import OvertalkRule
 from seatwatch.edge.rules.rate import SpeechRateRule
 from seatwatch.edge.rules.silence import DeadAirRule
@@ -285,12 +285,14 @@ def test_a_caller_saying_hello_first_does_not_make_the_greeting_late() -> None:
 def test_the_greeting_is_judged_on_the_agent_opening_turn() -> None:
     # 喂? … then, after the caller's reply, 您好: too late (the turn started after the deadline)
     events, report = recorder()
-    card = drive([GreetingRule(report, Greeting())], 14.0, agent=[(1.0, 3.0), (8.0, 10.0)],
-                 caller=[(3.5, 7.5)], words={9.5: "您好"})
-    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", 6.2)]
+    late = DETECTION_GRACE_S - 1.2              # the second turn starts after deadline + grace
+    card = drive([GreetingRule(report, Greeting())], 14.0, agent=[(1.0, 3.0), (8.0 + late, 11.0)],
+                 caller=[(3.5, 7.5)], words={9.5 + late: "您好"})
+    due = round(5.0 + DETECTION_GRACE_S, 1)
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", due)]
     data = events[0][2]
     assert data["first_turn_s"] == pytest.approx(1.0, abs=0.05) and data["caller_first"] is False
-    assert card["greeting_t"] == 9.5            # said, but late: the scorecard keeps when
+    assert card["greeting_t"] == pytest.approx(9.5 + late)     # said, but late: the scorecard keeps when
     # 喂? (a pause) 您好，…为您服务 within the deadline: fine; a greeting in a long opening
     # turn that began in time: fine
     for agent, heard in (([(0.5, 1.2), (3.0, 6.0)], 5.5), ([(1.0, 12.0)], 10.0)):
@@ -299,7 +301,8 @@ def test_the_greeting_is_judged_on_the_agent_opening_turn() -> None:
         assert events == [], agent
     events, report = recorder()                 # the caller first, then a silent agent
     drive([GreetingRule(report, Greeting())], 14.0, caller=[(0.5, 2.0)])
-    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", 8.2)]
+    due = round(7.0 + DETECTION_GRACE_S, 1)
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", due)]
     assert events[0][2]["caller_first"] is True
     assert events[0][2]["deadline_s"] == pytest.approx(7.0, abs=0.05)
 

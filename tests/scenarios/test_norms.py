@@ -23,7 +23,7 @@ from seatwatch.edge.rules.keywords import FIRST_TURN_GAP_S
 ROOT = Path(__file__).resolve().parents[2]
 RENDERED = ROOT / "scenarios" / "rendered"
 NAMES = sorted(p.stem for p in RENDERED.glob("*.json"))
-GRACE_S = 1.6          # a keyword is known this long after it is said (2 s window, smoothing)
+GRACE_S = 2.6          # a keyword is known this long after it is said (sub-word chunks: <= 2 s)
 LEVEL_S = 0.25         # level rules act within a few frames
 HOLD = load_policy().hold
 DUE_S = HOLD.checkin_interval_s + HOLD.checkin_tolerance_s   # a wait is reported this late
@@ -49,7 +49,8 @@ def at_control(meta: dict[str, Any], kind: str) -> Window:
 
 def first_agent_turn_over(meta: dict[str, Any]) -> Window:
     end = turns(meta, "agent")[0][1]
-    return (end + FIRST_TURN_GAP_S - 0.1, end + FIRST_TURN_GAP_S + 0.6)
+    # espeak-ng pads an utterance with up to ~0.7 s of silence: the VAD's turn ends earlier
+    return (end + FIRST_TURN_GAP_S - 0.7, end + FIRST_TURN_GAP_S + 0.6)
 
 
 def pauses(meta: dict[str, Any]) -> list[Window]:
