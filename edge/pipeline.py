@@ -235,6 +235,11 @@ class SeatPipeline:
             self._end_call(event.sample, self.calls.ended)
 
     def _end_call(self, sample: int, facts: CallFacts) -> None:
+        for hit in self.models.flush():         # words of the last seconds, heard at on-hook
+            heard = Heard(hit.label, hit.score, sample, hit.confirmed)
+            for rule in self._on_keyword:
+                if heard.confirmed or rule.hears_unconfirmed:
+                    rule.keyword(heard)
         scorecard: dict[str, Any] = {}
         self.calls.call_ended(sample, scorecard)
         for rule in self.rules:

@@ -127,6 +127,11 @@ class AgentChannel:
         for label in policy.phrases:
             self.spotter.thresholds.pop(label, None)
 
+    def flush(self) -> list[KeywordHit]:
+        """At the end of a call: phrases said in its last seconds (the sub-word spotter
+        reports up to 2 s late), before the rules judge the call."""
+        return self.phrases.flush() if self.phrases is not None else []
+
     @property
     def spotters(self) -> list[KeywordSpotter | PhraseSpotter]:
         return [self.spotter] + ([self.phrases] if self.phrases is not None else [])

@@ -186,6 +186,15 @@ class PhraseSpotter:
             hits += self._judge(hi - lo, count)
         return hits
 
+    def flush(self) -> list[KeywordHit]:
+        """The call is over: the last `window - margin` frames seen have not been in a
+        chunk's centre yet; run them with silence after (as the stream's start has before)."""
+        if not self._count or not len(self._tail):
+            return []
+        silence = np.full((self.cfg.window - self.cfg.margin, self._tail.shape[1]), np.log(LOG_FLOOR),
+                          np.float32)
+        return self.push(silence)
+
     def _judge(self, new: int, count: int) -> list[KeywordHit]:
         hits = []
         for label in self.cfg.labels:

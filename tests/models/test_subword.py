@@ -124,3 +124,17 @@ def test_a_policy_phrase_the_model_cannot_spell_is_refused_by_name() -> None:
     policy = parse_policy('[phrases]\nbad = ["hello"]\n')
     with pytest.raises(PolicyError, match="phrases.bad.*no Mandarin syllables"):
         AgentChannel(ModelPaths()).add_phrases(policy)
+
+
+def test_a_phrase_in_the_last_second_of_a_call_is_heard_at_the_end() -> None:
+    """The chunks keep their centre second, so the call's last words wait for a chunk
+    that never comes, unless the call's end flushes them (the closing's 再见)."""
+    feats = logmel(_mic())
+    at, scores = PhraseSpotter(MODEL).frame_scores(feats)
+    column = scores[:, PhraseSpotter(MODEL).cfg.labels.index("再见")]
+    said = int(at[int(column.argmax())])                   # frame count where 再见 ends
+    spotter = PhraseSpotter(MODEL)
+    spotter.floors = {"再见": spotter.cfg.floors["再见"]}     # as the closing rule sets it
+    early = spotter.push(feats[:said + 30])                 # the call ends 0.3 s later
+    assert "再见" not in [hit.label for hit in early]
+    assert "再见" in [hit.label for hit in spotter.flush()]
