@@ -9,6 +9,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from seatwatch.edge.models.phrases import review, tokens
 from seatwatch.edge.policy import Policy, PolicyError, describe, load_policy
 
 HEADER = """# Policy file reference
@@ -16,7 +17,9 @@ HEADER = """# Policy file reference
 A policy is a TOML file (`policies/default.toml`, `policies/12333.toml`) holding every
 threshold of [NORMS.md](norms.md). A file may set only some keys; the rest keep the
 defaults below. Unknown keys, wrong types and out-of-range values are refused at load
-with the file, the key and the reason (`seatwatch policy check FILE`).
+with the file, the key and the reason (`seatwatch policy check FILE`). The check also
+spells each phrase of `[phrases]` in the sub-word model's tokens and refuses a phrase of
+one syllable or two phrases that sound alike without tones (neither could be told apart).
 
 What each alert means, over what evidence and with what tolerance, is in
 [norms.md](norms.md#alerts-a-supervisor-can-trust); the knobs below set those windows and
@@ -85,5 +88,29 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {exc.key}: {docs[exc.key]}" + (f"; allowed: {span}" if span else ""),
                   file=sys.stderr)
         return 2
+    problems = phrase_problems(policy)
+    for problem in problems:
+        print(f"  phrases.{problem}", file=sys.stderr)
+    if problems:
+        print(f"seatwatch policy: {args.file}: {len(problems)} phrase problem(s)", file=sys.stderr)
+        return 2
     print(f"{args.file}: policy {policy.name!r} is valid")
+    for label, forms in policy.phrases.items():
+        print(f"  phrase {label}: " + "; ".join(f"{f} = {' '.join(tokens(*_split(f)))}" for f in forms))
     return 0
+
+
+def _split(form: str) -> tuple[str, str | None]:
+    text, _, pinyin = form.partition("|")
+    return text, pinyin or None
+
+
+def phrase_problems(policy: Policy) -> list[str]:
+    """The policy's phrases beside the shipped ones (their labels may clash too)."""
+    from seatwatch.edge.models.keywords import MODEL_DIR
+
+    shipped: dict[str, list[str]] = {}
+    config = MODEL_DIR / "subword.json"
+    if config.exists():
+        shipped = json.loads(config.read_text(encoding="utf-8"))["phrases"]
+    return review({**shipped, **policy.phrases})

@@ -94,3 +94,25 @@ def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
         windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], max_gap)[:n]
         best = logp[:, token] + windows.max(axis=1)
     return best / len(ids)
+
+
+def review(table: dict[str, list[str]]) -> list[str]:
+    """Problems of a phrase table (label -> spoken forms) a quality team should fix: a
+    form that cannot be spelled, one syllable (heard in half of all sentences), two
+    labels whose forms sound the same without tones (neither can be told apart)."""
+    problems: list[str] = []
+    spelled: dict[tuple[str, ...], str] = {}
+    for label, forms in table.items():
+        for form in forms:
+            text, _, pinyin = form.partition("|")
+            try:
+                spoken = tokens(text, pinyin or None)
+            except PhraseError as exc:
+                problems.append(f"{label}: {exc}")
+                continue
+            if sum(1 for t in spoken if not t.startswith("@")) < 2:
+                problems.append(f"{label}: {form!r} is one syllable, too short to tell from running speech")
+            other = spelled.setdefault(spoken, label)
+            if other != label:
+                problems.append(f"{label}: {form!r} sounds like {other} (the same toneless syllables)")
+    return problems

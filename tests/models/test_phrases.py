@@ -60,3 +60,11 @@ def test_normalise_removes_level_whatever_the_silence() -> None:
     quiet = normalise(speech - 6.0)         # the same speech 6 dB-ish lower
     np.testing.assert_allclose(normalise(speech), quiet, atol=1e-5)
     np.testing.assert_allclose(normalise(np.stack([speech, speech - 3.0]))[1], normalise(speech), atol=1e-5)
+
+
+def test_review_names_phrases_too_short_or_too_alike() -> None:
+    problems = phrases.review({"再见": ["再见"], "same": ["在见"], "short": ["好"], "bad": ["hello"],
+                               "与我没关系": ["与我没关系", "跟我没关系"]})
+    assert problems == ["same: '在见' sounds like 再见 (the same toneless syllables)",
+                        "short: '好' is one syllable, too short to tell from running speech",
+                        "bad: no Mandarin syllables in 'hello'"]
