@@ -19,6 +19,7 @@ import functools
 import re
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 INITIALS = ("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh",
             "r", "z", "c", "s", "y", "w")
@@ -86,13 +87,14 @@ def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
     """(frames, len(TOKENS) + 1) log emission scores (log posteriors, or `peak_mass` of
     them) -> per frame, the phrase's best chain of token peaks ending there: mean log
     score over its tokens (<= 0)."""
-    n = len(logp)
     best = logp[:, ids[0]].astype(np.float64)
     for token in ids[1:]:
-        # predecessor: the best chain over frames t - max_gap .. t - 1
-        padded = np.concatenate([np.full(max_gap, -np.inf), best])
-        windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], max_gap)[:n]
-        best = logp[:, token] + windows.max(axis=1)
+        # predecessor: the best chain over frames t - max_gap .. t - 1 (the filter's window
+        # is t - max_gap + 1 .. t, shifted by one frame)
+        window = maximum_filter1d(best, size=max_gap, mode="constant", cval=-np.inf,
+                                  origin=(max_gap - 1) // 2)
+        before = np.concatenate([[-np.inf], window[:-1]])
+        best = logp[:, token] + before
     return best / len(ids)
 
 

@@ -197,8 +197,9 @@ class PhraseSpotter:
 
     def _judge(self, new: int, count: int) -> list[KeywordHit]:
         hits = []
+        emit = phrases.peak_mass(self._logp, self.cfg.spread)     # once for every label
         for label in self.cfg.labels:
-            score = self._label_scores(self._logp, label)[-new:].max()
+            score = self._chain(emit, label)[-new:].max()
             threshold = self.thresholds[label]
             if score >= threshold and count >= self._quiet_until.get(label, 0):
                 self._quiet_until[label] = self._quiet_floor_until[label] = count + self.cfg.refractory_frames
@@ -210,7 +211,10 @@ class PhraseSpotter:
         return hits
 
     def _label_scores(self, logp: np.ndarray, label: str) -> np.ndarray:
-        emit = phrases.peak_mass(logp, self.cfg.spread)
+        return self._chain(phrases.peak_mass(logp, self.cfg.spread), label)
+
+    def _chain(self, emit: np.ndarray, label: str) -> np.ndarray:
+        """Per output frame, the label's best form's score on these emission scores."""
         return np.exp(np.max([phrases.chain_scores(emit, list(ids), self.cfg.max_gap)
                               for ids in self.cfg.forms[label]], axis=0))
 
@@ -234,4 +238,5 @@ class PhraseSpotter:
         at, logp = self.frame_posteriors(feats)
         if not len(logp):
             return at, np.zeros((0, len(self.cfg.labels)))
-        return at, np.stack([self._label_scores(logp, label) for label in self.cfg.labels], axis=1)
+        emit = phrases.peak_mass(logp, self.cfg.spread)
+        return at, np.stack([self._chain(emit, label) for label in self.cfg.labels], axis=1)
