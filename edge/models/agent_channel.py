@@ -130,7 +130,9 @@ class AgentChannel:
     def flush(self) -> list[KeywordHit]:
         """At the end of a call: phrases said in its last seconds (the sub-word spotter
         reports up to 2 s late), before the rules judge the call."""
-        return self.phrases.flush() if self.phrases is not None else []
+        if self.phrases is None or self._since_speech >= phrase_active_after(self.phrases):
+            return []                   # every speech frame has been in a chunk's centre
+        return self.phrases.flush()
 
     @property
     def spotters(self) -> list[KeywordSpotter | PhraseSpotter]:
