@@ -212,6 +212,11 @@ class Vad:
                                 "(fraction; below the share of pauses and dips in speech)",
                                 lo=0.05, hi=0.5)
     hangover_s: float = doc(0.3, "Speech state held after the last speech frame (s)", lo=0, hi=2)
+    renew_snr_db: float = doc(8.0, "Speech goes on only while some frame of the last renew_s is "
+                              "this far above the noise level (dB; babble's bumps pass "
+                              "sustain_snr_db, speech renews with each syllable)", lo=0, hi=30)
+    renew_s: float = doc(1.0, "How long speech goes on without a frame at renew_snr_db (s)",
+                         lo=0.1, hi=10)
     min_speech_s: float = doc(0.03, "Shortest burst over onset_snr_db that starts speech (s)",
                               lo=0, hi=2)
 

@@ -12,7 +12,10 @@ it holds whatever the talker's level and whatever steady noise or babble sits un
    whether it is a fan (steady: the quantile is its mean) or babble (the quantile is
    its typical level, not its deepest dip as a minimum tracker would find, so babble's
    own bumps stay under the onset margin). A noise that appears suddenly counts as
-   speech until it fills 80 % of the window (~4 s).
+   speech until it fills 80 % of the window (~4 s). At the stream's start the window
+   holds only what was heard so far (not the first frame repeated: a first frame in a
+   dip of babble made the babble speech for seconds), and its quantile starts at the
+   median, falling to `noise_quantile` as the window fills.
 3. Decision with hysteresis: speech starts once `min_speech_s` of frames are
    `onset_snr_db` above the noise level, then holds while frames stay
    `sustain_snr_db` above it, plus `hangover_s` after the last one. Frames quieter
@@ -43,6 +46,7 @@ FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in
 NOISE_EVERY = 10               # frames between two noise-level updates (100 ms)
 SMOOTH = 0.5                   # one-pole smoothing of frame power (time constant ~15 ms)
+STARTUP_QUANTILE = 0.5            # the noise quantile of the stream's first frame (see _noise)
 NOISE_FLOOR_DBFS = -90.0       # the noise level never goes below this (digital silence)
 _TINY = 1e-14
 _NEVER = -(1 << 40)
@@ -63,9 +67,11 @@ class NoiseVad:
         self._b, self._a = _band(rate)
         self._window = max(2, round(policy.noise_window_s / FRAME_S))
         self._span = np.arange(self._window)
+        self._quantile = policy.noise_quantile
         self._rank = min(self._window - 1, int(policy.noise_quantile * self._window))
         self._min_frames = max(1, math.ceil(policy.min_speech_s / FRAME_S - 1e-9))
         self._hang_frames = round(policy.hangover_s / FRAME_S)
+        self._renew_frames = round(policy.renew_s / FRAME_S)
         self._gate = 10 ** (policy.speech_dbfs / 10)
         self.reset()
 
@@ -78,6 +84,7 @@ class NoiseVad:
         self._run = np.zeros(c, np.int64)               # onset frames in a row at the end
         self._last_sustain = np.full(c, _NEVER)         # frame index of the last sustain frame
         self._last_onset = np.full(c, _NEVER)           # ... where an onset was confirmed
+        self._last_peak = np.full(c, _NEVER)            # ... of the last frame at renewal level
         self._last_break = np.full(c, -1)               # ... where the hangover ran out
         self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
         self.snr_db = np.zeros((0, c))                  # per frame of the last block
@@ -112,9 +119,9 @@ class NoiseVad:
                                    zi=SMOOTH * self._smooth[None, :])
         self._smooth = smooth[-1]
         level = 10.0 * np.log10(smooth + _TINY)
-        if self._history is None:                        # the first frame stands for the past
-            self._history = np.repeat(level[:1], self._window - 1, axis=0)
-            self.noise_db = np.maximum(level[0], NOISE_FLOOR_DBFS)
+        if self._history is None:       # no past yet: the quantile is of the frames heard so far
+            self._history = np.full((self._window - 1, c), np.inf)
+            self.noise_db = np.full(c, np.inf)  # deaf until the first update (90 ms)
         levels = np.concatenate([self._history, level])
         self._history = levels[-(self._window - 1):]
         snr = level - self._noise(levels, n)
@@ -122,7 +129,8 @@ class NoiseVad:
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
-        speech = self._decide(onset, sustain)
+        renew = loud & (snr >= self.policy.renew_snr_db)
+        speech = self._decide(onset, sustain, renew)
         return speech[:, 0] if mono else speech
 
     def _noise(self, levels: np.ndarray, n: int) -> np.ndarray:
@@ -134,17 +142,29 @@ class NoiseVad:
             return np.repeat(self.noise_db[None, :], n, axis=0)
         update = np.arange(first, n, NOISE_EVERY)
         windows = levels.T[:, update[:, None] + self._span]    # (channels, updates, window)
-        fresh = np.partition(windows, self._rank, axis=2)[:, :, self._rank].T
+        heard = self._t + update + 1                           # frames of the stream so far
+        if heard[0] >= self._window:
+            fresh = np.partition(windows, self._rank, axis=2)[:, :, self._rank].T
+        else:       # the stream's first seconds: the window's unheard past is +inf, sorted last
+            # and a low quantile of a few frames is babble's chance dip: start at the
+            # median, reach noise_quantile as the window fills
+            filled = np.minimum(heard, self._window)
+            quantile = STARTUP_QUANTILE + (self._quantile - STARTUP_QUANTILE) * filled / self._window
+            ranks = np.minimum((quantile * filled).astype(np.int64), filled - 1)
+            fresh = np.sort(windows, axis=2)[:, np.arange(len(update)), ranks].T
         table = np.maximum(np.concatenate([self.noise_db[None, :], fresh]), NOISE_FLOOR_DBFS)
         self.noise_db = table[-1]
         return table[(np.arange(n) - first) // NOISE_EVERY + 1]
 
-    def _decide(self, onset: np.ndarray, sustain: np.ndarray) -> np.ndarray:
+    def _decide(self, onset: np.ndarray, sustain: np.ndarray, renew: np.ndarray) -> np.ndarray:
         """Hysteresis, minimum burst and hangover, vectorised over the block.
 
         Speaking at frame t <=> the last confirmed onset (a run of `min_frames` onset
         frames) is later than the last frame where the hangover ran out (more than
-        `hang_frames` since the last sustain frame).
+        `hang_frames` since the last sustain frame), and some frame within `renew_frames`
+        reached the renewal level (babble stays `sustain_snr_db` over its own quantile
+        ~40 % of the time, so sustain alone would carry a babble burst on for ever;
+        speech renews itself with a syllable peak every few tenths of a second).
         """
         n = len(onset)
         idx = (self._t + np.arange(n))[:, None]
@@ -154,8 +174,12 @@ class NoiseVad:
         broke = idx - last_sustain > self._hang_frames
         last_onset = np.maximum.accumulate(np.where(run >= self._min_frames, idx, self._last_onset),
                                            axis=0)
+        last_peak = np.maximum.accumulate(np.where(renew, idx, self._last_peak), axis=0)
+        # a renewal lapse is a break too: a later onset run must confirm speech again
+        broke |= idx - last_peak > self._renew_frames
         last_break = np.maximum.accumulate(np.where(broke, idx, self._last_break), axis=0)
         self._t += n
+        self._last_peak = last_peak[-1]
         self._run = run[-1]
         self._last_sustain, self._last_onset = last_sustain[-1], last_onset[-1]
         self._last_break = last_break[-1]

@@ -34,8 +34,9 @@ class GreetingRule(Rule):
     The deadline is `within_s` after off-hook or, when the caller speaks first (a hello,
     a transferred caller explaining), after the end of the caller's speech. The greeting
     must be heard in the agent's speech up to the deadline and in the turn going on then
-    (see AgentTurns): the verdict comes at the deadline (+ the spotter's grace) if the
-    agent is silent then, else when that turn is over (a FIRST_TURN_GAP_S pause). Right
+    (see AgentTurns): the verdict comes at the deadline if the agent has not spoken by
+    then (a greeting that starts later is late: missing), else when that turn is over (a
+    FIRST_TURN_GAP_S pause, and not before the deadline + the spotter's grace). Right
     after off-hook a greeting is expected, and the 您好 threshold is set by its
     look-alike 你好 (a greeting too), so keywords over the policy's `min_score` count here
     even when below the threshold calibrated for false alarms per hour."""
@@ -73,6 +74,9 @@ class GreetingRule(Rule):
             return
         if not turns.count and f.ear_speech and not f.mic_speech:
             self._caller_until = f.sample           # the caller spoke first
+        if f.sample >= self._deadline() and turns.last_speech is None:
+            self._decide(f.sample)      # whatever the agent says now starts after the deadline
+            return
         if f.sample < self._deadline() + self._grace:
             return
         last = turns.last_speech

@@ -167,3 +167,36 @@ def test_hangover_and_minimum_burst_follow_the_policy() -> None:
 def test_policy_refuses_a_sustain_threshold_above_the_onset() -> None:
     with pytest.raises(PolicyError, match="vad.sustain_snr_db"):
         parse_policy("[vad]\nonset_snr_db = 6.0\nsustain_snr_db = 8.0\n")
+
+
+def test_speech_ends_when_nothing_renews_it_though_the_noise_bumps_pass_sustain() -> None:
+    # babble of a few colleagues: its bumps sit 3-8 dB over its own low quantile (they pass
+    # sustain_snr_db, not renew_snr_db), so sustain + hangover alone carried a word of the
+    # agent on into seconds of "speech" (a false overtalk, a check-in nobody made)
+    rng = np.random.default_rng(7)
+    seconds = 12.0
+    n = int(seconds * PIPELINE_RATE)
+    t = np.arange(n) / PIPELINE_RATE
+    bumps = np.where((t * 10).astype(int) % 2 == 1, 10 ** (5 / 20), 1.0)    # +5 dB every other 50 ms
+    bumps[t < 6.0] = 1.0                                   # a steady start: the quantile settles
+    noise = rng.standard_normal(n) * 10 ** (-50 / 20) * bumps
+    word = (t >= 6.0) & (t < 6.6)                          # a 0.6 s word 20 dB over the noise
+    noise[word] += rng.standard_normal(int(word.sum())) * 10 ** (-30 / 20)
+    pcm = np.clip(noise * 32768, -32768, 32767).astype(np.int16)
+    after = np.arange(len(run_new(pcm))) * FRAME_S >= 6.6 + POLICY.renew_s + POLICY.hangover_s + 0.1
+    speech = run_new(pcm)
+    assert speech[int(6.1 / FRAME_S):int(6.5 / FRAME_S)].all()           # the word is speech
+    assert not speech[after].any()                                         # the bumps are not
+    unrenewed = dataclasses.replace(POLICY, renew_s=10.0, renew_snr_db=0.0)
+    assert run_new(pcm, policy=unrenewed)[after].mean() > 0.5              # they were
+
+
+def test_a_stream_that_starts_in_babble_is_not_speech_from_its_first_dip() -> None:
+    # the noise level of the stream's first frames is a median of what was heard, not the
+    # first frame: one quiet frame at the start no longer makes the noise after it speech
+    rng = np.random.default_rng(8)
+    n = int(3.0 * PIPELINE_RATE)
+    noise = rng.standard_normal(n) * 10 ** (-45 / 20)
+    noise[:FRAME_SAMPLES * 2] *= 10 ** (-15 / 20)          # the first 20 ms 15 dB quieter
+    pcm = np.clip(noise * 32768, -32768, 32767).astype(np.int16)
+    assert not run_new(pcm).any()

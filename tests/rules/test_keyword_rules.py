@@ -38,12 +38,24 @@ def test_greeting_in_time_or_missing_once() -> None:
     assert events == []
     events, report = recorder()
     rule = GreetingRule(report, Greeting())
-    play(rule, 12.0, {8.0: "您好"})
-    due = round(5.0 + DETECTION_GRACE_S, 1)
-    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", due)]
+    play(rule, 12.0, {8.0: "您好"}, agent=[(6.8, 9.0)])
+    # the agent had not spoken by the deadline: missing then, whatever comes later
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", 5.0)]
     card: dict[str, Any] = {}
     rule.call_ended(12 * PIPELINE_RATE, card)
     assert card["greeting"] is True and card["greeting_t"] == 8.0   # late, but said
+
+
+def test_greeting_in_the_turn_going_on_at_the_deadline_counts() -> None:
+    events, report = recorder()
+    # the turn began before the deadline; the spotter reports 您好 after it (its delay)
+    play(GreetingRule(report, Greeting()), 12.0, {6.6: "您好"}, agent=[(4.6, 8.0)])
+    assert events == []
+    events, report = recorder()
+    play(GreetingRule(report, Greeting()), 12.0, {}, agent=[(4.6, 8.0)])
+    due = round(8.0 + 1.5, 1)          # that turn is over: a FIRST_TURN_GAP_S pause after it
+    assert [(kind, round(t, 1)) for kind, t, _ in events] == [("greeting_missing", due)]
+    assert due >= 5.0 + DETECTION_GRACE_S
 
 
 def test_greeting_counts_an_unconfirmed_hit_only_while_it_is_expected() -> None:
