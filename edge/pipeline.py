@@ -164,7 +164,7 @@ class SeatPipeline:
         self.clock = block.sample + len(block.pcm)
         if not used:
             return
-        self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR])
+        self.hearing.process(start + used, pcm[:used, EAR], peak[:, EAR], rms[:, EAR])
         speech = self._vad.process(pcm[:used].reshape(-1, FRAME_SAMPLES, 2))
         # earpiece frames that are music (on hold) are no caller speech for the rules
         self.ear_music = music = self._music.process(pcm[:used, EAR].reshape(-1, FRAME_SAMPLES))

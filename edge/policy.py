@@ -231,8 +231,9 @@ class Hearing:
     exchange_db: float = doc(3.0, "Level increase that halves the allowed time (dB)",
                              lo=1, hi=10)
     reference_h: float = doc(8.0, "Reference duration of the criterion level (h)", lo=1, hi=24)
-    shock_limit_db_spl: float = doc(118.0, "Earpiece peak above this is an acoustic shock "
-                                    "(dB SPL; Australian G616)", lo=80, hi=140)
+    shock_limit_db_spl: float = doc(118.0, "Earpiece peak above this, in a 10 ms frame whose RMS "
+                                    "is within 6 dB of it (a burst, not a speech peak), is an "
+                                    "acoustic shock (dB SPL; Australian G616)", lo=80, hi=140)
     headset: str = doc("generic", "Calibration profile in hardware/calibration/ (name)")
 
 

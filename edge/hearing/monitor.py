@@ -20,6 +20,7 @@ from seatwatch.edge.sources.base import FRAME_SAMPLES, PIPELINE_RATE
 
 FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 SHOCK_REFRACTORY_S = 2.0
+SHOCK_CREST_DB = 6.0        # a shock frame's RMS is within this of the peak limit
 SAVE_EVERY_S = 60.0
 DOSE_EVERY = PIPELINE_RATE    # samples of earpiece audio per dose update
 
@@ -42,15 +43,16 @@ class HearingMonitor:
         self._pending_samples = 0
         self._pending_end = 0
 
-    def process(self, end_sample: int, ear: np.ndarray, peak_dbfs: np.ndarray) -> None:
+    def process(self, end_sample: int, ear: np.ndarray, peak_dbfs: np.ndarray,
+                rms_dbfs: np.ndarray) -> None:
         """`ear`: int16 earpiece samples of whole frames ending at `end_sample`, and each
-        frame's peak level. Shocks are checked at once; the dose, a slow quantity, is
+        frame's peak and RMS level. Shocks are checked at once; the dose, a slow quantity, is
         integrated once a second of audio has gathered (events keep their exact time):
         in steps of exactly DOSE_EVERY samples, so any split of the stream into blocks
         integrates the same seconds (a 10 s block as ten 100 ms ones)."""
         if not self.policy.enabled or not len(ear):
             return
-        self._shock(end_sample - len(ear), peak_dbfs)
+        self._shock(end_sample - len(ear), peak_dbfs, rms_dbfs)
         at = 0
         while at < len(ear):
             take = min(len(ear) - at, DOSE_EVERY - self._pending_samples)
@@ -95,9 +97,13 @@ class HearingMonitor:
             "lex_8h_dba": None if lex is None else round(lex, 1), "agent": self.agent})
         self.save()          # a crossed mark must survive a restart
 
-    def _shock(self, start: int, peak_dbfs: np.ndarray) -> None:
-        peak_db = peak_dbfs + self.profile.ear_db_spl_at_0dbfs
-        for index in np.flatnonzero(peak_db > self.policy.shock_limit_db_spl):
+    def _shock(self, start: int, peak_dbfs: np.ndarray, rms_dbfs: np.ndarray) -> None:
+        offset = self.profile.ear_db_spl_at_0dbfs
+        peak_db = peak_dbfs + offset
+        # a burst, not a speech peak: speech's loudest 10 ms frames sit 10-12 dB under
+        # their sample peak, a tone, a shriek or a feedback howl ~3 dB
+        loud = rms_dbfs + offset >= self.policy.shock_limit_db_spl - SHOCK_CREST_DB
+        for index in np.flatnonzero((peak_db > self.policy.shock_limit_db_spl) & loud):
             sample = start + (int(index) + 1) * FRAME_SAMPLES
             if (self._last_shock is not None
                     and sample - self._last_shock < SHOCK_REFRACTORY_S * PIPELINE_RATE):

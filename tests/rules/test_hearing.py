@@ -57,3 +57,14 @@ def test_acoustic_shock_on_a_peak_over_the_limit(tmp_path: Path) -> None:
     assert [round(e.t or 0, 1) for e in shocks] == [1.0, 4.3]     # one per burst, at its start
     assert shocks[0].data["peak_db_spl"] > shocks[0].data["limit_db_spl"] == 118.0
     assert shocks[0].severity == "alert"
+
+
+def test_a_speech_peak_over_the_limit_is_no_shock(tmp_path: Path) -> None:
+    # loud speech has sample peaks 20 dB over its level: a click of the limit's height in
+    # each 10 ms frame of -20 dBFS sound is a crest, not a burst of acoustic energy
+    pcm = earpiece(3.0, 0.1 * np.sqrt(2))                  # -20 dBFS RMS
+    pcm[80::160, 1] = 32000                                # one -0.2 dBFS sample per frame
+    assert [e.type for e in run(pcm, FileLedger(tmp_path)) if e.type == "acoustic_shock"] == []
+    pcm[:, 1] = earpiece(3.0, 0.6)[:, 1]                   # -7.4 dBFS RMS: 112.6 dB SPL
+    pcm[80::160, 1] = 32000
+    assert "acoustic_shock" in [e.type for e in run(pcm, FileLedger(tmp_path))]   # a loud burst is
