@@ -80,7 +80,9 @@ class SeatPipeline:
         self._led = led or (lambda pattern: None)
         self.clock = 0                              # samples consumed (sample clock)
         self._carry = np.zeros((0, 2), np.int16)    # partial frame kept for the next block
-        self._vad = NoiseVad(policy.vad, channels=2)  # MIC and EAR, each its own noise level
+        # MIC and EAR, each its own noise level; the talker gate on the mic only (one agent,
+        # while the earpiece carries one caller after another, at any level)
+        self._vad = NoiseVad(policy.vad, channels=2, talker_gate=(True, False))  # (MIC, EAR)
         self._music = MusicDetector()               # music on hold on the earpiece: no caller
         self.ear_music = np.zeros(0, bool)          # per frame of the last block: music
         self.models = models or AgentChannel()

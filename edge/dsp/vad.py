@@ -62,8 +62,16 @@ class NoiseVad:
     the microphone and the earpiece together: one set of numpy calls per block); feed
     `process` the frames of each block in order."""
 
-    def __init__(self, policy: Vad, rate: int = PIPELINE_RATE, channels: int = 1) -> None:
+    def __init__(self, policy: Vad, rate: int = PIPELINE_RATE, channels: int = 1,
+                 talker_gate: tuple[bool, ...] | None = None) -> None:
         self.policy, self.channels = policy, channels
+        gate = talker_gate if talker_gate is not None else (True,) * channels
+        if len(gate) != channels:
+            raise ValueError(f"talker_gate names {len(gate)} channel(s), the VAD has {channels}")
+        # per channel: how far under the talker's own peaks an onset may be (inf: no gate)
+        margin = policy.talker_margin_db if policy.talker_margin_db > 0 else np.inf
+        self._margin = np.where(np.array(gate, bool), margin, np.inf)
+        self._decay = policy.talker_decay_db_per_s * FRAME_S       # dB per frame
         self._b, self._a = _band(rate)
         self._window = max(2, round(policy.noise_window_s / FRAME_S))
         self._span = np.arange(self._window)
@@ -87,6 +95,7 @@ class NoiseVad:
         self._last_peak = np.full(c, _NEVER)            # ... of the last frame at renewal level
         self._last_break = np.full(c, -1)               # ... where the hangover ran out
         self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
+        self._peak = np.full(c, -np.inf)                # max of (onset level + decay * frame)
         self.snr_db = np.zeros((0, c))                  # per frame of the last block
 
     @property
@@ -128,6 +137,15 @@ class NoiseVad:
         self.snr_db = snr
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
+        # the talker's peak level, falling by `decay` per frame: a decayed running max of
+        # onset-level frames, as max(level_s + decay * s) - decay * t (exact in any block split)
+        idx = (self._t + np.arange(n))[:, None]
+        marked = np.where(onset, level + self._decay * idx, -np.inf)
+        running = np.maximum.accumulate(np.concatenate([self._peak[None, :], marked]), axis=0)
+        self._peak = running[-1]
+        talker = running[:-1] - self._decay * idx          # before this frame
+        # a voice near the noise and far under the talker's own peaks is a colleague's
+        onset &= (level >= talker - self._margin) | (snr >= self.policy.foreground_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
         renew = loud & (snr >= self.policy.renew_snr_db)
         speech = self._decide(onset, sustain, renew)

@@ -200,3 +200,23 @@ def test_a_stream_that_starts_in_babble_is_not_speech_from_its_first_dip() -> No
     noise[:FRAME_SAMPLES * 2] *= 10 ** (-15 / 20)          # the first 20 ms 15 dB quieter
     pcm = np.clip(noise * 32768, -32768, 32767).astype(np.int16)
     assert not run_new(pcm).any()
+
+
+def test_a_colleague_near_the_noise_is_not_the_agent_but_a_quiet_agent_still_is() -> None:
+    rng = np.random.default_rng(9)
+    n = int(14.0 * PIPELINE_RATE)
+    t = np.arange(n) / PIPELINE_RATE
+    pcm = rng.standard_normal(n) * 10 ** (-62 / 20)
+    agent = (t >= 2.0) & (t < 3.0)                          # the agent's words at -25 dBFS
+    colleague = (t >= 7.0) & (t < 7.5)                      # a voice 12 dB over the room, 25 under
+    quiet = (t >= 11.0) & (t < 12.0)                        # the agent again, 15 dB softer
+    for span, dbfs in ((agent, -25.0), (colleague, -50.0), (quiet, -40.0)):
+        pcm[span] += rng.standard_normal(int(span.sum())) * 10 ** (dbfs / 20)
+    pcm16 = np.clip(pcm * 32768, -32768, 32767).astype(np.int16)
+    frames_t = np.arange(len(run_new(pcm16))) * FRAME_S
+    inside = lambda a, b: (frames_t >= a) & (frames_t < b)  # noqa: E731
+    speech = run_new(pcm16)
+    assert speech[inside(2.1, 2.9)].all() and speech[inside(11.1, 11.9)].all()
+    assert not speech[inside(6.5, 8.5)].any()
+    ungated = run_new(pcm16, policy=dataclasses.replace(POLICY, talker_margin_db=0.0))
+    assert ungated[inside(7.1, 7.4)].all()                  # without the gate it was speech
