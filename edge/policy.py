@@ -177,6 +177,9 @@ class Closing:
                              "of the agent's last speech with no caller turn between, cut the call "
                              "short: no closing verdict (s)", lo=0, hi=10)
     keywords: list[str] = doc(["还有什么", "谢谢", "再见"], "Any of these counts as a closing")
+    handover_keywords: list[str] = doc(["请稍等"], "One of these in the agent's last turn ends the call "
+                                       "as a handover (我把电话给您转到…，请稍等: a transfer, or the "
+                                       "caller left during a hold): no closing verdict")
     min_score: float = doc(0.99, "A closing keyword of the fixed-class spotter (谢谢) counts from this "
                            "smoothed score in the judged turns, below its calibrated threshold: a "
                            "closing is expected there (score; at 0.5, 12-16 % of agent sentences "

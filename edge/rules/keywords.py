@@ -150,6 +150,8 @@ class ClosingRule(Rule):
     no chance to close: no verdict (scorecard `closing` is then null unless heard). A
     hang-up after which the agent still takes FALSE_HANGUP_TURNS turns was no hang-up
     (a busy tone heard in hold music): the call is judged up to on-hook.
+    A handover keyword (请稍等) in the agent's last turn is a transfer (or a hold the
+    caller left): no verdict either.
 
     A closing is expected in those turns, so keywords over the policy's `min_score`
     count there (the spotter's floor), not only over their calibrated threshold."""
@@ -166,6 +168,7 @@ class ClosingRule(Rule):
 
     def call_started(self, sample: int) -> None:
         self._heard.clear()
+        self._handover: int | None = None   # the last handover keyword (请稍等)
         self.turns.reset()
         self._gone: int | None = None
         self._cut_short = False
@@ -178,6 +181,8 @@ class ClosingRule(Rule):
         if heard.label in self.policy.keywords:
             self._heard.append((heard.sample, heard.label))
             del self._heard[:-16]           # bounded: only the latest matter
+        if heard.label in self.policy.handover_keywords and heard.confirmed:
+            self._handover = heard.sample
 
     def frame(self, f: Frame) -> None:
         self.turns.update(f)
@@ -210,6 +215,15 @@ class ClosingRule(Rule):
         until = end + int(DETECTION_GRACE_S * PIPELINE_RATE)
         return sorted({label for sample, label in self._heard if since <= sample <= until})
 
+    def handed_over(self, end: int) -> bool:
+        """A handover keyword in the agent's last turn before `end` (the spotter's delay
+        allowed): the agent transferred the call or put the caller on hold, and the line
+        ended there."""
+        if self._handover is None:
+            return False
+        starts = [start for start, _ in self.turns.turns if start < end]
+        return bool(starts) and starts[-1] <= self._handover <= end + int(DETECTION_GRACE_S * PIPELINE_RATE)
+
     def call_ended(self, sample: int, scorecard: dict[str, Any]) -> None:
         if (self._gone is not None and self._turns_at_gone_known
                 and self.turns.count - self._turns_at_gone >= FALSE_HANGUP_TURNS):
@@ -220,8 +234,8 @@ class ClosingRule(Rule):
         heard = self.closing_heard(end)
         if heard:
             scorecard["closing"] = True
-        elif self._cut_short:
-            scorecard["closing"] = None         # the caller cut the call short: no verdict
+        elif self._cut_short or self.handed_over(end):
+            scorecard["closing"] = None         # cut short, or a transfer: no verdict
         else:
             scorecard["closing"] = False
             if self.policy.enabled:

@@ -326,6 +326,15 @@ def test_a_caller_hanging_up_mid_closing_is_no_closing_missing() -> None:
     assert events == [] and card["closing"] is None
 
 
+def test_a_transfer_ends_the_call_without_a_closing_verdict() -> None:
+    # 好的，我把电话给您转到…，请稍等 in the last turn, then the line goes (3 s later: not cut short)
+    events, card = closing_call({44.5: "请稍等"}, far_end=46.5, seconds=50.0)
+    assert events == [] and card["closing"] is None
+    # 请稍等 in an earlier turn is a hold the agent came back from: the closing is judged
+    events, card = closing_call({20.0: "请稍等"}, far_end=46.5, seconds=50.0)
+    assert [kind for kind, _, _ in events] == ["closing_missing"] and card["closing"] is False
+
+
 def test_the_closing_counts_before_the_caller_hung_up_however_long_the_agent_stays_on() -> None:
     events, card = closing_call({40.0: "还有什么", 43.8: "再见"}, far_end=45.0, seconds=80.0)
     assert events == [] and card["closing"] is True
