@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where rendered calls live (default <cache dir>/callbench)")
     parser.add_argument("--worst", type=int, default=15, help="calls listed in the worst-calls section")
     parser.add_argument("--render-only", action="store_true", help="render (fill the cache) and stop")
+    parser.add_argument("--fit-rate", type=Path, metavar="RATE_JSON",
+                        help="fit the rate model's linear calibration on these calls (truth 70-220 cpm) "
+                             "and write it into RATE_JSON (use a seed the benchmark does not score)")
     parser.add_argument("--keywords", action="store_true",
                         help="the keyword spotter alone: per-keyword scores on the agent utterances "
                              "(default report bench/calls_keywords.json)")
@@ -157,6 +160,30 @@ def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
     return rep
 
 
+def fit_rate(calls: list[dict[str, Any]], config: Path, how: str) -> str:
+    """Least squares of the scorecards' mean rate on the truth (calls of 70-220 cpm),
+    composed with the calibration `config` holds (the calls were read through it), written
+    back into `config`. The edge inverts it (seatwatch.edge.models.rate)."""
+    import numpy as np
+
+    from seatwatch.edge.models.rate import composed, raw_calibration
+
+    pairs = [(c["facts"]["truth_cpm"], c["facts"]["rate_mean_cpm"]) for c in calls
+             if c["facts"].get("rate_mean_cpm") is not None and c["facts"].get("truth_cpm") is not None
+             and 70.0 <= c["facts"]["truth_cpm"] <= 220.0]
+    if len(pairs) < 10:
+        raise SystemExit(f"seatwatch eval: --fit-rate needs at least 10 calls with a rate, got {len(pairs)}")
+    truth, read = np.array(pairs).T
+    slope, intercept = np.polyfit(truth, read, 1)
+    raw = composed(raw_calibration(config), (float(slope), float(intercept)))
+    doc = json.loads(config.read_text(encoding="utf-8"))
+    doc["calibration"] = {"slope": round(raw[0], 4), "intercept": round(raw[1], 2),
+                          "fitted_on": how, "calls": len(pairs)}
+    config.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return (f"rate calibration on {len(pairs)} calls: read = {slope:.3f} x truth {intercept:+.1f} cpm "
+            f"-> raw = {raw[0]:.4f} x truth {raw[1]:+.2f} in {config}")
+
+
 def keyword_run(args: argparse.Namespace, plans: list[CallPlan], root: Path) -> int:
     """`--keywords`: the spotter's peak score per agent utterance, per keyword (docs/eval.md)."""
     from seatwatch.edge.callbench.keywords import keyword_table, peaks_job, print_table
@@ -218,6 +245,9 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rep, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(rep))
+    if args.fit_rate is not None:
+        print(fit_rate(rep["calls"], args.fit_rate, f"seatwatch eval --seed {args.seed} "
+                       f"--calls {args.calls} --family {args.family}"))
     timing = rep["timing"]
     print(f"\n{args.calls} calls ({timing['audio_h']} h of audio): rendered {rendering['rendered_now']} "
           f"now in {rendering['render_s']} s, analyzed in {timing['analyze_s']} s; report: {args.out}")

@@ -222,3 +222,28 @@ def test_features_of_the_needed_frames_only_have_the_same_bits() -> None:
     needed = np.random.default_rng(12).random(len(audio) // 160) < 0.3
     full, part = StreamingLogMel().push(audio), StreamingLogMel().push(audio, needed)
     assert np.array_equal(part[needed], full[needed]) and np.isnan(part[~needed]).all()
+
+
+def test_rate_calibration_in_the_model_json_is_inverted_and_checked(tmp_path: Path) -> None:
+    from seatwatch.edge.models.rate import composed, raw_calibration
+
+    (tmp_path / "rate.tflite").write_bytes((MODEL_DIR / "rate.tflite").read_bytes())
+    doc = json.loads((MODEL_DIR / "rate.json").read_text(encoding="utf-8"))
+    doc.pop("calibration", None)
+    (tmp_path / "rate.json").write_text(json.dumps(doc))
+    frames = np.random.default_rng(3).standard_normal((1500, 40)).astype(np.float32)
+    raw = RateEstimator(tmp_path / "rate.tflite").estimate(frames)
+    doc["calibration"] = {"slope": 0.9, "intercept": 9.0}
+    (tmp_path / "rate.json").write_text(json.dumps(doc))
+    estimator = RateEstimator(tmp_path / "rate.tflite")
+    assert estimator.estimate(frames) == pytest.approx((raw - 9.0) / 0.9, abs=1e-3)
+    pushed = estimator.push(frames)
+    assert pushed and pushed[-1][1].cpm == pytest.approx((raw - 9.0) / 0.9, abs=0.5)
+    # a fit on calibrated output composes with the calibration it was read through
+    a, b = composed((0.9, 9.0), (1.1, -5.0))
+    truth = 140.0
+    assert ((a * truth + b) - 9.0) / 0.9 == pytest.approx(1.1 * truth - 5.0)
+    doc["calibration"] = {"slope": 0.1, "intercept": 0.0}
+    (tmp_path / "rate.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="calibration slope"):
+        raw_calibration(tmp_path / "rate.json")
