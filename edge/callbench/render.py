@@ -246,14 +246,13 @@ def _ear_channel(audio: np.ndarray, plan: CallPlan) -> np.ndarray:
 
 
 def _speech_stats(audio: np.ndarray) -> float:
-    """Seconds the pipeline's VAD calls speech in a clean utterance: the rate truth's unit,
+    """Seconds the label VAD calls speech in a clean utterance: the rate truth's unit,
     as for the rate model's labels (seatwatch.models.synth.dataset.speech_frames)."""
-    from seatwatch.edge.dsp.vad import NoiseVad
-    from seatwatch.edge.policy import Vad
+    from seatwatch.edge.dsp.vad import label_vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
     frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160)
-    return float(np.count_nonzero(NoiseVad(Vad()).process(frames))) / 100.0
+    return float(np.count_nonzero(label_vad().process(frames))) / 100.0
 
 
 def tune_agent(plan: CallPlan, speech_s: dict[tuple[str, str], float]) -> tuple[Voice, list[float]]:

@@ -14,8 +14,9 @@ it holds whatever the talker's level and whatever steady noise or babble sits un
    own bumps stay under the onset margin). A noise that appears suddenly counts as
    speech until it fills 80 % of the window (~4 s). At the stream's start the window
    holds only what was heard so far (not the first frame repeated: a first frame in a
-   dip of babble made the babble speech for seconds), and its quantile starts at the
-   median, falling to `noise_quantile` as the window fills.
+   dip of babble made the babble speech for seconds), its quantile starts at the median
+   and falls to `noise_quantile` as the window fills, and nothing is speech before the
+   first estimate (90 ms).
 3. Decision with hysteresis: speech starts once `min_speech_s` of frames are
    `onset_snr_db` above the noise level, then holds while frames stay
    `sustain_snr_db` above it, plus `hangover_s` after the last one. Frames quieter
@@ -34,7 +35,7 @@ measurements compare against.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import signal
@@ -46,7 +47,7 @@ FRAME_S = FRAME_SAMPLES / PIPELINE_RATE
 BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in
 NOISE_EVERY = 10               # frames between two noise-level updates (100 ms)
 SMOOTH = 0.5                   # one-pole smoothing of frame power (time constant ~15 ms)
-STARTUP_QUANTILE = 0.5            # the noise quantile of the stream's first frame (see _noise)
+STARTUP_QUANTILE = 0.5         # the noise quantile of the stream's first second (see _noise)
 NOISE_FLOOR_DBFS = -90.0       # the noise level never goes below this (digital silence)
 _TINY = 1e-14
 _NEVER = -(1 << 40)
@@ -63,8 +64,9 @@ class NoiseVad:
     `process` the frames of each block in order."""
 
     def __init__(self, policy: Vad, rate: int = PIPELINE_RATE, channels: int = 1,
-                 talker_gate: tuple[bool, ...] | None = None) -> None:
+                 talker_gate: tuple[bool, ...] | None = None, first_frame_past: bool = False) -> None:
         self.policy, self.channels = policy, channels
+        self._first_frame_past = first_frame_past      # see label_vad
         gate = talker_gate if talker_gate is not None else (True,) * channels
         if len(gate) != channels:
             raise ValueError(f"talker_gate names {len(gate)} channel(s), the VAD has {channels}")
@@ -128,7 +130,10 @@ class NoiseVad:
                                    zi=SMOOTH * self._smooth[None, :])
         self._smooth = smooth[-1]
         level = 10.0 * np.log10(smooth + _TINY)
-        if self._history is None:       # no past yet: the quantile is of the frames heard so far
+        if self._history is None and self._first_frame_past:
+            self._history = np.repeat(level[:1], self._window - 1, axis=0)
+            self.noise_db = np.maximum(level[0], NOISE_FLOOR_DBFS)
+        elif self._history is None:     # no past yet: the quantile is of what was heard
             self._history = np.full((self._window - 1, c), np.inf)
             self.noise_db = np.full(c, np.inf)  # deaf until the first update (90 ms)
         levels = np.concatenate([self._history, level])
@@ -160,15 +165,14 @@ class NoiseVad:
             return np.repeat(self.noise_db[None, :], n, axis=0)
         update = np.arange(first, n, NOISE_EVERY)
         windows = levels.T[:, update[:, None] + self._span]    # (channels, updates, window)
-        heard = self._t + update + 1                           # frames of the stream so far
-        if heard[0] >= self._window:
+        heard = np.minimum(self._t + update + 1, self._window)   # frames of the stream so far
+        if heard[0] >= self._window or self._first_frame_past:
             fresh = np.partition(windows, self._rank, axis=2)[:, :, self._rank].T
-        else:       # the stream's first seconds: the window's unheard past is +inf, sorted last
-            # and a low quantile of a few frames is babble's chance dip: start at the
-            # median, reach noise_quantile as the window fills
-            filled = np.minimum(heard, self._window)
-            quantile = STARTUP_QUANTILE + (self._quantile - STARTUP_QUANTILE) * filled / self._window
-            ranks = np.minimum((quantile * filled).astype(np.int64), filled - 1)
+        else:       # the stream's first seconds: its unheard past is +inf, sorted last, and
+            # a low quantile of a few frames is babble's chance dip: start at the median,
+            # reach noise_quantile as the window fills
+            quantile = STARTUP_QUANTILE + (self._quantile - STARTUP_QUANTILE) * heard / self._window
+            ranks = np.minimum((quantile * heard).astype(np.int64), heard - 1)
             fresh = np.sort(windows, axis=2)[:, np.arange(len(update)), ranks].T
         table = np.maximum(np.concatenate([self.noise_db[None, :], fresh]), NOISE_FLOOR_DBFS)
         self.noise_db = table[-1]
@@ -202,6 +206,17 @@ class NoiseVad:
         self._last_sustain, self._last_onset = last_sustain[-1], last_onset[-1]
         self._last_break = last_break[-1]
         return np.asarray(last_onset > last_break)
+
+
+def label_vad() -> NoiseVad:
+    """The speech-seconds definition of the rate model's labels and of the benchmark's
+    truth rates (seatwatch.models.synth.dataset.speech_frames, callbench render): the
+    pipeline's VAD as it was when they were made (the first frame stands for the past,
+    no renewal, no talker gate), kept so a label keeps its meaning. On a clean utterance
+    the later changes moved the measured seconds by -10 % to +80 % (a sentence whose first
+    frame is already speech); the rate model would need retraining to move with them."""
+    legacy = replace(Vad(), renew_snr_db=0.0, talker_margin_db=0.0)
+    return NoiseVad(legacy, first_frame_past=True)
 
 
 @dataclass

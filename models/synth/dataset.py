@@ -313,15 +313,14 @@ class RateSet:
 
 
 def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of frames the pipeline's VAD calls speech (same VAD as on the edge), and
+    """Indices of frames the label VAD calls speech (the edge VAD as the labels were made), and
     every frame's RMS level (dBFS)."""
     from seatwatch.edge.dsp.levels import frame_levels
-    from seatwatch.edge.dsp.vad import NoiseVad
-    from seatwatch.edge.policy import Vad
+    from seatwatch.edge.dsp.vad import label_vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)[:, None]
     rms, _ = frame_levels(np.repeat(pcm, 2, axis=1))
-    speech = NoiseVad(Vad()).process(pcm[: len(rms) * HOP, 0].reshape(-1, HOP))
+    speech = label_vad().process(pcm[: len(rms) * HOP, 0].reshape(-1, HOP))
     return np.flatnonzero(speech).astype(np.int64), rms[:, 0]
 
 
