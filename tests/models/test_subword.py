@@ -138,3 +138,27 @@ def test_a_phrase_in_the_last_second_of_a_call_is_heard_at_the_end() -> None:
     early = spotter.push(feats[:said + 30])                 # the call ends 0.3 s later
     assert "再见" not in [hit.label for hit in early]
     assert "再见" in [hit.label for hit in spotter.flush()]
+
+
+def test_a_policy_phrase_reaches_the_event_and_the_console_by_its_label(tmp_path: Path) -> None:
+    """Through `seatwatch analyze`: the taboo phrase a center wrote as text raises
+    forbidden_phrase carrying the policy's label (never the audio or a transcript), and
+    the console's alert line names it."""
+    import soundfile as sf
+
+    from seatwatch.console import labels
+    from seatwatch.edge.analyze import analyze
+
+    policy = tmp_path / "center.toml"
+    policy.write_text('[forbidden]\nkeywords = ["不知道", "没办法", "没关系", "与我没关系"]\n'
+                      '[phrases]\n"与我没关系" = ["与我没关系"]\n', encoding="utf-8")
+    rng = np.random.default_rng(5)
+    mic = np.concatenate([np.zeros(16000 * 2, np.float32), _said("这件事情与我没关系，您去问别人吧。", "f4"),
+                          np.zeros(16000 * 3, np.float32)])
+    stereo = np.stack([mic, np.zeros_like(mic)], axis=1) + rng.standard_normal((len(mic), 2)) * 1e-4
+    sf.write(str(tmp_path / "call.wav"), stereo.astype(np.float32), 16000)
+    events = analyze(tmp_path / "call.wav", None, policy, "A01")
+    taboo = [e for e in events if e.type == "forbidden_phrase"]
+    assert [e.data["keyword"] for e in taboo] == ["与我没关系"]
+    assert set(taboo[0].data) == {"keyword", "score"}             # a label and a score, no text
+    assert labels.label("forbidden_phrase", taboo[0].data).startswith("Taboo phrase: 与我没关系")
