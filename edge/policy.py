@@ -222,12 +222,14 @@ class Vad:
                               "sustain_snr_db, speech renews with each syllable)", lo=0, hi=30)
     renew_s: float = doc(1.0, "How long speech goes on without a frame at renew_snr_db (s)",
                          lo=0.1, hi=10)
-    talker_margin_db: float = doc(18.0, "On the microphone, speech starts only within this much of "
-                                  "the agent's own peak level (dB; colleagues' voices in the room "
-                                  "are quieter than the agent's at the mouth; 0: no gate)",
+    talker_margin_db: float = doc(15.0, "On the microphone, speech starts only within this much of "
+                                  "the agent's typical loud level (the median of their recent "
+                                  "syllables; dB; colleagues' voices in the room are quieter than "
+                                  "the agent's at the mouth; 0: no gate)",
                                   lo=0, hi=60)
-    talker_decay_db_per_s: float = doc(0.1, "The agent's peak level falls this fast while they are "
-                                       "quiet (dB/s)", lo=0, hi=10)
+    talker_prior_dbfs: float = doc(-35.0, "The agent's typical loud level until their own is known "
+                                   "(0.5 s of loud syllables; dBFS in the 150-5000 Hz band: babble "
+                                   "before the agent's first words is not them)", lo=-90, hi=0)
     foreground_snr_db: float = doc(20.0, "Frames this far above the noise start speech whatever "
                                    "the talker gate says (dB; an agent who shouted, then speaks "
                                    "normally, is still far above the room)", lo=0, hi=60)

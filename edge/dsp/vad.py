@@ -35,6 +35,7 @@ measurements compare against.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,6 +49,8 @@ BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in
 NOISE_EVERY = 10               # frames between two noise-level updates (100 ms)
 SMOOTH = 0.5                   # one-pole smoothing of frame power (time constant ~15 ms)
 STARTUP_QUANTILE = 0.5         # the noise quantile of the stream's first second (see _noise)
+TALKER_FRAMES = 300            # onset-level frames the talker level is a median of (~5 s of speech)
+TALKER_MIN = 50                # ... and how many it needs before it gates anything
 NOISE_FLOOR_DBFS = -90.0       # the noise level never goes below this (digital silence)
 _TINY = 1e-14
 _NEVER = -(1 << 40)
@@ -73,7 +76,6 @@ class NoiseVad:
         # per channel: how far under the talker's own peaks an onset may be (inf: no gate)
         margin = policy.talker_margin_db if policy.talker_margin_db > 0 else np.inf
         self._margin = np.where(np.array(gate, bool), margin, np.inf)
-        self._decay = policy.talker_decay_db_per_s * FRAME_S       # dB per frame
         self._b, self._a = _band(rate)
         self._window = max(2, round(policy.noise_window_s / FRAME_S))
         self._span = np.arange(self._window)
@@ -97,7 +99,8 @@ class NoiseVad:
         self._last_peak = np.full(c, _NEVER)            # ... of the last frame at renewal level
         self._last_break = np.full(c, -1)               # ... where the hangover ran out
         self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
-        self._peak = np.full(c, -np.inf)                # max of (onset level + decay * frame)
+        self.talker_db = np.full(c, self.policy.talker_prior_dbfs)   # the talker's typical loud level
+        self._onsets = [deque(maxlen=TALKER_FRAMES) for _ in range(c)]   # their recent levels
         self.snr_db = np.zeros((0, c))                  # per frame of the last block
 
     @property
@@ -142,19 +145,34 @@ class NoiseVad:
         self.snr_db = snr
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
-        # the talker's peak level, falling by `decay` per frame: a decayed running max of
-        # onset-level frames, as max(level_s + decay * s) - decay * t (exact in any block split)
-        idx = (self._t + np.arange(n))[:, None]
-        marked = np.where(onset, level + self._decay * idx, -np.inf)
-        running = np.maximum.accumulate(np.concatenate([self._peak[None, :], marked]), axis=0)
-        self._peak = running[-1]
-        talker = running[:-1] - self._decay * idx          # before this frame
-        # a voice near the noise and far under the talker's own peaks is a colleague's
+        # a voice near the noise and far under the talker's own loud frames is a colleague's
+        talker = self._talker(level, onset, n)
         onset &= (level >= talker - self._margin) | (snr >= self.policy.foreground_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
         renew = loud & (snr >= self.policy.renew_snr_db)
         speech = self._decide(onset, sustain, renew)
         return speech[:, 0] if mono else speech
+
+    def _talker(self, level: np.ndarray, onset: np.ndarray, n: int) -> np.ndarray:
+        """The gated channels' talker level per frame: the median level of the last
+        TALKER_FRAMES onset-level frames, renewed at the noise-update frames (so any block
+        split agrees). Not a peak: an agent back to a normal voice after shouting moves it
+        within a few seconds of speech; a colleague's rare bumps in a hold do not."""
+        out = np.full((n, self.channels), -np.inf)
+        first = (NOISE_EVERY - 1 - self._t) % NOISE_EVERY
+        ends = [*range(first + 1, n + 1, NOISE_EVERY)]
+        if not ends or ends[-1] != n:
+            ends.append(n)
+        for ch in np.flatnonzero(np.isfinite(self._margin)):
+            recent, value, start = self._onsets[ch], self.talker_db[ch], 0
+            for end in ends:
+                out[start:end, ch] = value
+                recent.extend(level[start:end, ch][onset[start:end, ch]].tolist())
+                if (end - 1 - first) % NOISE_EVERY == 0 and end - 1 >= first and len(recent) >= TALKER_MIN:
+                    value = float(np.median(np.fromiter(recent, float)))
+                start = end
+            self.talker_db[ch] = value
+        return out
 
     def _noise(self, levels: np.ndarray, n: int) -> np.ndarray:
         """Noise level per frame and channel: the quantile of the window ending at the
