@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit-rate", type=Path, metavar="RATE_JSON",
                         help="fit the rate model's linear calibration on these calls (truth 70-220 cpm) "
                              "and write it into RATE_JSON (use a seed the benchmark does not score)")
+    parser.add_argument("--fit-also", type=Path, nargs="*", default=[], metavar="REPORT",
+                        help="with --fit-rate: also the calls of these eval reports (another family), "
+                             "read through the same calibration")
     parser.add_argument("--keywords", action="store_true",
                         help="the keyword spotter alone: per-keyword scores on the agent utterances "
                              "(default report bench/calls_keywords.json)")
@@ -246,8 +249,11 @@ def run(args: argparse.Namespace) -> int:
     args.out.write_text(json.dumps(rep, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(rep))
     if args.fit_rate is not None:
-        print(fit_rate(rep["calls"], args.fit_rate, f"seatwatch eval --seed {args.seed} "
-                       f"--calls {args.calls} --family {args.family}"))
+        calls = list(rep["calls"])
+        for other in args.fit_also:
+            calls += json.loads(other.read_text(encoding="utf-8"))["calls"]
+        print(fit_rate(calls, args.fit_rate, f"seatwatch eval --seed {args.seed} --calls {args.calls} "
+                       f"--family {args.family}" + "".join(f" + {o.name}" for o in args.fit_also)))
     timing = rep["timing"]
     print(f"\n{args.calls} calls ({timing['audio_h']} h of audio): rendered {rendering['rendered_now']} "
           f"now in {rendering['render_s']} s, analyzed in {timing['analyze_s']} s; report: {args.out}")

@@ -100,7 +100,7 @@ class NoiseVad:
         self._last_break = np.full(c, -1)               # ... where the hangover ran out
         self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
         self.talker_db = np.full(c, self.policy.talker_prior_dbfs)   # the talker's typical loud level
-        self._onsets = [deque(maxlen=TALKER_FRAMES) for _ in range(c)]   # their recent levels
+        self._onsets: list[deque[float]] = [deque(maxlen=TALKER_FRAMES) for _ in range(c)]
         self.snr_db = np.zeros((0, c))                  # per frame of the last block
 
     @property
