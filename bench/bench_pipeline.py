@@ -183,6 +183,8 @@ def keyword_latency(quick: bool) -> dict[str, Any]:
 TARGET_RTF = 100.0
 COMPONENTS = {          # name -> (module, class, method) whose CPU time is that component's
     "keyword_spotter": ("seatwatch.edge.models.keywords", "KeywordSpotter", "push"),
+    # the sub-word phrase spotter (subword.tflite): ten of the eleven keywords and the policy's phrases
+    "phrase_spotter": ("seatwatch.edge.models.subword", "PhraseSpotter", "push"),
     "rate_model": ("seatwatch.edge.models.rate", "RateEstimator", "push"),
     "vad": ("seatwatch.edge.dsp.vad", "NoiseVad", "process"),
     "features": ("seatwatch.edge.dsp.features", "StreamingLogMel", "push"),
