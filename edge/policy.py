@@ -294,6 +294,10 @@ class Policy:
         {}, "Phrases as text, heard by the sub-word model without retraining: a label (then usable "
         "in any keywords list above) -> its spoken forms in Han characters, an explicit toneless "
         "pinyin after '|' for a polyphone (e.g. 与我没关系 = [\"与我没关系\", \"跟我没关系\"])")
+    phrase_scores: dict[str, float] = doc(
+        {}, "Per phrase heard by the sub-word model (a [phrases] label or one of its own): the "
+        "score from which it fires, its sensitivity (0-1; lower hears more and false-alarms more; "
+        "default: the model's calibrated threshold, 0.5 for a new phrase)")
 
 
 def _convert(value: Any, hint: Any, meta: dict[str, Any], source: str, key: str) -> Any:

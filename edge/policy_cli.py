@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"{args.file}: policy {policy.name!r} is valid")
     for label, forms in policy.phrases.items():
-        print(f"  phrase {label}: " + "; ".join(f"{f} = {' '.join(tokens(*_split(f)))}" for f in forms))
+        score = policy.phrase_scores.get(label)
+        print(f"  phrase {label}: " + "; ".join(f"{f} = {' '.join(tokens(*_split(f)))}" for f in forms)
+              + ("" if score is None else f" (fires from {score})"))
     return 0
 
 

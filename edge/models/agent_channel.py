@@ -112,10 +112,11 @@ class AgentChannel:
     def add_phrases(self, policy: Policy) -> None:
         """The policy's own phrases (text) go to the sub-word spotter; refused by name when
         there is none or a phrase cannot be spelled in its tokens."""
-        if not policy.phrases:
+        if not policy.phrases and not policy.phrase_scores:
             return
         if self.phrases is None:
-            raise PolicyError(policy.name, "phrases", "these models have no sub-word phrase spotter "
+            key = "phrases" if policy.phrases else "phrase_scores"
+            raise PolicyError(policy.name, key, "these models have no sub-word phrase spotter "
                               "(subword.tflite): phrases as text cannot be heard")
         for label, forms in policy.phrases.items():
             try:
@@ -126,6 +127,13 @@ class AgentChannel:
         self.phrases.add_phrases(policy.phrases)
         for label in policy.phrases:
             self.spotter.thresholds.pop(label, None)
+        for label, score in policy.phrase_scores.items():
+            if label not in self.phrases.cfg.labels:
+                raise PolicyError(policy.name, f"phrase_scores.{label}", "not a phrase the sub-word model "
+                                  f"hears (its own: {', '.join(self.phrases.cfg.labels)}, or a [phrases] label)")
+            if not 0.0 < score <= 1.0:
+                raise PolicyError(policy.name, f"phrase_scores.{label}", f"{score} is outside 0..1 (a score)")
+            self.phrases.thresholds[label] = score
 
     def flush(self) -> list[KeywordHit]:
         """At the end of a call: phrases said in its last seconds (the sub-word spotter

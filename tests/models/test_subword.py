@@ -162,3 +162,21 @@ def test_a_policy_phrase_reaches_the_event_and_the_console_by_its_label(tmp_path
     assert [e.data["keyword"] for e in taboo] == ["与我没关系"]
     assert set(taboo[0].data) == {"keyword", "score"}             # a label and a score, no text
     assert labels.label("forbidden_phrase", taboo[0].data).startswith("Taboo phrase: 与我没关系")
+
+
+def test_each_phrase_has_its_own_sensitivity_in_the_policy() -> None:
+    from seatwatch.edge.policy import PolicyError, parse_policy
+
+    policy = parse_policy('[phrases]\n"与我没关系" = ["与我没关系"]\n'
+                          '[phrase_scores]\n"与我没关系" = 0.9\n"再见" = 0.6\n')
+    channel = AgentChannel(ModelPaths())
+    channel.add_phrases(policy)
+    assert channel.phrases is not None
+    assert channel.phrases.thresholds["与我没关系"] == 0.9 and channel.phrases.thresholds["再见"] == 0.6
+    default = AgentChannel(ModelPaths())
+    default.add_phrases(parse_policy('[phrases]\n"与我没关系" = ["与我没关系"]\n'))
+    assert default.phrases is not None and default.phrases.thresholds["与我没关系"] == 0.5
+    for bad, why in (('"谢谢" = 0.5', "phrase_scores.谢谢.*not a phrase"),
+                     ('"再见" = 1.5', "phrase_scores.再见.*outside 0..1")):
+        with pytest.raises(PolicyError, match=why):
+            AgentChannel(ModelPaths()).add_phrases(parse_policy(f"[phrase_scores]\n{bad}\n"))
