@@ -129,8 +129,9 @@ class AgentChannel:
             self.spotter.thresholds.pop(label, None)
         for label, score in policy.phrase_scores.items():
             if label not in self.phrases.cfg.labels:
-                raise PolicyError(policy.name, f"phrase_scores.{label}", "not a phrase the sub-word model "
-                                  f"hears (its own: {', '.join(self.phrases.cfg.labels)}, or a [phrases] label)")
+                known = ", ".join(self.phrases.cfg.labels)
+                raise PolicyError(policy.name, f"phrase_scores.{label}", "not a phrase the sub-word "
+                                  f"model hears (its own: {known}, or a [phrases] label)")
             if not 0.0 < score <= 1.0:
                 raise PolicyError(policy.name, f"phrase_scores.{label}", f"{score} is outside 0..1 (a score)")
             self.phrases.thresholds[label] = score
