@@ -129,7 +129,7 @@ def _tree() -> dict[str, Any]:
 def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
              worst_count: int = 15, models: Path | None = None) -> dict[str, Any]:
     """Analyze every (rendered) call and score it against its truth."""
-    from seatwatch.edge.callbench.render import check_render, paths_for
+    from seatwatch.edge.callbench.render import check_render, expected_alerts, paths_for
 
     paths = [paths_for(p, root) for p in plans]
     began = time.monotonic()
@@ -150,7 +150,7 @@ def evaluate(plans: list[CallPlan], root: Path, jobs: int, policy: Path | None,
                  **{k: card.get(k) for k in ("rate_mean_cpm", "agent_level_dbfs", "greeting", "closing",
                                              "longest_wait_s", "longest_silence_s")}}
         results.append(CallResult(
-            id=plan.id, expect=list(truth["expect"]), got=alert_types(events), events=alert_events(events),
+            id=plan.id, expect=expected_alerts(truth), got=alert_types(events), events=alert_events(events),
             family=plan.family, noise=plan.noise, held_out=plan.agent.held_out, channel=plan.channel,
             styles=list(plan.styles), error=outcome.get("error"), facts=facts))
     rep = report(results, VIOLATIONS, worst_count)

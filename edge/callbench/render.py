@@ -447,13 +447,29 @@ def render_to(plan: CallPlan, root: Path, *, force: bool = False) -> RenderedCal
     return paths
 
 
+CALL_LIMIT_S = 180.0           # the default policy's call length limit (N14)
+LIMIT_MARGIN_S = 4.0           # a call this close to the limit is ambiguous: flagged, not re-judged
+
+
+def expected_alerts(truth: dict[str, Any]) -> list[str]:
+    """The alerts a call should raise: the plan's, except that call_too_long follows the
+    rendered call's measured length (the generator only estimates it before rendering; a
+    very slow voice can carry a call past the limit, and then the alert is right)."""
+    expect = [e for e in truth["expect"] if e != "call_too_long"]
+    duration = truth["measured"]["duration_s"]
+    near = abs(duration - CALL_LIMIT_S) <= LIMIT_MARGIN_S      # (flagged by check_render)
+    if ("call_too_long" in truth["expect"]) if near else duration >= CALL_LIMIT_S:
+        expect.append("call_too_long")
+    return expect
+
+
 def check_render(truth: dict[str, Any]) -> list[str]:
     """Where the rendered call strays from its truth (empty when it does not): the call's
     length against call_too_long, the agent's measured rate against the rate band."""
     measured, expect, name = truth["measured"], truth["expect"], truth["id"]
     problems = []
-    long_call = measured["duration_s"] >= 180.0
-    if long_call != ("call_too_long" in expect) or 176.0 <= measured["duration_s"] <= 184.0:
+    long_call = measured["duration_s"] >= CALL_LIMIT_S
+    if long_call != ("call_too_long" in expect) or abs(measured["duration_s"] - CALL_LIMIT_S) <= LIMIT_MARGIN_S:
         problems.append(f"{name}: {measured['duration_s']} s off-hook vs call_too_long in truth: "
                         f"{'call_too_long' in expect}")
     low, high = rate_band(expect)

@@ -101,6 +101,7 @@ class NoiseVad:
         self.noise_db = np.full(c, NOISE_FLOOR_DBFS)    # noise level after the last frame
         self.talker_db = np.full(c, self.policy.talker_prior_dbfs)   # the talker's typical loud level
         self._onsets: list[deque[float]] = [deque(maxlen=TALKER_FRAMES) for _ in range(c)]
+        self._learning = np.ones(c, bool)                # talker level not known yet
         self.snr_db = np.zeros((0, c))                  # per frame of the last block
 
     @property
@@ -145,34 +146,47 @@ class NoiseVad:
         self.snr_db = snr
         loud = power >= self._gate
         onset = loud & (snr >= self.policy.onset_snr_db)
-        # a voice near the noise and far under the talker's own loud frames is a colleague's
-        talker = self._talker(level, onset, n)
-        onset &= (level >= talker - self._margin) | (snr >= self.policy.foreground_snr_db)
+        # a voice near the noise and far under the talker's own loud frames is a colleague's;
+        # until that level is known, only a voice well clear of the noise is the agent's
+        strong = onset & (snr >= self.policy.first_onset_snr_db)
+        talker, learning = self._talker(level, onset, strong, n)
+        near = np.where(learning, strong, True) & (level >= talker - self._margin)
+        onset &= near | (snr >= self.policy.foreground_snr_db)
         sustain = loud & (snr >= self.policy.sustain_snr_db)
         renew = loud & (snr >= self.policy.renew_snr_db)
         speech = self._decide(onset, sustain, renew)
         return speech[:, 0] if mono else speech
 
-    def _talker(self, level: np.ndarray, onset: np.ndarray, n: int) -> np.ndarray:
+    def _talker(self, level: np.ndarray, onset: np.ndarray, strong: np.ndarray,
+                n: int) -> tuple[np.ndarray, np.ndarray]:
         """The gated channels' talker level per frame: the median level of the last
         TALKER_FRAMES onset-level frames, renewed at the noise-update frames (so any block
         split agrees). Not a peak: an agent back to a normal voice after shouting moves it
-        within a few seconds of speech; a colleague's rare bumps in a hold do not."""
+        within a few seconds of speech; a colleague's rare bumps in a hold do not.
+        Second array: whether the level is still being learnt (fewer than TALKER_MIN
+        frames), when only `strong` frames count, so babble heard before the agent's first
+        words (a transferred call, a caller who speaks first) neither starts speech nor
+        becomes the talker."""
         out = np.full((n, self.channels), -np.inf)
+        learning = np.zeros((n, self.channels), bool)
         first = (NOISE_EVERY - 1 - self._t) % NOISE_EVERY
         ends = [*range(first + 1, n + 1, NOISE_EVERY)]
         if not ends or ends[-1] != n:
             ends.append(n)
         for ch in np.flatnonzero(np.isfinite(self._margin)):
-            recent, value, start = self._onsets[ch], self.talker_db[ch], 0
+            recent, value, learn, start = self._onsets[ch], self.talker_db[ch], self._learning[ch], 0
             for end in ends:
                 out[start:end, ch] = value
-                recent.extend(level[start:end, ch][onset[start:end, ch]].tolist())
-                if (end - 1 - first) % NOISE_EVERY == 0 and end - 1 >= first and len(recent) >= TALKER_MIN:
-                    value = float(np.median(np.fromiter(recent, float)))
+                learning[start:end, ch] = learn
+                heard = (strong if learn else onset)[start:end, ch]
+                recent.extend(level[start:end, ch][heard].tolist())
+                if (end - 1 - first) % NOISE_EVERY == 0 and end - 1 >= first:
+                    learn = len(recent) < TALKER_MIN
+                    if not learn:
+                        value = float(np.median(np.fromiter(recent, float)))
                 start = end
-            self.talker_db[ch] = value
-        return out
+            self.talker_db[ch], self._learning[ch] = value, learn
+        return out, learning
 
     def _noise(self, levels: np.ndarray, n: int) -> np.ndarray:
         """Noise level per frame and channel: the quantile of the window ending at the

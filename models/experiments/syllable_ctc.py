@@ -48,7 +48,39 @@ NEURAL_NATURAL_CPM = 300.0
 
 # --- synth ------------------------------------------------------------------------------
 
-def _voice_audio(text: str, rng: random.Random, neural: bool) -> np.ndarray:
+ESPEAK_WARPS = (0.88, 1.12)      # formant (vocal-tract-length) warps of espeak-ng with --warp
+
+
+def _formant_warp(audio: np.ndarray, warp: float) -> np.ndarray:
+    """Resample as if played `warp` times faster: formants and pitch move by `warp` (a
+    shorter or longer vocal tract), the tempo too (the caller asks espeak-ng for a
+    compensating speed)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(audio, 1000, round(1000 * warp)).astype(np.float32)
+
+
+def _word_string(rng: random.Random) -> str:
+    """2-6 dictionary words (pypinyin's phrase table, 2-4 characters) run together: every
+    syllable pair of the language in any order, so the model hears syllables outside the
+    corpus's service sentences (the independent calls say things the corpus never did)."""
+    words = _dictionary_words()
+    picked = [rng.choice(words) for _ in range(rng.randint(2, 6))]
+    return "".join(w + ("，" if rng.random() < 0.2 else "") for w in picked).rstrip("，")
+
+
+_WORDS: list[str] = []
+
+
+def _dictionary_words() -> list[str]:
+    if not _WORDS:
+        from pypinyin.phrases_dict import phrases_dict
+
+        _WORDS.extend(sorted(w for w in phrases_dict if 2 <= len(w) <= 4))
+    return _WORDS
+
+
+def _voice_audio(text: str, rng: random.Random, neural: bool, warp: bool = False) -> np.ndarray:
     if neural:
         cpm = rng.uniform(90.0, 280.0)
         duration = min(3.5, max(0.9, NEURAL_NATURAL_CPM / cpm))
@@ -57,15 +89,17 @@ def _voice_audio(text: str, rng: random.Random, neural: bool) -> np.ndarray:
         voice = NeuralVoice(duration, rng.choice((0.75, 0.87, 1.0, 1.12, 1.25)), 1.0,
                             round(rng.uniform(lo, hi), 3))
         return speak_neural(text, voice)
-    return speak(text, voice=rng.choice(TRAIN_VOICES), speed=rng.randint(85, 230),
-                 pitch=rng.randint(25, 75), gap=rng.choice((0, 0, 0, 2, 5, 10)))
+    factor = rng.uniform(*ESPEAK_WARPS) if warp and rng.random() < 0.7 else 1.0
+    audio = speak(text, voice=rng.choice(TRAIN_VOICES), speed=round(rng.randint(85, 230) / factor),
+                  pitch=rng.randint(25, 75), gap=rng.choice((0, 0, 0, 2, 5, 10)))
+    return audio if factor == 1.0 else _formant_warp(audio, factor)
 
 
-def _job(args: tuple[int, str, bool, int]) -> tuple[np.ndarray, np.ndarray] | None:
-    index, text, neural, seed = args
+def _job(args: tuple[int, str, bool, int, bool]) -> tuple[np.ndarray, np.ndarray] | None:
+    index, text, neural, seed, warp = args
     rng = random.Random(seed)
     try:
-        audio = _voice_audio(text, rng, neural)
+        audio = _voice_audio(text, rng, neural, warp)
     except Exception:       # a sentence the synthesizer refuses is simply left out
         return None
     lead = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
@@ -73,7 +107,8 @@ def _job(args: tuple[int, str, bool, int]) -> tuple[np.ndarray, np.ndarray] | No
     return np.concatenate([lead, audio, tail]), np.array(phrases.token_ids(text), np.int16)
 
 
-def synth(count: int, neural_share: float, seed: int, workers: int) -> None:
+def synth(count: int, neural_share: float, seed: int, workers: int, words_share: float = 0.0,
+          warp: bool = False) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     sentences = corpus.rate_sentences(held_out=False)
@@ -84,11 +119,13 @@ def synth(count: int, neural_share: float, seed: int, workers: int) -> None:
         roll = rng.random()
         if roll < 0.05:
             text = rng.choice(forms)
-        elif roll < 0.12:
+        elif roll < 0.05 + words_share:
+            text = _word_string(rng)
+        elif roll < 0.12 + words_share:
             text = rng.choice(sentences) + "，" + rng.choice(sentences)
         else:
             text = rng.choice(sentences)
-        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30)))
+        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30), warp))
     started = time.time()
     with ProcessPoolExecutor(workers) as pool:
         spoken = [r for r in pool.map(_job, jobs, chunksize=8) if r is not None]
@@ -451,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--neural-share", type=float, default=0.25)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--words-share", type=float, default=0.0,
+                   help="share of utterances that are dictionary words run together")
+    s.add_argument("--warp", action="store_true", help="formant-warp 70 %% of the espeak-ng voices")
     t = sub.add_parser("train")
     t.add_argument("--seeds", type=int, nargs="+", default=[1])
     t.add_argument("--minutes", type=float, default=40.0)
@@ -473,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--minutes", type=float, default=12.0)
     args = parser.parse_args(argv)
     if args.cmd == "synth":
-        synth(args.count, args.neural_share, args.seed, args.workers)
+        synth(args.count, args.neural_share, args.seed, args.workers, args.words_share, args.warp)
     elif args.cmd == "train":
         train(args.seeds, args.minutes, args.batch, args.resume, args.lr)
     elif args.cmd == "calls":

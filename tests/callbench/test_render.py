@@ -108,3 +108,19 @@ def test_keyword_table_counts_recall_and_false_utterances() -> None:
     assert table["recall_at_floor"] == 0.5 and table["false_per_100_at_floor"] == 2.0
     # 1 false utterance per 100 allowed: the bar is the second-highest negative (0.6)
     assert table["recall_at_1_false_per_100"] == 0.5 and table["recall_at_5_false_per_100"] == 1.0
+
+
+@pytest.mark.parametrize(("planned", "duration", "expected"), [
+    (False, 217.6, True),      # a slow voice carried the call past the limit: the alert is right
+    (True, 150.0, False),      # planned long, rendered short: no alert is due
+    (True, 182.0, True),       # within the margin of the limit the plan decides
+    (False, 178.5, False),
+    (False, 120.0, False),
+])
+def test_call_too_long_follows_the_rendered_length(planned: bool, duration: float, expected: bool) -> None:
+    from seatwatch.edge.callbench.render import expected_alerts
+
+    truth = {"expect": ["closing_missing", *(["call_too_long"] if planned else [])],
+             "measured": {"duration_s": duration}}
+    got = expected_alerts(truth)
+    assert ("call_too_long" in got) == expected and "closing_missing" in got

@@ -220,3 +220,24 @@ def test_a_colleague_near_the_noise_is_not_the_agent_but_a_quiet_agent_still_is(
     assert not speech[inside(6.5, 8.5)].any()
     ungated = run_new(pcm16, policy=dataclasses.replace(POLICY, talker_margin_db=0.0))
     assert ungated[inside(7.1, 7.4)].all()                  # without the gate it was speech
+
+
+def test_babble_before_the_agents_first_words_is_not_the_agent() -> None:
+    # a transferred call: the caller talks first while the room's bumps reach 11 dB over the
+    # noise on the microphone; until the agent's own level is known only a voice 15 dB
+    # clear of the noise starts speech (and teaches the talker level)
+    rng = np.random.default_rng(10)
+    n = int(10.0 * PIPELINE_RATE)
+    t = np.arange(n) / PIPELINE_RATE
+    pcm = rng.standard_normal(n) * 10 ** (-50 / 20)
+    bumps = (t < 8.0) & ((t % 0.7) < 0.08)                 # 80 ms bumps, 11 dB over the room
+    agent = (t >= 8.0) & (t < 9.0)                          # the agent's first words, 20 dB over
+    for span, dbfs in ((bumps, -39.0), (agent, -30.0)):
+        pcm[span] += rng.standard_normal(int(span.sum())) * 10 ** (dbfs / 20)
+    pcm16 = np.clip(pcm * 32768, -32768, 32767).astype(np.int16)
+    frames_t = np.arange(len(run_new(pcm16))) * FRAME_S
+    speech = run_new(pcm16)
+    assert not speech[frames_t < 7.9].any()
+    assert speech[(frames_t >= 8.1) & (frames_t < 8.9)].all()
+    eager = run_new(pcm16, policy=dataclasses.replace(POLICY, first_onset_snr_db=POLICY.onset_snr_db))
+    assert eager[frames_t < 7.9].any()                      # at the onset margin the bumps were speech
