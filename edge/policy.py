@@ -230,10 +230,10 @@ class Vad:
     talker_prior_dbfs: float = doc(-35.0, "The agent's typical loud level until their own is known "
                                    "(0.5 s of loud syllables; dBFS in the 150-5000 Hz band: babble "
                                    "before the agent's first words is not them)", lo=-90, hi=0)
-    first_onset_snr_db: float = doc(15.0, "On the microphone, until the agent's typical level is "
+    first_onset_snr_db: float = doc(13.0, "On the microphone, until the agent's typical level is "
                                     "known, speech starts only this far above the noise, and only "
                                     "such frames teach it (dB; babble's bumps reach 10-12 dB over "
-                                    "its own quantile, 40 % of an agent's speech frames 15 dB)",
+                                    "its own quantile, 45 % of an agent's speech frames reach 13)",
                                     lo=0, hi=40)
     foreground_snr_db: float = doc(20.0, "Frames this far above the noise start speech whatever "
                                    "the talker gate says (dB; an agent who shouted, then speaks "

@@ -15,8 +15,8 @@ it holds whatever the talker's level and whatever steady noise or babble sits un
    speech until it fills 80 % of the window (~4 s). At the stream's start the window
    holds only what was heard so far (not the first frame repeated: a first frame in a
    dip of babble made the babble speech for seconds), its quantile starts at the median
-   and falls to `noise_quantile` as the window fills, and nothing is speech before the
-   first estimate (90 ms).
+   and falls to `noise_quantile` as the window fills, and nothing is speech before 300 ms
+   have been heard (a median of fewer frames landed in a dip of babble).
 3. Decision with hysteresis: speech starts once `min_speech_s` of frames are
    `onset_snr_db` above the noise level, then holds while frames stay
    `sustain_snr_db` above it, plus `hangover_s` after the last one. Frames quieter
@@ -49,6 +49,7 @@ BAND_HZ = (150.0, 5000.0)      # the speech band the SNR is measured in
 NOISE_EVERY = 10               # frames between two noise-level updates (100 ms)
 SMOOTH = 0.5                   # one-pole smoothing of frame power (time constant ~15 ms)
 STARTUP_QUANTILE = 0.5         # the noise quantile of the stream's first second (see _noise)
+STARTUP_DEAF_FRAMES = 30       # nothing is speech before the stream's first 300 ms are heard
 TALKER_FRAMES = 300            # onset-level frames the talker level is a median of (~5 s of speech)
 TALKER_MIN = 50                # ... and how many it needs before it gates anything
 NOISE_FLOOR_DBFS = -90.0       # the noise level never goes below this (digital silence)
@@ -139,7 +140,7 @@ class NoiseVad:
             self.noise_db = np.maximum(level[0], NOISE_FLOOR_DBFS)
         elif self._history is None:     # no past yet: the quantile is of what was heard
             self._history = np.full((self._window - 1, c), np.inf)
-            self.noise_db = np.full(c, np.inf)  # deaf until the first update (90 ms)
+            self.noise_db = np.full(c, np.inf)  # deaf until STARTUP_DEAF_FRAMES are heard
         levels = np.concatenate([self._history, level])
         self._history = levels[-(self._window - 1):]
         snr = level - self._noise(levels, n)
@@ -206,6 +207,7 @@ class NoiseVad:
             quantile = STARTUP_QUANTILE + (self._quantile - STARTUP_QUANTILE) * heard / self._window
             ranks = np.minimum((quantile * heard).astype(np.int64), heard - 1)
             fresh = np.sort(windows, axis=2)[:, np.arange(len(update)), ranks].T
+            fresh[heard < STARTUP_DEAF_FRAMES] = np.inf     # too few frames to know the noise
         table = np.maximum(np.concatenate([self.noise_db[None, :], fresh]), NOISE_FLOOR_DBFS)
         self.noise_db = table[-1]
         return table[(np.arange(n) - first) // NOISE_EVERY + 1]

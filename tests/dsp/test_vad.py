@@ -224,7 +224,7 @@ def test_a_colleague_near_the_noise_is_not_the_agent_but_a_quiet_agent_still_is(
 
 def test_babble_before_the_agents_first_words_is_not_the_agent() -> None:
     # a transferred call: the caller talks first while the room's bumps reach 11 dB over the
-    # noise on the microphone; until the agent's own level is known only a voice 15 dB
+    # noise on the microphone; until the agent's own level is known only a voice 13 dB
     # clear of the noise starts speech (and teaches the talker level)
     rng = np.random.default_rng(10)
     n = int(10.0 * PIPELINE_RATE)
