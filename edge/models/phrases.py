@@ -100,7 +100,8 @@ def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
 
 def review(table: dict[str, list[str]]) -> list[str]:
     """Problems of a phrase table (label -> spoken forms) a quality team should fix: a
-    form that cannot be spelled, one syllable (heard in half of all sentences), two
+    form that cannot be spelled, digits or Latin letters (dropped, not spoken), one
+    syllable (heard in half of all sentences), two
     labels whose forms sound the same without tones (neither can be told apart)."""
     problems: list[str] = []
     spelled: dict[tuple[str, ...], str] = {}
@@ -112,6 +113,9 @@ def review(table: dict[str, list[str]]) -> list[str]:
             except PhraseError as exc:
                 problems.append(f"{label}: {exc}")
                 continue
+            if not pinyin and re.search(r"[0-9A-Za-z０-９]", text):
+                problems.append(f"{label}: {form!r} has digits or Latin letters, which are not heard as "
+                                f"written: spell them in Han as said (12333 -> 幺二三三三) or give pinyin")
             if sum(1 for t in spoken if not t.startswith("@")) < 2:
                 problems.append(f"{label}: {form!r} is one syllable, too short to tell from running speech")
             other = spelled.setdefault(spoken, label)

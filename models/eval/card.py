@@ -100,4 +100,11 @@ def write_card(report: dict[str, Any], path: Path) -> None:
               "  (which only skips windows with no agent speech).",
               "- The rate model assumes one speaker's speech frames; it is not a transcript count.",
               ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    card = "\n".join(lines)
+    # the phrase card (seatwatch.models.eval.phrase_card) writes its own section: keep it
+    from seatwatch.models.eval.phrase_card import BEGIN, END, replace_section
+
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in old and END in old:
+        card = replace_section(card, old[old.find(BEGIN) + len(BEGIN):old.find(END)])
+    path.write_text(card, encoding="utf-8")

@@ -56,7 +56,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     # and digits have no pinyin (they would be dropped silently), so it is entered in Han
     "greeting_12333": ("这里是幺二三三三", "“您好，这里是XXXX服务热线，请问需要什么服务？请讲…”"),
     # "我是XX中燃客服中心XX号" with a city filled in
-    "greeting_changsha_zhongran": ("长沙中燃客服中心", "“您好！我是XX中燃客服中心XX号，请问您是XX先生（小姐）吗？"),
+    "greeting_changsha_zhongran": ("长沙中燃客服中心",
+                                   "“您好！我是XX中燃客服中心XX号，请问您是XX先生（小姐）吗？"),
 }
 
 # label -> (before, after) carriers, written for this card (none is a corpus sentence)
@@ -68,7 +69,7 @@ CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
     "hold_qing_zai_shaodeng": (("系统还在查询您的记录，", ""), ("", "，资料马上就调出来"),
                                ("先生，", "，我核对一下您的账户")),
     "greeting_12333": (("您好，", "，请讲"), ("", "人社服务热线，八号为您服务"),
-                       ("早上好，", "，很高兴为您服务")),
+                       ("早上好，", "，有什么事您说")),
     "greeting_changsha_zhongran": (("您好，", "，工号十五为您服务"), ("我是", "的回访专员"),
                                    ("欢迎致电", "，请说出您的户号")),
 }
@@ -255,7 +256,8 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
     overlap = {}
     for label, (text, _) in PHRASES.items():
         run_len, example = longest_shared_run(text, texts)
-        overlap[label] = {"syllables": len(syllables(text)), "longest_shared_run": run_len, "example": example}
+        overlap[label] = {"syllables": len(syllables(text)), "longest_shared_run": run_len,
+                          "example": example}
 
     # synthesis first: one process, and the neural voice before anything heavier loads
     utterances: dict[str, list[tuple[Job, np.ndarray, tuple[int, int]]]] = {}
@@ -302,7 +304,8 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
             "tokens": len(phrases.tokens(PHRASES[label][0])), "syllables": len(syllables(PHRASES[label][0])),
             "threshold": threshold, "threshold_usable": usable,
             "fa_per_hour": round(false_alarm_count(columns, threshold, refractory) / hours, 2),
-            "fa_per_hour_at_default": round(false_alarm_count(columns, POLICY_DEFAULT, refractory) / hours, 2),
+            "fa_per_hour_at_default": round(false_alarm_count(columns, POLICY_DEFAULT, refractory) / hours,
+                                            2),
             "fa_per_stream_at_default": {name: false_alarm_count([c], POLICY_DEFAULT, refractory)
                                          for name, c in zip(syllable_ctc.CONDITIONS, columns, strict=True)},
             "top_false_score": round(float(max(c.max() for c in columns)), 4),
@@ -316,11 +319,13 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
             row["recall_at_default"][condition] = round(float((p >= POLICY_DEFAULT).mean()), 3)
             row.setdefault("median_peak", {})[condition] = round(float(np.median(p)), 3)
         rows[label] = row
-    return {"model": str(model.relative_to(MODELS.parent)) if model.is_relative_to(MODELS.parent) else str(model),
+    shown = str(model.relative_to(MODELS.parent)) if model.is_relative_to(MODELS.parent) else str(model)
+    return {"model": shown,
             "model_sha1": hashlib.sha1(model.read_bytes()).hexdigest()[:12], "seed": seed,
             "per_phrase": per_phrase, "conditions": list(CONDITIONS), "fa_hours": round(hours, 3),
             "fa_streams": stream_hours, "fa_limit_per_hour": FA_PER_HOUR_FORBIDDEN,
             "policy_default": POLICY_DEFAULT, "refractory_output_frames": refractory,
+            "first_step": syllable_ctc.STEPS[0],
             "seconds": round(time.time() - started), "phrases": rows}
 
 
@@ -342,45 +347,58 @@ def _cells(values: dict[str, float]) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     rows = report["phrases"]
-    n = sorted({v for r in rows.values() for v in r["n"].values()})
+    n = min((v for r in rows.values() for v in r["n"].values()), default=0)
     heads = " | ".join(c.replace("_", " ") for c in CONDITIONS)
+    first = report.get("first_step")
     lines = [
         "## Phrases entered as text (sub-word model, never trained on them)",
         "",
-        f"`{report['model']}` (sha1 {report['model_sha1']}) with `PhraseSpotter(phrase_table=...)`: phrases",
-        "from the hotline norms document, entered as text only (two taboo sentences, a hold",
-        "check-in, two greetings with a concrete name). Each is said inside carrier sentences written",
-        "for this card by held-out voices only (espeak-ng test variants at -s 85-230, pitch 25-75;",
-        "the neural voice at warps 0.97-1.03, 90-280 cpm), clean and in 10 dB office babble of other",
-        "held-out speech; recall: the streaming score reaches the threshold between the phrase's",
-        "first frame and 1.2 s after its last. Thresholds: the taboo rule for every phrase, the",
-        f"lowest step with <= {report['fa_limit_per_hour']} false alarms/h over {report['fa_hours']} h of",
-        "keyword-free held-out speech (both families, clean and 10 dB babble: the streams",
-        "`syllable_ctc calibrate` uses). `python -m seatwatch.models.eval.phrase_card`,",
-        "`models/phrase_card.json`.",
+        f"`{report['model']}` (sha1 {report['model_sha1']}) through `PhraseSpotter(phrase_table=...)`, the",
+        "phrases entered as text only: two taboo sentences, a hold check-in and two greetings (a",
+        "concrete name filled in) from the hotline norms document. Each is said inside three carrier",
+        "sentences written for this card, by held-out voices only (espeak-ng test variants at -s",
+        "85-230, pitch 25-75; the neural voice at warps 0.97-1.03, 90-280 cpm), clean and in 10 dB",
+        "office babble of other held-out speech; an utterance counts when the streaming score",
+        "reaches the threshold between the phrase's first frame and 1.2 s after its last. Threshold:",
+        f"the taboo rule for every phrase, the lowest step with <= {report['fa_limit_per_hour']} false",
+        f"alarms/h over {report['fa_hours']} h of keyword-free held-out speech (both families, clean and",
+        "10 dB babble: the streams `syllable_ctc calibrate` uses). Reproduce:",
+        f"`python -m seatwatch.models.eval.phrase_card --per-phrase {report['per_phrase']}`",
+        "(`models/phrase_card.json`).",
         "",
-        f"| label | text | tokens | threshold | {heads} | FA/h |",
-        "|---|---|---|---|" + "---|" * len(CONDITIONS) + "---|",
+        f"| label | text | tokens | threshold | {heads} | FA/h | top false score |",
+        "|---|---|---|---|" + "---|" * len(CONDITIONS) + "---|---|",
     ]
     for label, r in rows.items():
-        threshold = f"{r['threshold']}" + ("" if r["threshold_usable"] else " (none)")
+        threshold = f"{r['threshold']}" + ("" if r["threshold_usable"] else " (none)") \
+            + (" (floor)" if r["threshold"] == first else "")
         lines.append(f"| {label} | {r['text']} | {r['tokens']} | {threshold} | {_cells(r['recall'])} | "
-                     f"{r['fa_per_hour']} |")
-    lines += ["", f"At the policy default {report['policy_default']} (what a new policy phrase gets):", "",
+                     f"{r['fa_per_hour']} | {r['top_false_score']:.2f} |")
+    if any(r["threshold"] == first for r in rows.values()):
+        lines += ["", f"(floor): the step list's first step, {first}; no false score came near it, so the",
+                  "list, not the speech, set the threshold."]
+    lines += ["", f"At the policy default {report['policy_default']} (what a phrase a policy adds gets):", "",
               f"| label | {heads} | FA/h |", "|---|" + "---|" * len(CONDITIONS) + "---|"]
     for label, r in rows.items():
         lines.append(f"| {label} | {_cells(r['recall_at_default'])} | {r['fa_per_hour_at_default']} |")
     shared = [f"{label} {r['stream_overlap']['longest_shared_run']} of {r['stream_overlap']['syllables']}"
               for label, r in rows.items()]
-    lines += ["",
-              "Limits: synthetic voices only (two families, the neural one a single recorded speaker);",
-              f"n = {'/'.join(map(str, n))} utterances per phrase and condition (the same speech clean and in babble),",
-              "so one miss moves a cell by 0.08 and 12/12 only bounds recall above 0.76 (95 %); three",
-              "carriers per phrase; babble SNR over the whole utterance (lead and tail silence included,",
-              "as the keyword test sets), no capture channel; 0.8 h of false-alarm speech cannot show",
-              "0.1/h, only zero false alarms in it. Longest run of a phrase's toneless syllables found in",
-              "the texts the false-alarm streams are made of: " + ", ".join(shared) + ".",
-              "Digits have no pinyin: a phrase typed as 这里是12333 is heard as 这里是; enter 幺二三三三."]
+    whole = [label for label, r in rows.items()
+             if r["stream_overlap"]["longest_shared_run"] >= r["stream_overlap"]["syllables"]]
+    low = wilson(n, n)[0]
+    lines += [
+        "",
+        "Limits, honestly: synthetic voices only (two families, the neural one a single recorded",
+        f"speaker); {n} utterances per phrase and condition (the same speech clean and in babble), so",
+        f"one miss moves a cell by {1 / max(n, 1):.2f} and {n}/{n} only says recall > {low} (95 %); three",
+        "carriers per phrase, each phrase synthesized as its own segment (as the corpus does); babble",
+        "SNR over the whole utterance, lead and tail silence included (as the keyword test sets), no",
+        f"capture channel. {report['fa_hours']} h of false-alarm speech cannot show 0.1/h, only none in it.",
+        "The phrases' longest runs of toneless syllables in the texts those streams are made of",
+        f"({'said whole there: ' + ', '.join(whole) if whole else 'none is said whole there'}): "
+        + ", ".join(shared) + ".",
+        "Digits have no pinyin: a phrase typed as 这里是12333 is heard as 这里是; enter 幺二三三三.",
+    ]
     return "\n".join(lines)
 
 
@@ -395,7 +413,8 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-phrase", type=int, default=12, help="utterances per phrase per voice family")
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument("--card", type=Path, default=CARD)

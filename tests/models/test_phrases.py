@@ -68,3 +68,11 @@ def test_review_names_phrases_too_short_or_too_alike() -> None:
     assert problems == ["same: '在见' sounds like 再见 (the same toneless syllables)",
                         "short: '好' is one syllable, too short to tell from running speech",
                         "bad: no Mandarin syllables in 'hello'"]
+
+
+def test_review_names_digits_that_would_be_dropped() -> None:
+    # "这里是12333" would be spotted as 这里是 alone: the number is not spoken in the tokens
+    problems = phrases.review({"greeting": ["这里是12333"], "spelled": ["这里是幺二三三三"]})
+    assert len(problems) == 1 and problems[0].startswith("greeting: '这里是12333' has digits")
+    assert phrases.review({"override": ["这里是12333|zhe li shi yao er san san san"]}) == []
+    assert phrases.tokens("这里是12333") == phrases.tokens("这里是")
