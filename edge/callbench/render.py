@@ -468,8 +468,8 @@ def check_render(truth: dict[str, Any]) -> list[str]:
     length against call_too_long, the agent's measured rate against the rate band."""
     measured, expect, name = truth["measured"], truth["expect"], truth["id"]
     problems = []
-    long_call, near = measured["duration_s"] >= CALL_LIMIT_S, abs(measured["duration_s"] - CALL_LIMIT_S)
-    if long_call != ("call_too_long" in expect) or near <= LIMIT_MARGIN_S:
+    long_call, off_s = measured["duration_s"] >= CALL_LIMIT_S, abs(measured["duration_s"] - CALL_LIMIT_S)
+    if long_call != ("call_too_long" in expect) or off_s <= LIMIT_MARGIN_S:
         problems.append(f"{name}: {measured['duration_s']} s off-hook vs call_too_long in truth: "
                         f"{'call_too_long' in expect}")
     low, high = rate_band(expect)
