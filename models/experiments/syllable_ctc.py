@@ -80,9 +80,14 @@ def _dictionary_words() -> list[str]:
     return _WORDS
 
 
-def _voice_audio(text: str, rng: random.Random, neural: bool, warp: bool = False) -> np.ndarray:
+NEURAL_CPM = {"normal": (90.0, 280.0), "slow": (55.0, 95.0)}     # --tempo
+ESPEAK_SPEED = {"normal": (85, 230), "slow": (55, 90)}
+
+
+def _voice_audio(text: str, rng: random.Random, neural: bool, warp: bool = False,
+                 tempo: str = "normal") -> np.ndarray:
     if neural:
-        cpm = rng.uniform(90.0, 280.0)
+        cpm = rng.uniform(*NEURAL_CPM[tempo])
         duration = min(3.5, max(0.9, NEURAL_NATURAL_CPM / cpm))
         duration = round(float(np.exp(round(np.log(duration) / 0.06) * 0.06)), 3)
         lo, hi = rng.choice(NEURAL_TRAIN_WARPS)
@@ -90,16 +95,17 @@ def _voice_audio(text: str, rng: random.Random, neural: bool, warp: bool = False
                             round(rng.uniform(lo, hi), 3))
         return speak_neural(text, voice)
     factor = rng.uniform(*ESPEAK_WARPS) if warp and rng.random() < 0.7 else 1.0
-    audio = speak(text, voice=rng.choice(TRAIN_VOICES), speed=round(rng.randint(85, 230) / factor),
+    speed = round(rng.randint(*ESPEAK_SPEED[tempo]) / factor)
+    audio = speak(text, voice=rng.choice(TRAIN_VOICES), speed=speed,
                   pitch=rng.randint(25, 75), gap=rng.choice((0, 0, 0, 2, 5, 10)))
     return audio if factor == 1.0 else _formant_warp(audio, factor)
 
 
-def _job(args: tuple[int, str, bool, int, bool]) -> tuple[np.ndarray, np.ndarray] | None:
-    index, text, neural, seed, warp = args
+def _job(args: tuple[int, str, bool, int, bool, str]) -> tuple[np.ndarray, np.ndarray] | None:
+    index, text, neural, seed, warp, tempo = args
     rng = random.Random(seed)
     try:
-        audio = _voice_audio(text, rng, neural, warp)
+        audio = _voice_audio(text, rng, neural, warp, tempo)
     except Exception:       # a sentence the synthesizer refuses is simply left out
         return None
     lead = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
@@ -108,7 +114,7 @@ def _job(args: tuple[int, str, bool, int, bool]) -> tuple[np.ndarray, np.ndarray
 
 
 def synth(count: int, neural_share: float, seed: int, workers: int, words_share: float = 0.0,
-          warp: bool = False) -> None:
+          warp: bool = False, tempo: str = "normal") -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     sentences = corpus.rate_sentences(held_out=False)
@@ -125,7 +131,7 @@ def synth(count: int, neural_share: float, seed: int, workers: int, words_share:
             text = rng.choice(sentences) + "，" + rng.choice(sentences)
         else:
             text = rng.choice(sentences)
-        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30), warp))
+        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30), warp, tempo))
     started = time.time()
     with ProcessPoolExecutor(workers) as pool:
         spoken = [r for r in pool.map(_job, jobs, chunksize=8) if r is not None]
@@ -491,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--words-share", type=float, default=0.0,
                    help="share of utterances that are dictionary words run together")
     s.add_argument("--warp", action="store_true", help="formant-warp 70 %% of the espeak-ng voices")
+    s.add_argument("--tempo", choices=sorted(NEURAL_CPM), default="normal",
+                   help="slow: 55-95 cpm neural, espeak-ng -s 55-90 (slow agents, the rate norm's low side)")
     t = sub.add_parser("train")
     t.add_argument("--seeds", type=int, nargs="+", default=[1])
     t.add_argument("--minutes", type=float, default=40.0)
@@ -513,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--minutes", type=float, default=12.0)
     args = parser.parse_args(argv)
     if args.cmd == "synth":
-        synth(args.count, args.neural_share, args.seed, args.workers, args.words_share, args.warp)
+        synth(args.count, args.neural_share, args.seed, args.workers, args.words_share, args.warp,
+              args.tempo)
     elif args.cmd == "train":
         train(args.seeds, args.minutes, args.batch, args.resume, args.lr)
     elif args.cmd == "calls":
