@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from seatwatch.edge.models.phrases import review, tokens
+from seatwatch.edge.models.phrases import review, token_ids, tokens
 from seatwatch.edge.policy import Policy, PolicyError, describe, load_policy
 
 HEADER = """# Policy file reference
@@ -95,11 +95,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"seatwatch policy: {args.file}: {len(problems)} phrase problem(s)", file=sys.stderr)
         return 2
     print(f"{args.file}: policy {policy.name!r} is valid")
+    defaults = _new_phrase_defaults(policy)
     for label, forms in policy.phrases.items():
         score = policy.phrase_scores.get(label)
-        print(f"  phrase {label}: " + "; ".join(f"{f} = {' '.join(tokens(*_split(f)))}" for f in forms)
-              + ("" if score is None else f" (fires from {score})"))
+        shown = f" (fires from {score})" if score is not None else (
+            f" (fires from {defaults[label][0]}: the model's default for a new phrase of "
+            f"{defaults[label][1]} tokens)" if label in defaults else "")
+        spelled = "; ".join(f"{f} = {' '.join(tokens(*_split(f)))}" for f in forms)
+        print(f"  phrase {label}: {spelled}{shown}")
     return 0
+
+
+def _new_phrase_defaults(policy: Policy) -> dict[str, tuple[float, int]]:
+    """The score each policy phrase fires from by default (the shipped sub-word model's
+    config); empty when the model is not installed."""
+    from seatwatch.edge.models.keywords import MODEL_DIR
+    from seatwatch.edge.models.subword import SubwordConfig
+
+    try:
+        cfg = SubwordConfig.load(MODEL_DIR / "subword.json")
+    except Exception:       # a policy check without the models still checks the policy
+        return {}
+    out = {}
+    for label, forms in policy.phrases.items():
+        if label not in cfg.labels:
+            ids = tuple(tuple(token_ids(*_split(f))) for f in forms)
+            out[label] = (cfg.default_for(ids), min(len(f) for f in ids))
+    return out
 
 
 def _split(form: str) -> tuple[str, str | None]:

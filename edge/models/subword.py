@@ -49,6 +49,16 @@ class SubwordConfig:
     tokens: tuple[str, ...] = field(default=phrases.TOKENS)
     default_threshold: float = 0.5  # for a phrase the calibration never saw
     phrase_text: dict[str, tuple[str, ...]] = field(default_factory=dict)   # label -> its forms
+    # a long phrase's chain is a geometric mean over many tokens: running speech rarely
+    # reaches it by chance, and true hits sit lower too (models/MODEL_CARD.md, phrase card)
+    long_phrase_tokens: int = 10
+    long_phrase_threshold: float = 0.3
+
+    def default_for(self, forms: tuple[tuple[int, ...], ...]) -> float:
+        """The threshold of a phrase the calibration never saw, by its shortest form."""
+        if forms and min(len(f) for f in forms) >= self.long_phrase_tokens:
+            return self.long_phrase_threshold
+        return self.default_threshold
 
     @classmethod
     def load(cls, path: Path, phrases_override: dict[str, list[str]] | None = None) -> SubwordConfig:
@@ -59,15 +69,20 @@ class SubwordConfig:
             table: dict[str, list[str]] = phrases_override or doc["phrases"]
             forms = {label: tuple(tuple(phrases.token_ids(*split_form(f))) for f in spoken)
                      for label, spoken in table.items()}
-            thresholds = {label: float(doc["thresholds"].get(label, doc["default_threshold"]))
-                          for label in table}
+            long_tokens = int(doc.get("long_phrase_tokens", cls.long_phrase_tokens))
+            long_threshold = float(doc.get("long_phrase_threshold", cls.long_phrase_threshold))
+            default = float(doc["default_threshold"])
+            thresholds = {label: float(doc["thresholds"].get(
+                label, long_threshold if min(len(f) for f in forms[label]) >= long_tokens else default))
+                for label in table}
             floors = {label: min(float(doc.get("floors", {}).get(label, thresholds[label])),
                                  thresholds[label]) for label in table}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
                        int(doc.get("spread", 1)), int(doc["refractory_frames"]),
-                       default_threshold=float(doc["default_threshold"]),
-                       phrase_text={label: tuple(spoken) for label, spoken in table.items()})
+                       default_threshold=default,
+                       phrase_text={label: tuple(spoken) for label, spoken in table.items()},
+                       long_phrase_tokens=long_tokens, long_phrase_threshold=long_threshold)
         except FileNotFoundError:
             raise ModelError(f"sub-word config {path} is missing") from None
         except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
@@ -144,11 +159,11 @@ class PhraseSpotter:
         forms = {label: tuple(tuple(phrases.token_ids(*split_form(f))) for f in spoken)
                  for label, spoken in doc.items()}
         new = [label for label in doc if label not in self.cfg.labels]
-        thresholds = {**self.cfg.thresholds, **{label: self.cfg.default_threshold for label in new}}
+        thresholds = {**self.cfg.thresholds, **{label: self.cfg.default_for(forms[label]) for label in new}}
         self.cfg = replace(self.cfg, labels=tuple(doc), forms=forms, thresholds=thresholds,
                            phrase_text={label: tuple(v) for label, v in doc.items()})
         for label in new:
-            self.thresholds.setdefault(label, self.cfg.default_threshold)
+            self.thresholds.setdefault(label, thresholds[label])
 
     def log_posteriors(self, chunks: np.ndarray) -> np.ndarray:
         """(n, window, mels) -> (n, window // stride, tokens + 1) log posteriors."""

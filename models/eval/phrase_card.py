@@ -78,7 +78,6 @@ CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
 CONDITIONS: dict[str, tuple[str, float | None]] = {
     "espeak_clean": ("espeak", None), "espeak_babble10": ("espeak", 10.0),
     "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
-POLICY_DEFAULT = 0.5          # the config's default_threshold: what a new policy phrase gets
 LATE_FRAMES = 120             # the edge infers until 1.2 s after the agent's last speech
 BABBLE_POOL = 24              # held-out keyword-free utterances per family for the babble
 FA_MINUTES = 12.0             # per stream, as `syllable_ctc calibrate` renders them
@@ -299,14 +298,15 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
         columns = [scores[:, index] for scores in tracks]
         threshold, usable = lowest_threshold(columns, hours, FA_PER_HOUR_FORBIDDEN, refractory,
                                              syllable_ctc.STEPS)
+        default = spotter.thresholds[label]     # what the policy phrase gets without a phrase_scores entry
         row: dict[str, Any] = {
             "text": PHRASES[label][0], "source": PHRASES[label][1],
             "tokens": len(phrases.tokens(PHRASES[label][0])), "syllables": len(syllables(PHRASES[label][0])),
             "threshold": threshold, "threshold_usable": usable,
             "fa_per_hour": round(false_alarm_count(columns, threshold, refractory) / hours, 2),
-            "fa_per_hour_at_default": round(false_alarm_count(columns, POLICY_DEFAULT, refractory) / hours,
-                                            2),
-            "fa_per_stream_at_default": {name: false_alarm_count([c], POLICY_DEFAULT, refractory)
+            "default_threshold": default,
+            "fa_per_hour_at_default": round(false_alarm_count(columns, default, refractory) / hours, 2),
+            "fa_per_stream_at_default": {name: false_alarm_count([c], default, refractory)
                                          for name, c in zip(syllable_ctc.CONDITIONS, columns, strict=True)},
             "top_false_score": round(float(max(c.max() for c in columns)), 4),
             "stream_overlap": overlap[label], "recall": {}, "recall_at_default": {}, "ci95": {}, "n": {}}
@@ -316,7 +316,7 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
             row["n"][condition] = len(p)
             row["recall"][condition] = round(hits / len(p), 3)
             row["ci95"][condition] = wilson(hits, len(p))
-            row["recall_at_default"][condition] = round(float((p >= POLICY_DEFAULT).mean()), 3)
+            row["recall_at_default"][condition] = round(float((p >= default).mean()), 3)
             row.setdefault("median_peak", {})[condition] = round(float(np.median(p)), 3)
         rows[label] = row
     shown = str(model.relative_to(MODELS.parent)) if model.is_relative_to(MODELS.parent) else str(model)
@@ -324,7 +324,7 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL) -> dict[str, Any]:
             "model_sha1": hashlib.sha1(model.read_bytes()).hexdigest()[:12], "seed": seed,
             "per_phrase": per_phrase, "conditions": list(CONDITIONS), "fa_hours": round(hours, 3),
             "fa_streams": stream_hours, "fa_limit_per_hour": FA_PER_HOUR_FORBIDDEN,
-            "policy_default": POLICY_DEFAULT, "refractory_output_frames": refractory,
+            "refractory_output_frames": refractory,
             "first_step": syllable_ctc.STEPS[0],
             "seconds": round(time.time() - started), "phrases": rows}
 
@@ -377,10 +377,12 @@ def markdown(report: dict[str, Any]) -> str:
     if any(r["threshold"] == first for r in rows.values()):
         lines += ["", f"(floor): the step list's first step, {first}; no false score came near it, so the",
                   "list, not the speech, set the threshold."]
-    lines += ["", f"At the policy default {report['policy_default']} (what a phrase a policy adds gets):", "",
-              f"| label | {heads} | FA/h |", "|---|" + "---|" * len(CONDITIONS) + "---|"]
+    lines += ["", "At the model's default for a new phrase (what a policy phrase gets without a "
+              "`phrase_scores` entry: 0.5, 0.3 from 10 tokens on):", "",
+              f"| label | default | {heads} | FA/h |", "|---|---|" + "---|" * len(CONDITIONS) + "---|"]
     for label, r in rows.items():
-        lines.append(f"| {label} | {_cells(r['recall_at_default'])} | {r['fa_per_hour_at_default']} |")
+        lines.append(f"| {label} | {r['default_threshold']} | {_cells(r['recall_at_default'])} | "
+                     f"{r['fa_per_hour_at_default']} |")
     shared = [f"{label} {r['stream_overlap']['longest_shared_run']} of {r['stream_overlap']['syllables']}"
               for label, r in rows.items()]
     whole = [label for label, r in rows.items()

@@ -298,7 +298,8 @@ def export(default_threshold: float, max_gap: int) -> Path:
     (CANDIDATE / "subword.tflite").write_bytes(to_int8_tflite(fixed, chunks))
     doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
            "margin": 100, "max_gap": max_gap, "spread": 1, "refractory_frames": 150,
-           "default_threshold": default_threshold, "thresholds": {},
+           "default_threshold": default_threshold, "long_phrase_tokens": 10, "long_phrase_threshold": 0.3,
+           "thresholds": {},
            "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
     (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                            encoding="utf-8")

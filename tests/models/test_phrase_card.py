@@ -73,12 +73,13 @@ def test_peak_counts_only_the_detection_span() -> None:
 def _report() -> dict[str, Any]:
     row = {"text": "与我没关系", "source": "", "tokens": 10, "syllables": 5, "threshold": 0.2,
            "threshold_usable": True, "fa_per_hour": 0.0, "fa_per_hour_at_default": 1.25,
+           "default_threshold": 0.3,
            "top_false_score": 0.19,
            "stream_overlap": {"syllables": 5, "longest_shared_run": 2, "example": ""},
            "recall": dict.fromkeys(pc.CONDITIONS, 0.917), "n": dict.fromkeys(pc.CONDITIONS, 12),
            "recall_at_default": dict.fromkeys(pc.CONDITIONS, 0.75)}
     return {"model": "models/subword.tflite", "model_sha1": "abc", "per_phrase": 12, "fa_hours": 0.8,
-            "fa_limit_per_hour": 0.1, "policy_default": 0.5, "first_step": 0.2,
+            "fa_limit_per_hour": 0.1, "first_step": 0.2,
             "phrases": {"taboo_yu_wo_mei_guanxi": row}}
 
 
@@ -87,7 +88,7 @@ def test_card_section_between_markers_is_idempotent_and_keeps_the_card() -> None
     row = ("| taboo_yu_wo_mei_guanxi | 与我没关系 | 10 | 0.2 (floor) | 0.92 | 0.92 | 0.92 | 0.92 | 0.0 "
            "| 0.19 |")
     assert row in body
-    assert "| taboo_yu_wo_mei_guanxi | 0.75 | 0.75 | 0.75 | 0.75 | 1.25 |" in body
+    assert "| taboo_yu_wo_mei_guanxi | 0.3 | 0.75 | 0.75 | 0.75 | 0.75 | 1.25 |" in body
     assert "12/12 only says recall > 0.757" in body
     card = "# card\n\n## Limits\n- synthetic\n"
     once = pc.replace_section(card, body)

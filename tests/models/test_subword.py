@@ -174,8 +174,10 @@ def test_each_phrase_has_its_own_sensitivity_in_the_policy() -> None:
     assert channel.phrases is not None
     assert channel.phrases.thresholds["与我没关系"] == 0.9 and channel.phrases.thresholds["再见"] == 0.6
     default = AgentChannel(ModelPaths())
-    default.add_phrases(parse_policy('[phrases]\n"与我没关系" = ["与我没关系"]\n'))
-    assert default.phrases is not None and default.phrases.thresholds["与我没关系"] == 0.5
+    default.add_phrases(parse_policy('[phrases]\n"与我没关系" = ["与我没关系"]\n"别问我" = ["别问我"]\n'))
+    assert default.phrases is not None
+    # five syllables (10 tokens) start lower than three: a long chain scores lower, true or not
+    assert default.phrases.thresholds["与我没关系"] == 0.3 and default.phrases.thresholds["别问我"] == 0.5
     for bad, why in (('"谢谢" = 0.5', "phrase_scores.谢谢.*not a phrase"),
                      ('"再见" = 1.5', "phrase_scores.再见.*outside 0..1")):
         with pytest.raises(PolicyError, match=why):
