@@ -7,7 +7,10 @@ its score at a frame is the geometric mean of its tokens' posteriors along the b
 chain of peaks that ends there, each token after the previous one by at most
 `max_gap` frames. CTC posteriors are spikes (one frame per token, blank between), so a
 phrase that was said shows every token in order, and one that was not misses at least
-one: its log posterior drags the mean down.
+one: its log posterior drags the mean down. With a gap weight, the frames between two
+of the chain's peaks must be blank or those two tokens: a phrase's syllables spread over
+other words (没[什么]关系, 您[的银行卡为]好) pay for every foreign frame, so short phrases
+stop firing on running speech that merely contains their syllables in order.
 
 Tones are left out on purpose: synthesizers and people apply tone sandhi differently
 (不 before a fourth tone, 3-3), and the phrases of the norms differ in their segments.
@@ -83,17 +86,27 @@ def peak_mass(logp: np.ndarray, spread: int) -> np.ndarray:
     return np.log(np.minimum(total, 1.0) + 1e-12)
 
 
-def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int) -> np.ndarray:
+def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int, posteriors: np.ndarray | None = None,
+                 gap_weight: float = 0.0, gap_floor: float = 0.01) -> np.ndarray:
     """(frames, len(TOKENS) + 1) log emission scores (log posteriors, or `peak_mass` of
     them) -> per frame, the phrase's best chain of token peaks ending there: mean log
-    score over its tokens (<= 0)."""
+    score over its tokens (<= 0), the gaps' cost included.
+
+    With `posteriors` (the plain posteriors) and a `gap_weight`, each frame strictly
+    between two consecutive tokens' peaks costs gap_weight * log(blank + the two tokens),
+    at most -log(gap_floor) (one inserted spike is a penalty, not a veto)."""
     best = logp[:, ids[0]].astype(np.float64)
-    for token in ids[1:]:
-        # predecessor: the best chain over frames t - max_gap .. t - 1 (the filter's window
-        # is t - max_gap + 1 .. t, shifted by one frame)
-        window = maximum_filter1d(best, size=max_gap, mode="constant", cval=-np.inf,
+    for prev, token in zip(ids, ids[1:]):
+        if posteriors is not None and gap_weight:
+            stay = posteriors[:, BLANK] + posteriors[:, prev] + posteriors[:, token]
+            cost = np.cumsum(gap_weight * np.log(np.clip(stay, gap_floor, 1.0)))
+        else:
+            cost = np.zeros(len(best))
+        # predecessor at s in t - max_gap .. t - 1, paying cost[t - 1] - cost[s] for the
+        # frames between: the filter's window is t - max_gap + 1 .. t, shifted by one frame
+        window = maximum_filter1d(best - cost, size=max_gap, mode="constant", cval=-np.inf,
                                   origin=(max_gap - 1) // 2)
-        before = np.concatenate([[-np.inf], window[:-1]])
+        before = np.concatenate([[-np.inf], window[:-1] + cost[:-1]])
         best = logp[:, token] + before
     return best / len(ids)
 

@@ -44,6 +44,8 @@ class SubwordConfig:
     margin: int = 100               # context frames dropped at each side of a chunk
     max_gap: int = 15               # output frames allowed between a phrase's tokens
     spread: int = 1                 # frames each side a token's posterior is summed over
+    gap_weight: float = 0.0         # cost of a foreign frame between two tokens (phrases.py)
+    gap_floor: float = 0.01
     refractory_frames: int = 150
     front_end: str = "logmel"
     tokens: tuple[str, ...] = field(default=phrases.TOKENS)
@@ -79,7 +81,8 @@ class SubwordConfig:
                                  thresholds[label]) for label in table}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
-                       int(doc.get("spread", 1)), int(doc["refractory_frames"]),
+                       int(doc.get("spread", 1)), float(doc.get("gap_weight", 0.0)),
+                       float(doc.get("gap_floor", 0.01)), int(doc["refractory_frames"]),
                        default_threshold=default,
                        phrase_text={label: tuple(spoken) for label, spoken in table.items()},
                        long_phrase_tokens=long_tokens, long_phrase_threshold=long_threshold)
@@ -110,6 +113,13 @@ def _lead(cfg: SubwordConfig, mels: int) -> np.ndarray:
     """`margin` frames of silence before a stream's first frame, so that its first second
     (an agent who greets right at off-hook) falls in the centre of the first chunk."""
     return np.full((cfg.margin, mels), np.log(LOG_FLOOR), np.float32)
+
+
+def _inside(short: tuple[tuple[int, ...], ...], long: tuple[tuple[int, ...], ...]) -> bool:
+    """A spoken form of `short` is a run of tokens inside a longer form of `long`."""
+    def within(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+        return len(a) < len(b) and any(b[i:i + len(a)] == a for i in range(len(b) - len(a) + 1))
+    return any(within(a, b) for a in short for b in long)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -211,27 +221,52 @@ class PhraseSpotter:
         return self.push(silence)
 
     def _judge(self, new: int, count: int) -> list[KeywordHit]:
+        """A hit needs the strict score (gaps paid) over the threshold; where a phrase is
+        expected (a floor is set), the plain chain over the floor is an unconfirmed hit: a
+        slow talker's 您...好 may carry a stray token between, which is no reason to call
+        the greeting missing, while a taboo phrase alert demands the clean evidence."""
         hits = []
-        emit = phrases.peak_mass(self._logp, self.cfg.spread)     # once for every label
+        emit = self._emissions(self._logp)      # once for every label
         for label in self.cfg.labels:
             score = self._chain(emit, label)[-new:].max()
             threshold = self.thresholds[label]
             if score >= threshold and count >= self._quiet_until.get(label, 0):
                 self._quiet_until[label] = self._quiet_floor_until[label] = count + self.cfg.refractory_frames
                 hits.append(KeywordHit(label, float(score), count))
-            elif threshold > score >= self.floors.get(label, threshold) \
-                    and count >= self._quiet_floor_until.get(label, 0):
+                continue
+            floor = self.floors.get(label)
+            if floor is None or count < self._quiet_floor_until.get(label, 0):
+                continue
+            plain = self._chain(emit, label, gaps=False)[-new:].max() if self.cfg.gap_weight else score
+            if plain >= floor:
                 self._quiet_floor_until[label] = count + self.cfg.refractory_frames
-                hits.append(KeywordHit(label, float(score), count, confirmed=False))
-        return hits
+                hits.append(KeywordHit(label, float(plain), count, confirmed=False))
+        return self._longest(hits)
+
+    def _longest(self, hits: list[KeywordHit]) -> list[KeywordHit]:
+        """One saying, one hit: a phrase heard inside a longer one heard at the same time
+        (没关系 in 与我没关系) is that one, not a second event."""
+        if len(hits) < 2:
+            return hits
+        forms = self.cfg.forms
+        return [h for h in hits if not any(
+            other.label != h.label and other.confirmed >= h.confirmed
+            and _inside(forms[h.label], forms[other.label]) for other in hits)]
 
     def _label_scores(self, logp: np.ndarray, label: str) -> np.ndarray:
-        return self._chain(phrases.peak_mass(logp, self.cfg.spread), label)
+        return self._chain(self._emissions(logp), label)
 
-    def _chain(self, emit: np.ndarray, label: str) -> np.ndarray:
-        """Per output frame, the label's best form's score on these emission scores."""
-        return np.exp(np.max([phrases.chain_scores(emit, list(ids), self.cfg.max_gap)
-                              for ids in self.cfg.forms[label]], axis=0))
+    def _emissions(self, logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log posteriors -> (peak-mass emission scores, plain posteriors for the gaps)."""
+        return phrases.peak_mass(logp, self.cfg.spread), np.exp(logp)
+
+    def _chain(self, emit: tuple[np.ndarray, np.ndarray], label: str, gaps: bool = True) -> np.ndarray:
+        """Per output frame, the label's best form's score on these emission scores (the
+        gaps paid, or not: the plain chain the floors are calibrated on)."""
+        cfg = self.cfg
+        weight = cfg.gap_weight if gaps else 0.0
+        return np.exp(np.max([phrases.chain_scores(emit[0], list(ids), cfg.max_gap, emit[1], weight, cfg.gap_floor)
+                              for ids in cfg.forms[label]], axis=0))
 
     def frame_posteriors(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offline, a whole recording's log-mel as streaming computes it (every hop):
@@ -248,10 +283,11 @@ class PhraseSpotter:
         first = ends[0] - cfg.window + cfg.margin - cfg.margin      # frame count, lead excluded
         return first + cfg.stride * (np.arange(len(logp)) + 1), logp
 
-    def frame_scores(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores)."""
+    def frame_scores(self, feats: np.ndarray, gaps: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores),
+        strict (gaps paid: what the thresholds apply to) or plain (what the floors apply to)."""
         at, logp = self.frame_posteriors(feats)
         if not len(logp):
             return at, np.zeros((0, len(self.cfg.labels)))
-        emit = phrases.peak_mass(logp, self.cfg.spread)
-        return at, np.stack([self._chain(emit, label) for label in self.cfg.labels], axis=1)
+        emit = self._emissions(logp)
+        return at, np.stack([self._chain(emit, label, gaps) for label in self.cfg.labels], axis=1)

@@ -277,7 +277,7 @@ def train(seeds: list[int], minutes: float, batch: int, resume: bool = False, lr
 CANDIDATE = WORK / "candidate"
 
 
-def export(default_threshold: float, max_gap: int) -> Path:
+def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> Path:
     """model.keras -> CANDIDATE/subword.tflite (int8, logits out) + subword.json with the
     corpus's keywords as phrases, and the shipped fixed-class models beside it."""
     import shutil
@@ -298,6 +298,7 @@ def export(default_threshold: float, max_gap: int) -> Path:
     (CANDIDATE / "subword.tflite").write_bytes(to_int8_tflite(fixed, chunks))
     doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
            "margin": 100, "max_gap": max_gap, "spread": 1, "refractory_frames": 150,
+           "gap_weight": gap_weight, "gap_floor": 0.01,
            "default_threshold": default_threshold, "long_phrase_tokens": 10, "long_phrase_threshold": 0.3,
            "thresholds": {},
            "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
@@ -431,18 +432,19 @@ def calibrate(minutes: float) -> dict[str, Any]:
         paths = list(pool.map(_stream_job, [(name, minutes) for name in CONDITIONS]))
     spotter = PhraseSpotter(CANDIDATE / "subword.tflite")
     refractory = spotter.cfg.refractory_frames // spotter.cfg.stride
-    tracks = []
+    tracks, plain_tracks = [], []       # strict scores for the thresholds, plain for the floors
     for path in paths:
         feats = np.load(path)["feats"].astype(np.float32)
-        _, scores = spotter.frame_scores(feats)
-        tracks.append((scores, len(feats) / 100 / 3600))
+        tracks.append((spotter.frame_scores(feats)[1], len(feats) / 100 / 3600))
+        plain_tracks.append(spotter.frame_scores(feats, gaps=False)[1])
     hours = sum(h for _, h in tracks)
     labels = spotter.cfg.labels
 
-    def lowest(label: str, per_hour: float) -> float:
+    def lowest(label: str, per_hour: float, plain: bool = False) -> float:
         """The lowest step whose false alarms over all streams stay <= per_hour."""
         allowed = int(np.floor(per_hour * hours))
-        columns = [scores[:, labels.index(label)] for scores, _ in tracks]
+        columns = [scores[:, labels.index(label)] for scores in plain_tracks] if plain else \
+            [scores[:, labels.index(label)] for scores, _ in tracks]
         return next((t for t in STEPS if sum(false_alarms(c, t, refractory) for c in columns) <= allowed),
                     STEPS[-1])
 
@@ -451,7 +453,7 @@ def calibrate(minutes: float) -> dict[str, Any]:
     # where a keyword is expected (the greeting's first turn, the closing's last ones) the
     # rules accept a lower floor: FLOOR_FA_PER_HOUR false alarms on keyword-free speech;
     # the greeting is judged on one turn of a few seconds, so its floor allows more
-    floors = {label: lowest(label, GREETING_FLOOR_FA_PER_HOUR if label == "您好" else FLOOR_FA_PER_HOUR)
+    floors = {label: lowest(label, GREETING_FLOOR_FA_PER_HOUR if label == "您好" else FLOOR_FA_PER_HOUR, True)
               for label in labels}
     fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
                  for i, label in enumerate(labels)}
@@ -515,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     x = sub.add_parser("export")
     x.add_argument("--threshold", type=float, default=0.5)
     x.add_argument("--max-gap", type=int, default=20)
+    x.add_argument("--gap-weight", type=float, default=1.0,
+                   help="cost of a foreign frame between a phrase's tokens (edge/models/phrases.py)")
     a = sub.add_parser("adopt")
     a.add_argument("--keep-fixed", nargs="*", default=["谢谢"],
                    help="labels the fixed-class spotter keeps (measured better there)")
@@ -533,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "calibrate":
         calibrate(args.minutes)
     elif args.cmd == "export":
-        export(args.threshold, args.max_gap)
+        export(args.threshold, args.max_gap, args.gap_weight)
     return 0
 
 

@@ -53,6 +53,21 @@ def test_chain_scores_find_the_phrase_in_order_within_the_gap() -> None:
     assert np.exp(phrases.chain_scores(missing, ids, max_gap=8)).max() < 0.2
 
 
+
+def test_a_gap_weight_costs_foreign_syllables_between_the_tokens() -> None:
+    ids = phrases.token_ids("您好")
+    other = phrases.token_ids("银行")
+    said = _posteriors(60, {10: ids[0], 13: ids[1], 17: ids[2], 20: ids[3]})
+    # 您[银行]好: the phrase's tokens in order within the gap, two foreign syllables between
+    spread = _posteriors(60, {10: ids[0], 12: ids[1], 14: other[0], 15: other[1], 16: other[2],
+                              17: other[3], 19: ids[2], 20: ids[3]})
+
+    def top(logp: np.ndarray, weight: float) -> float:
+        return float(np.exp(phrases.chain_scores(logp, ids, 8, np.exp(logp), weight)).max())
+
+    assert top(said, 1.0) == pytest.approx(top(said, 0.0), rel=0.05)   # blank between: no cost
+    assert top(spread, 0.0) == pytest.approx(0.9)                        # blind to what lies between
+    assert top(spread, 1.0) < 0.3
 def test_normalise_removes_level_whatever_the_silence() -> None:
     rng = np.random.default_rng(0)
     speech = rng.normal(-2.0, 1.0, (300, 40))

@@ -46,6 +46,27 @@ def test_streaming_scores_are_the_offline_ones_in_any_blocks() -> None:
     assert {h[0] for h in reference} >= {"您好", "再见"}      # the compliant call's greeting and closing
 
 
+def test_thresholds_judge_the_strict_chain_and_floors_the_plain_one() -> None:
+    """A confirmed hit pays for foreign frames between the tokens (the shipped config's gap
+    weight); an unconfirmed one, where the rules expect the phrase, needs only the plain
+    chain over its floor."""
+    feats = logmel(_mic())
+    offline = PhraseSpotter(MODEL)
+    assert offline.cfg.gap_weight > 0
+    at, strict = offline.frame_scores(feats)
+    _, plain = offline.frame_scores(feats, gaps=False)
+    assert (plain >= strict - 1e-9).all() and (plain > strict + 0.05).any()
+    spotter = PhraseSpotter(MODEL)
+    spotter.floors = dict(spotter.cfg.floors)
+    hits = spotter.push(feats) + spotter.flush()
+    assert any(not hit.confirmed for hit in hits) and any(hit.confirmed for hit in hits)
+    for hit in hits:
+        i = spotter.cfg.labels.index(hit.label)
+        bar, column = ((spotter.thresholds[hit.label], strict) if hit.confirmed
+                       else (spotter.floors[hit.label], plain))
+        assert len(at[(column[:, i] >= bar) & (at <= hit.frame)]), hit
+
+
 def test_phrases_from_the_policy_need_no_retraining(tmp_path: Path) -> None:
     """A phrase table given as text (a center's own greeting, a taboo sentence) is scored
     by the same model; a phrase the model cannot spell is refused by name."""
@@ -182,3 +203,19 @@ def test_each_phrase_has_its_own_sensitivity_in_the_policy() -> None:
                      ('"再见" = 1.5', "phrase_scores.再见.*outside 0..1")):
         with pytest.raises(PolicyError, match=why):
             AgentChannel(ModelPaths()).add_phrases(parse_policy(f"[phrase_scores]\n{bad}\n"))
+
+
+def test_a_phrase_inside_a_longer_one_heard_with_it_is_one_hit() -> None:
+    from seatwatch.edge.models.keywords import KeywordHit
+    from seatwatch.edge.models.subword import _inside
+
+    spotter = PhraseSpotter(MODEL, phrase_table={"没关系": ["没关系"], "没办法": ["没办法", "没有办法"],
+                                                 "与我没关系": ["与我没关系"], "我们也没有办法": ["我们也没有办法"]})
+    forms = spotter.cfg.forms
+    assert _inside(forms["没关系"], forms["与我没关系"]) and not _inside(forms["与我没关系"], forms["没关系"])
+    assert _inside(forms["没办法"], forms["我们也没有办法"]) and not _inside(forms["没关系"], forms["没办法"])
+    hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.6, 900), KeywordHit("没办法", 0.9, 900)]
+    assert [h.label for h in spotter._longest(hits)] == ["与我没关系", "没办法"]
+    # an expected phrase heard only at its floor does not hide a confirmed one
+    hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.25, 900, confirmed=False)]
+    assert [h.label for h in spotter._longest(hits)] == ["没关系", "与我没关系"]
