@@ -96,7 +96,7 @@ def chain_scores(logp: np.ndarray, ids: list[int], max_gap: int, posteriors: np.
     between two consecutive tokens' peaks costs gap_weight * log(blank + the two tokens),
     at most -log(gap_floor) (one inserted spike is a penalty, not a veto)."""
     best = logp[:, ids[0]].astype(np.float64)
-    for prev, token in zip(ids, ids[1:]):
+    for prev, token in zip(ids, ids[1:], strict=False):
         if posteriors is not None and gap_weight:
             stay = posteriors[:, BLANK] + posteriors[:, prev] + posteriors[:, token]
             cost = np.cumsum(gap_weight * np.log(np.clip(stay, gap_floor, 1.0)))

@@ -265,8 +265,8 @@ class PhraseSpotter:
         gaps paid, or not: the plain chain the floors are calibrated on)."""
         cfg = self.cfg
         weight = cfg.gap_weight if gaps else 0.0
-        return np.exp(np.max([phrases.chain_scores(emit[0], list(ids), cfg.max_gap, emit[1], weight, cfg.gap_floor)
-                              for ids in cfg.forms[label]], axis=0))
+        return np.exp(np.max([phrases.chain_scores(emit[0], list(ids), cfg.max_gap, emit[1], weight,
+                                                   cfg.gap_floor) for ids in cfg.forms[label]], axis=0))
 
     def frame_posteriors(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offline, a whole recording's log-mel as streaming computes it (every hop):

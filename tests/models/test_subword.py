@@ -209,12 +209,14 @@ def test_a_phrase_inside_a_longer_one_heard_with_it_is_one_hit() -> None:
     from seatwatch.edge.models.keywords import KeywordHit
     from seatwatch.edge.models.subword import _inside
 
-    spotter = PhraseSpotter(MODEL, phrase_table={"没关系": ["没关系"], "没办法": ["没办法", "没有办法"],
-                                                 "与我没关系": ["与我没关系"], "我们也没有办法": ["我们也没有办法"]})
+    table = {"没关系": ["没关系"], "没办法": ["没办法", "没有办法"], "与我没关系": ["与我没关系"],
+             "我们也没有办法": ["我们也没有办法"]}
+    spotter = PhraseSpotter(MODEL, phrase_table=table)
     forms = spotter.cfg.forms
     assert _inside(forms["没关系"], forms["与我没关系"]) and not _inside(forms["与我没关系"], forms["没关系"])
     assert _inside(forms["没办法"], forms["我们也没有办法"]) and not _inside(forms["没关系"], forms["没办法"])
-    hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.6, 900), KeywordHit("没办法", 0.9, 900)]
+    hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.6, 900),
+            KeywordHit("没办法", 0.9, 900)]
     assert [h.label for h in spotter._longest(hits)] == ["与我没关系", "没办法"]
     # an expected phrase heard only at its floor does not hide a confirmed one
     hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.25, 900, confirmed=False)]
