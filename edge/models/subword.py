@@ -37,7 +37,7 @@ class SubwordConfig:
     labels: tuple[str, ...]
     forms: dict[str, tuple[tuple[int, ...], ...]]   # label -> token ids of each spoken form
     thresholds: dict[str, float]
-    floors: dict[str, float]        # where a phrase is expected (greeting, closing turns)
+    floors: dict[str, float]        # where a phrase is expected (the closing's last turns)
     window: int = 300               # 10 ms frames per inference (the chunk)
     hop: int = 100                  # frames between inferences
     stride: int = 4                 # 10 ms frames per output frame
@@ -55,6 +55,9 @@ class SubwordConfig:
     # reaches it by chance, and true hits sit lower too (models/MODEL_CARD.md, phrase card)
     long_phrase_tokens: int = 10
     long_phrase_threshold: float = 0.3
+    # floors on the plain chain (gaps free), for a phrase all but certain where it is judged
+    # (the greeting's first turn: a slow talker's 您...好 may carry a stray token between)
+    plain_floors: dict[str, float] = field(default_factory=dict)
 
     def default_for(self, forms: tuple[tuple[int, ...], ...]) -> float:
         """The threshold of a phrase the calibration never saw, by its shortest form."""
@@ -79,13 +82,16 @@ class SubwordConfig:
                 for label in table}
             floors = {label: min(float(doc.get("floors", {}).get(label, thresholds[label])),
                                  thresholds[label]) for label in table}
+            plain_floors = {label: float(v) for label, v in doc.get("plain_floors", {}).items()
+                            if label in table}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
                        int(doc.get("spread", 1)), float(doc.get("gap_weight", 0.0)),
                        float(doc.get("gap_floor", 0.01)), int(doc["refractory_frames"]),
                        default_threshold=default,
                        phrase_text={label: tuple(spoken) for label, spoken in table.items()},
-                       long_phrase_tokens=long_tokens, long_phrase_threshold=long_threshold)
+                       long_phrase_tokens=long_tokens, long_phrase_threshold=long_threshold,
+                       plain_floors=plain_floors)
         except FileNotFoundError:
             raise ModelError(f"sub-word config {path} is missing") from None
         except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
@@ -138,7 +144,8 @@ class PhraseSpotter:
             raise ModelError(f"{model} reads {self.model.input_shape[1]} frames, its config says "
                              f"{self.cfg.window}")
         self.thresholds = {**self.cfg.thresholds, **(thresholds or {})}
-        self.floors: dict[str, float] = {}
+        self.floors: dict[str, float] = {}         # set by the rules (configure_spotter)
+        self.plain_floors: dict[str, float] = {}
         self.inferences = 0
         self.reset()
 
@@ -221,10 +228,9 @@ class PhraseSpotter:
         return self.push(silence)
 
     def _judge(self, new: int, count: int) -> list[KeywordHit]:
-        """A hit needs the strict score (gaps paid) over the threshold; where a phrase is
-        expected (a floor is set), the plain chain over the floor is an unconfirmed hit: a
-        slow talker's 您...好 may carry a stray token between, which is no reason to call
-        the greeting missing, while a taboo phrase alert demands the clean evidence."""
+        """A hit needs the strict score (gaps paid) over the threshold. Where a phrase is
+        expected, a lower floor gives an unconfirmed hit: on the strict score (`floors`),
+        or on the plain chain (`plain_floors`, where the phrase is all but certain)."""
         hits = []
         emit = self._emissions(self._logp)      # once for every label
         for label in self.cfg.labels:
@@ -234,13 +240,16 @@ class PhraseSpotter:
                 self._quiet_until[label] = self._quiet_floor_until[label] = count + self.cfg.refractory_frames
                 hits.append(KeywordHit(label, float(score), count))
                 continue
-            floor = self.floors.get(label)
-            if floor is None or count < self._quiet_floor_until.get(label, 0):
+            if count < self._quiet_floor_until.get(label, 0):
                 continue
-            plain = self._chain(emit, label, gaps=False)[-new:].max() if self.cfg.gap_weight else score
-            if plain >= floor:
+            heard = score if score >= self.floors.get(label, 1.0) else None
+            plain_floor = self.plain_floors.get(label)
+            if heard is None and plain_floor is not None:
+                plain = self._chain(emit, label, gaps=False)[-new:].max() if self.cfg.gap_weight else score
+                heard = plain if plain >= plain_floor else None
+            if heard is not None:
                 self._quiet_floor_until[label] = count + self.cfg.refractory_frames
-                hits.append(KeywordHit(label, float(plain), count, confirmed=False))
+                hits.append(KeywordHit(label, float(heard), count, confirmed=False))
         return self._longest(hits)
 
     def _longest(self, hits: list[KeywordHit]) -> list[KeywordHit]:
@@ -262,7 +271,7 @@ class PhraseSpotter:
 
     def _chain(self, emit: tuple[np.ndarray, np.ndarray], label: str, gaps: bool = True) -> np.ndarray:
         """Per output frame, the label's best form's score on these emission scores (the
-        gaps paid, or not: the plain chain the floors are calibrated on)."""
+        gaps paid, or not: the plain chain of `plain_floors`)."""
         cfg = self.cfg
         weight = cfg.gap_weight if gaps else 0.0
         return np.exp(np.max([phrases.chain_scores(emit[0], list(ids), cfg.max_gap, emit[1], weight,
@@ -285,7 +294,7 @@ class PhraseSpotter:
 
     def frame_scores(self, feats: np.ndarray, gaps: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores),
-        strict (gaps paid: what the thresholds apply to) or plain (what the floors apply to)."""
+        strict (gaps paid: thresholds and floors) or plain (plain_floors)."""
         at, logp = self.frame_posteriors(feats)
         if not len(logp):
             return at, np.zeros((0, len(self.cfg.labels)))

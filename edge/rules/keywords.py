@@ -253,12 +253,18 @@ def configure_spotter(spotter: KeywordSpotter | PhraseSpotter, policy: Policy) -
     fixed-class spotter never fires below the policy's taboo bar, whatever the model's
     calibration. The policy's floors and bar are on the fixed-class spotter's scale; the
     sub-word spotter's scores are on a scale of their own, so its floors come with its
-    calibration (20 false alarms per hour of keyword-free speech) and its taboo
-    thresholds are calibrated for <= 0.1 per hour already."""
-    expected = [*policy.closing.keywords, *policy.greeting.keywords]
+    calibration (5 false alarms per hour of keyword-free speech, the greeting's 100 on
+    the plain chain) and its taboo thresholds are calibrated for <= 0.1 per hour already."""
     if isinstance(spotter, PhraseSpotter):
-        spotter.floors = {label: spotter.cfg.floors[label] for label in expected
-                          if label in spotter.cfg.floors}
+        cfg = spotter.cfg
+        spotter.floors = {label: cfg.floors[label] for label in policy.closing.keywords if label in cfg.floors}
+        # the greeting is judged on one short first turn, where it is all but certain: the
+        # plain chain (a slow talker's stray token between 您 and 好 costs nothing)
+        for label in policy.greeting.keywords:
+            if label in cfg.plain_floors:
+                spotter.plain_floors[label] = cfg.plain_floors[label]
+            elif label in cfg.floors:
+                spotter.floors[label] = cfg.floors[label]
         return
     floors = {label: policy.closing.min_score for label in policy.closing.keywords}
     for label in policy.greeting.keywords:

@@ -46,10 +46,10 @@ def test_streaming_scores_are_the_offline_ones_in_any_blocks() -> None:
     assert {h[0] for h in reference} >= {"您好", "再见"}      # the compliant call's greeting and closing
 
 
-def test_thresholds_judge_the_strict_chain_and_floors_the_plain_one() -> None:
-    """A confirmed hit pays for foreign frames between the tokens (the shipped config's gap
-    weight); an unconfirmed one, where the rules expect the phrase, needs only the plain
-    chain over its floor."""
+def test_thresholds_and_floors_judge_the_strict_chain_plain_floors_the_plain_one() -> None:
+    """A confirmed hit, and one at a floor (the closing's), pay for foreign frames between
+    the tokens (the shipped config's gap weight); one at a plain floor (the greeting's
+    first turn) needs only the plain chain."""
     feats = logmel(_mic())
     offline = PhraseSpotter(MODEL)
     assert offline.cfg.gap_weight > 0
@@ -57,13 +57,19 @@ def test_thresholds_judge_the_strict_chain_and_floors_the_plain_one() -> None:
     _, plain = offline.frame_scores(feats, gaps=False)
     assert (plain >= strict - 1e-9).all() and (plain > strict + 0.05).any()
     spotter = PhraseSpotter(MODEL)
-    spotter.floors = dict(spotter.cfg.floors)
+    spotter.floors = {label: 0.05 for label in spotter.cfg.labels if label != "您好"}
+    spotter.plain_floors = {"您好": 0.05}
     hits = spotter.push(feats) + spotter.flush()
-    assert any(not hit.confirmed for hit in hits) and any(hit.confirmed for hit in hits)
+    assert {h.label for h in hits if not h.confirmed} >= {"您好"}
+    assert any(hit.confirmed for hit in hits)
     for hit in hits:
         i = spotter.cfg.labels.index(hit.label)
-        bar, column = ((spotter.thresholds[hit.label], strict) if hit.confirmed
-                       else (spotter.floors[hit.label], plain))
+        if hit.confirmed:
+            bar, column = spotter.thresholds[hit.label], strict
+        elif hit.label == "您好":
+            bar, column = 0.05, plain
+        else:
+            bar, column = 0.05, strict
         assert len(at[(column[:, i] >= bar) & (at <= hit.frame)]), hit
 
 
