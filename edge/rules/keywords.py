@@ -257,7 +257,8 @@ def configure_spotter(spotter: KeywordSpotter | PhraseSpotter, policy: Policy) -
     the plain chain) and its taboo thresholds are calibrated for <= 0.1 per hour already."""
     if isinstance(spotter, PhraseSpotter):
         cfg = spotter.cfg
-        spotter.floors = {label: cfg.floors[label] for label in policy.closing.keywords if label in cfg.floors}
+        spotter.floors = {label: cfg.floors[label] for label in policy.closing.keywords
+                          if label in cfg.floors}
         # the greeting is judged on one short first turn, where it is all but certain: the
         # plain chain (a slow talker's stray token between 您 and 好 costs nothing)
         for label in policy.greeting.keywords:

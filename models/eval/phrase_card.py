@@ -82,9 +82,12 @@ KEYWORD_CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
     "您好": (("", "，请问您要办理什么"), ("", "，客服二十号为您服务"), ("喂，", "，这里是热线"), ("", "")),
     "再见": (("好的，祝您生活愉快，", ""), ("那就先这样，", ""), ("", "，感谢您的来电"), ("", "")),
     "久等": (("让您", "了"), ("抱歉让您", "了，查到了"), ("不好意思，让您", "了，我们继续"), ("您", "了吧")),
-    "不知道": (("这个政策我也", "，你问别人吧"), ("", "什么时候能修好"), ("具体的费用我", ""), ("我真的", "")),
-    "没办法": (("这个事情我们", ""), ("", "帮你改，系统锁住了"), ("已经过了期限，", "再退了"), ("我也", "啊")),
-    "没关系": (("", "，您慢慢说"), ("迟到几分钟", "的"), ("那张表填错了也", "，重新打印一份"), ("这跟我们", "")),
+    "不知道": (("这个政策我也", "，你问别人吧"), ("", "什么时候能修好"), ("具体的费用我", ""),
+            ("我真的", "")),
+    "没办法": (("这个事情我们", ""), ("", "帮你改，系统锁住了"), ("已经过了期限，", "再退了"),
+            ("我也", "啊")),
+    "没关系": (("", "，您慢慢说"), ("迟到几分钟", "的"), ("那张表填错了也", "，重新打印一份"),
+            ("这跟我们", "")),
 }
 
 # (family, babble SNR in dB or None) per condition of the positives
@@ -269,7 +272,8 @@ def keyword_rows(model: Path, utterances: dict[str, list[tuple[Job, np.ndarray, 
     cfg, labels = spotter.cfg, spotter.cfg.labels
     margin = cfg.window - cfg.margin
     refractory = cfg.refractory_frames // cfg.stride
-    peaks: dict[str, dict[str, list[tuple[float, float]]]] = {c: {k: [] for k in KEYWORDS} for c in CONDITIONS}
+    peaks: dict[str, dict[str, list[tuple[float, float]]]] = {c: {k: [] for k in KEYWORDS}
+                                                              for c in CONDITIONS}
     nrng = np.random.default_rng(seed + 1)
     for condition, (family, snr) in CONDITIONS.items():
         for job, audio, span in utterances[family]:
@@ -293,7 +297,8 @@ def keyword_rows(model: Path, utterances: dict[str, list[tuple[Job, np.ndarray, 
                                "floor": floor if floor is not None else plain_floor,
                                "floor_on": "plain" if plain_floor is not None else "strict",
                                "recall_at_floor": {},
-                               "fa_per_hour": round(false_alarm_count(columns, threshold, refractory) / hours, 2)}
+                               "fa_per_hour": round(false_alarm_count(columns, threshold, refractory) / hours,
+                                                    2)}
         for condition in CONDITIONS:
             got = np.array(peaks[condition][label])
             row["n"][condition] = len(got)
@@ -459,18 +464,20 @@ def markdown(report: dict[str, Any]) -> str:
     keywords = report.get("keywords", {})
     if keywords:
         k = min((v for r in keywords.values() for v in r["n"].values()), default=0)
-        lines += ["", "The sub-word model's own keywords at their shipped thresholds (the taboo ones "
-                  "calibrated for <= 0.1", "false alarms/h, the rest 0.5/h; strict score), and at the floor "
-                  "of the rule that expects them", "(the closing's on the strict score, the greeting's on the "
-                  f"plain chain), in carriers written for this card, {k} utterances", "per condition "
+        lines += ["",
+                  "The sub-word model's own keywords at their shipped thresholds (strict score; the taboo",
+                  "ones calibrated for <= 0.1 false alarms/h, the rest 0.5/h), and at the floor of the rule",
+                  "that expects them (the closing's on the strict score, the greeting's on the plain chain),",
+                  f"in carriers written for this card, {k} utterances per condition "
                   f"(`--per-keyword {report.get('per_keyword')}`):", "",
                   f"| keyword | rule | threshold | {heads} | FA/h | floor | at the floor: {heads} |",
                   "|---|---|---|" + "---|" * len(CONDITIONS) + "---|---|" + "---|" * len(CONDITIONS)]
         for label, r in keywords.items():
-            at_floor = _cells(r["recall_at_floor"]) if r["recall_at_floor"] else " | ".join("-" for _ in CONDITIONS)
+            none = " | ".join("-" for _ in CONDITIONS)
+            at_floor = _cells(r["recall_at_floor"]) if r["recall_at_floor"] else none
             floor = f"{r['floor']} ({r['floor_on']})" if r["recall_at_floor"] else "-"
-            lines.append(f"| {label} | {r['role']} | {r['threshold']} | {_cells(r['recall'])} | {r['fa_per_hour']} | "
-                         f"{floor} | {at_floor} |")
+            lines.append(f"| {label} | {r['role']} | {r['threshold']} | {_cells(r['recall'])} | "
+                         f"{r['fa_per_hour']} | {floor} | {at_floor} |")
     shared = [f"{label} {r['stream_overlap']['longest_shared_run']} of {r['stream_overlap']['syllables']}"
               for label, r in rows.items()]
     whole = [label for label, r in rows.items()

@@ -400,7 +400,7 @@ def calls(root: Path, max_gaps: list[int], limit: int, with_b: bool, spreads: li
 # than the fixed-class softmax, so the steps start at 0.2
 STEPS = tuple([round(0.2 + 0.01 * i, 2) for i in range(80)] + [round(1 - 10 ** (-k / 20), 6)
                                                               for k in range(41, 101)])
-FLOOR_FA_PER_HOUR = 5.0               # the closing's last turns, ~10 s: ~1.4 % chance if it were random speech
+FLOOR_FA_PER_HOUR = 5.0                # the closing's last ~10 s: ~1.4 % chance if it were random speech
 GREETING_FLOOR_FA_PER_HOUR = 100.0     # a 4 s first turn: ~11 % chance if it were random speech
 CONDITIONS = {"clean": ("espeak", None), "babble10": ("espeak", 10.0),
               "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
@@ -463,7 +463,8 @@ def calibrate(minutes: float) -> dict[str, Any]:
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     doc["thresholds"], doc["floors"], doc["plain_floors"] = thresholds, floors, plain_floors
     doc_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors, "hours": round(hours, 3), "false_alarms": fa,
+    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors, "hours": round(hours, 3),
+           "false_alarms": fa,
            "top_scores": {name: {label: round(float(scores[:, i].max()), 4)
                                  for i, label in enumerate(labels)}
                           for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}}

@@ -83,10 +83,12 @@ def _report() -> dict[str, Any]:
             "phrases": {"taboo_yu_wo_mei_guanxi": row}, "per_keyword": 24,
             "keywords": {
                 "您好": {"role": "greeting", "threshold": 0.95, "floor": 0.2, "floor_on": "plain",
-                         "recall": dict.fromkeys(pc.CONDITIONS, 0.5), "n": dict.fromkeys(pc.CONDITIONS, 24),
+                         "recall": dict.fromkeys(pc.CONDITIONS, 0.5),
+                         "n": dict.fromkeys(pc.CONDITIONS, 24),
                          "recall_at_floor": dict.fromkeys(pc.CONDITIONS, 1.0), "fa_per_hour": 0.0},
                 "没关系": {"role": "taboo", "threshold": 0.93, "floor": None, "floor_on": "strict",
-                           "recall": dict.fromkeys(pc.CONDITIONS, 0.75), "n": dict.fromkeys(pc.CONDITIONS, 24),
+                           "recall": dict.fromkeys(pc.CONDITIONS, 0.75),
+                           "n": dict.fromkeys(pc.CONDITIONS, 24),
                            "recall_at_floor": {}, "fa_per_hour": 0.0}}}
 
 
@@ -97,7 +99,8 @@ def test_card_section_between_markers_is_idempotent_and_keeps_the_card() -> None
     assert row in body
     assert "| taboo_yu_wo_mei_guanxi | 0.3 | 0.75 | 0.75 | 0.75 | 0.75 | 1.25 |" in body
     assert "12/12 only says recall > 0.757" in body
-    assert "| 您好 | greeting | 0.95 | 0.50 | 0.50 | 0.50 | 0.50 | 0.0 | 0.2 (plain) | 1.00 | 1.00 | 1.00 | 1.00 |" in body
+    assert ("| 您好 | greeting | 0.95 | 0.50 | 0.50 | 0.50 | 0.50 | 0.0 | 0.2 (plain) | 1.00 | 1.00 | 1.00 "
+            "| 1.00 |") in body
     assert "| 没关系 | taboo | 0.93 | 0.75 | 0.75 | 0.75 | 0.75 | 0.0 | - | - | - | - | - |" in body
     card = "# card\n\n## Limits\n- synthetic\n"
     once = pc.replace_section(card, body)
