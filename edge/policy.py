@@ -302,7 +302,7 @@ class Policy:
     phrase_scores: dict[str, float] = doc(
         {}, "Per phrase heard by the sub-word model (a [phrases] label or one of its own): the "
         "score from which it fires, its sensitivity (0-1; lower hears more and false-alarms more; "
-        "default: the model's calibrated threshold; for a new phrase 0.5, 0.3 from 10 pinyin "
+        "default: the model's calibrated threshold; for a new phrase 0.5, 0.2 from 10 pinyin "
         "tokens on, about 5 syllables: long phrases score lower, and so does running speech)")
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from seatwatch.edge.dsp.features import LOG_FLOOR
 from seatwatch.edge.models import phrases
 from seatwatch.edge.models.keywords import KeywordHit
 from seatwatch.edge.models.loader import ModelError, TfliteModel
+
+ChainKind = Literal["threshold", "floor", "plain"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class SubwordConfig:
     stride: int = 4                 # 10 ms frames per output frame
     margin: int = 100               # context frames dropped at each side of a chunk
     max_gap: int = 15               # output frames allowed between a phrase's tokens
-    spread: int = 1                 # frames each side a token's posterior is summed over
+    spread: int = 1                 # frames each side a token's posterior is summed over (plain chain)
     gap_weight: float = 0.0         # cost of a foreign frame between two tokens (phrases.py)
     gap_floor: float = 0.01
     refractory_frames: int = 150
@@ -228,9 +231,9 @@ class PhraseSpotter:
         return self.push(silence)
 
     def _judge(self, new: int, count: int) -> list[KeywordHit]:
-        """A hit needs the strict score (gaps paid) over the threshold. Where a phrase is
-        expected, a lower floor gives an unconfirmed hit: on the strict score (`floors`),
-        or on the plain chain (`plain_floors`, where the phrase is all but certain)."""
+        """A hit needs the threshold chain's score over the threshold. Where a phrase is
+        expected, a lower floor gives an unconfirmed hit: on the floor chain (`floors`), or
+        on the plain chain (`plain_floors`, where the phrase is all but certain)."""
         hits = []
         emit = self._emissions(self._logp)      # once for every label
         for label in self.cfg.labels:
@@ -242,11 +245,13 @@ class PhraseSpotter:
                 continue
             if count < self._quiet_floor_until.get(label, 0):
                 continue
-            heard = score if score >= self.floors.get(label, 1.0) else None
-            plain_floor = self.plain_floors.get(label)
-            if heard is None and plain_floor is not None:
-                plain = self._chain(emit, label, gaps=False)[-new:].max() if self.cfg.gap_weight else score
-                heard = plain if plain >= plain_floor else None
+            heard = None
+            bars: tuple[tuple[ChainKind, dict[str, float]], ...] = (("floor", self.floors),
+                                                                    ("plain", self.plain_floors))
+            for kind, floors in bars:
+                if heard is None and label in floors:
+                    value = self._chain(emit, label, kind)[-new:].max()
+                    heard = value if value >= floors[label] else None
             if heard is not None:
                 self._quiet_floor_until[label] = count + self.cfg.refractory_frames
                 hits.append(KeywordHit(label, float(heard), count, confirmed=False))
@@ -265,16 +270,24 @@ class PhraseSpotter:
     def _label_scores(self, logp: np.ndarray, label: str) -> np.ndarray:
         return self._chain(self._emissions(logp), label)
 
-    def _emissions(self, logp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log posteriors -> (peak-mass emission scores, plain posteriors for the gaps)."""
-        return phrases.peak_mass(logp, self.cfg.spread), np.exp(logp)
+    def _emissions(self, logp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Log posteriors -> (themselves, their peak mass over `spread` frames, posteriors)."""
+        return logp, phrases.peak_mass(logp, self.cfg.spread), np.exp(logp)
 
-    def _chain(self, emit: tuple[np.ndarray, np.ndarray], label: str, gaps: bool = True) -> np.ndarray:
-        """Per output frame, the label's best form's score on these emission scores (the
-        gaps paid, or not: the plain chain of `plain_floors`)."""
+    def _chain(self, emit: tuple[np.ndarray, np.ndarray, np.ndarray], label: str,
+               kind: ChainKind = "threshold") -> np.ndarray:
+        """Per output frame, the label's best form's score, by the chain its bar is set on
+        (with a gap weight; without one all three are the plain chain):
+        - threshold: each token on one frame, the frames between paid for; a token's peak
+          mass would let it sit on a neighbour's spike (没关[心]系: @x on the frame of
+          "in") and dodge the cost;
+        - floor (the closing's last turns): peak mass, the frames between paid for (a slow
+          or reverberant 再见 smears over a frame or two);
+        - plain (`plain_floors`, the greeting's first turn): peak mass, nothing between."""
         cfg = self.cfg
-        weight = cfg.gap_weight if gaps else 0.0
-        return np.exp(np.max([phrases.chain_scores(emit[0], list(ids), cfg.max_gap, emit[1], weight,
+        weight = cfg.gap_weight if kind != "plain" else 0.0
+        scores = emit[0] if kind == "threshold" and weight > 0 else emit[1]
+        return np.exp(np.max([phrases.chain_scores(scores, list(ids), cfg.max_gap, emit[2], weight,
                                                    cfg.gap_floor) for ids in cfg.forms[label]], axis=0))
 
     def frame_posteriors(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,11 +305,11 @@ class PhraseSpotter:
         first = ends[0] - cfg.window + cfg.margin - cfg.margin      # frame count, lead excluded
         return first + cfg.stride * (np.arange(len(logp)) + 1), logp
 
-    def frame_scores(self, feats: np.ndarray, gaps: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores),
-        strict (gaps paid: thresholds and floors) or plain (plain_floors)."""
+    def frame_scores(self, feats: np.ndarray, kind: ChainKind = "threshold") -> tuple[np.ndarray, np.ndarray]:
+        """Offline: (end frame count of each 40 ms output frame, (frames, labels) scores) on
+        the chain of the thresholds, the floors or the plain floors (`_chain`)."""
         at, logp = self.frame_posteriors(feats)
         if not len(logp):
             return at, np.zeros((0, len(self.cfg.labels)))
         emit = self._emissions(logp)
-        return at, np.stack([self._chain(emit, label, gaps) for label in self.cfg.labels], axis=1)
+        return at, np.stack([self._chain(emit, label, kind) for label in self.cfg.labels], axis=1)

@@ -299,7 +299,7 @@ def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> P
     doc = {"tokens": list(phrases.TOKENS), "window": CHUNK, "hop": 100, "stride": STRIDE,
            "margin": 100, "max_gap": max_gap, "spread": 1, "refractory_frames": 150,
            "gap_weight": gap_weight, "gap_floor": 0.01,
-           "default_threshold": default_threshold, "long_phrase_tokens": 10, "long_phrase_threshold": 0.3,
+           "default_threshold": default_threshold, "long_phrase_tokens": 10, "long_phrase_threshold": 0.2,
            "thresholds": {},
            "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
     (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
@@ -432,19 +432,19 @@ def calibrate(minutes: float) -> dict[str, Any]:
         paths = list(pool.map(_stream_job, [(name, minutes) for name in CONDITIONS]))
     spotter = PhraseSpotter(CANDIDATE / "subword.tflite")
     refractory = spotter.cfg.refractory_frames // spotter.cfg.stride
-    tracks, plain_tracks = [], []       # strict scores for the thresholds, plain for the floors
+    tracks, floor_tracks, plain_tracks = [], [], []     # each bar on its own chain (PhraseSpotter._chain)
     for path in paths:
         feats = np.load(path)["feats"].astype(np.float32)
         tracks.append((spotter.frame_scores(feats)[1], len(feats) / 100 / 3600))
-        plain_tracks.append(spotter.frame_scores(feats, gaps=False)[1])
+        floor_tracks.append(spotter.frame_scores(feats, "floor")[1])
+        plain_tracks.append(spotter.frame_scores(feats, "plain")[1])
     hours = sum(h for _, h in tracks)
     labels = spotter.cfg.labels
 
-    def lowest(label: str, per_hour: float, plain: bool = False) -> float:
+    def lowest(label: str, per_hour: float, chain: list[np.ndarray] | None = None) -> float:
         """The lowest step whose false alarms over all streams stay <= per_hour."""
         allowed = int(np.floor(per_hour * hours))
-        columns = [scores[:, labels.index(label)] for scores in plain_tracks] if plain else \
-            [scores[:, labels.index(label)] for scores, _ in tracks]
+        columns = [scores[:, labels.index(label)] for scores in (chain or [t for t, _ in tracks])]
         return next((t for t in STEPS if sum(false_alarms(c, t, refractory) for c in columns) <= allowed),
                     STEPS[-1])
 
@@ -453,9 +453,9 @@ def calibrate(minutes: float) -> dict[str, Any]:
     # where a keyword is expected the rules accept a lower floor: FLOOR_FA_PER_HOUR false
     # alarms on keyword-free speech, on the strict score (the closing's last turns), and on
     # the plain chain for the greeting's one first turn of a few seconds, which allows more
-    floors = {label: lowest(label, FLOOR_FA_PER_HOUR) for label in labels}
+    floors = {label: lowest(label, FLOOR_FA_PER_HOUR, floor_tracks) for label in labels}
     plain_floors = {label: lowest(label, GREETING_FLOOR_FA_PER_HOUR if label == "您好" else FLOOR_FA_PER_HOUR,
-                                  True) for label in labels}
+                                  plain_tracks) for label in labels}
     fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
                  for i, label in enumerate(labels)}
           for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}

@@ -46,16 +46,19 @@ def test_streaming_scores_are_the_offline_ones_in_any_blocks() -> None:
     assert {h[0] for h in reference} >= {"您好", "再见"}      # the compliant call's greeting and closing
 
 
-def test_thresholds_and_floors_judge_the_strict_chain_plain_floors_the_plain_one() -> None:
-    """A confirmed hit, and one at a floor (the closing's), pay for foreign frames between
-    the tokens (the shipped config's gap weight); one at a plain floor (the greeting's
-    first turn) needs only the plain chain."""
+def test_each_bar_judges_its_own_chain() -> None:
+    """A confirmed hit pays for foreign frames between the tokens, each token on one frame
+    (the shipped config's gap weight); a hit at a floor (the closing's) pays for them too,
+    a token's mass summed over its neighbours; one at a plain floor (the greeting's first
+    turn) needs only the plain chain. Each is at most the next."""
     feats = logmel(_mic())
     offline = PhraseSpotter(MODEL)
     assert offline.cfg.gap_weight > 0
     at, strict = offline.frame_scores(feats)
-    _, plain = offline.frame_scores(feats, gaps=False)
-    assert (plain >= strict - 1e-9).all() and (plain > strict + 0.05).any()
+    chains = {"threshold": strict, "floor": offline.frame_scores(feats, "floor")[1],
+              "plain": offline.frame_scores(feats, "plain")[1]}
+    assert (chains["plain"] >= chains["floor"] - 1e-9).all() and (chains["floor"] >= strict - 1e-9).all()
+    assert (chains["plain"] > strict + 0.05).any()
     spotter = PhraseSpotter(MODEL)
     spotter.floors = {label: 0.05 for label in spotter.cfg.labels if label != "您好"}
     spotter.plain_floors = {"您好": 0.05}
@@ -65,11 +68,9 @@ def test_thresholds_and_floors_judge_the_strict_chain_plain_floors_the_plain_one
     for hit in hits:
         i = spotter.cfg.labels.index(hit.label)
         if hit.confirmed:
-            bar, column = spotter.thresholds[hit.label], strict
-        elif hit.label == "您好":
-            bar, column = 0.05, plain
+            bar, column = spotter.thresholds[hit.label], chains["threshold"]
         else:
-            bar, column = 0.05, strict
+            bar, column = 0.05, chains["plain" if hit.label == "您好" else "floor"]
         assert len(at[(column[:, i] >= bar) & (at <= hit.frame)]), hit
 
 
@@ -204,7 +205,7 @@ def test_each_phrase_has_its_own_sensitivity_in_the_policy() -> None:
     default.add_phrases(parse_policy('[phrases]\n"与我没关系" = ["与我没关系"]\n"别问我" = ["别问我"]\n'))
     assert default.phrases is not None
     # five syllables (10 tokens) start lower than three: a long chain scores lower, true or not
-    assert default.phrases.thresholds["与我没关系"] == 0.3 and default.phrases.thresholds["别问我"] == 0.5
+    assert default.phrases.thresholds["与我没关系"] == 0.2 and default.phrases.thresholds["别问我"] == 0.5
     for bad, why in (('"谢谢" = 0.5', "phrase_scores.谢谢.*not a phrase"),
                      ('"再见" = 1.5', "phrase_scores.再见.*outside 0..1")):
         with pytest.raises(PolicyError, match=why):
