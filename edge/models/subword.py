@@ -236,7 +236,10 @@ class PhraseSpotter:
         on the plain chain (`plain_floors`, where the phrase is all but certain)."""
         hits = []
         emit = self._emissions(self._logp)      # once for every label
+        reach: dict[int, np.ndarray] = {}
         for label in self.cfg.labels:
+            if count < self._quiet_until.get(label, 0) or not self._reachable(emit[1], new, label, reach):
+                continue
             score = self._chain(emit, label)[-new:].max()
             threshold = self.thresholds[label]
             if score >= threshold and count >= self._quiet_until.get(label, 0):
@@ -256,6 +259,23 @@ class PhraseSpotter:
                 self._quiet_floor_until[label] = count + self.cfg.refractory_frames
                 hits.append(KeywordHit(label, float(heard), count, confirmed=False))
         return self._longest(hits)
+
+    def _reachable(self, mass: np.ndarray, new: int, label: str, reach: dict[int, np.ndarray]) -> bool:
+        """Could any of the label's bars be met in the `new` frames? Every chain's score is
+        at most the mean of its tokens' best peak mass where the chain can lie (gaps only
+        cost), so a label whose bound is under its lowest bar is skipped, exactly: most
+        of running speech, at a fraction of the chains' cost."""
+        bar = min(self.thresholds[label], self.floors.get(label, 1.0), self.plain_floors.get(label, 1.0))
+        if bar <= 0:
+            return True
+        for ids in self.cfg.forms[label]:
+            span = new + (len(ids) - 1) * self.cfg.max_gap
+            best = reach.get(span)
+            if best is None:
+                best = reach[span] = mass[-span:].max(axis=0)
+            if best[list(ids)].mean() >= np.log(bar):
+                return True
+        return False
 
     def _longest(self, hits: list[KeywordHit]) -> list[KeywordHit]:
         """One saying, one hit: a phrase heard inside a longer one heard at the same time

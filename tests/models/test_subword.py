@@ -46,6 +46,36 @@ def test_streaming_scores_are_the_offline_ones_in_any_blocks() -> None:
     assert {h[0] for h in reference} >= {"您好", "再见"}      # the compliant call's greeting and closing
 
 
+def test_skipping_labels_out_of_reach_changes_no_hit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound that skips a label's chains (most inferences) is exact: every bar, the
+    thresholds, the floors and a policy phrase's, gives the hits of scoring them all."""
+    feats = logmel(read_stereo(RENDERED / "no_greeting_rude.ogg")[:, 0])
+
+    def heard(skip: bool) -> tuple[list[tuple[str, int, bool, float]], int]:
+        spotter = PhraseSpotter(MODEL)
+        spotter.add_phrases({"与我没关系": ["与我没关系"]})
+        spotter.floors = {label: 0.1 for label in spotter.cfg.labels}
+        spotter.plain_floors = {"您好": 0.05}
+        calls = 0
+        chain = spotter._chain
+
+        def counted(*args: object, **kw: object) -> np.ndarray:
+            nonlocal calls
+            calls += 1
+            return chain(*args, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(spotter, "_chain", counted)
+        if not skip:
+            monkeypatch.setattr(spotter, "_reachable", lambda *a: True)
+        hits = spotter.push(feats) + spotter.flush()
+        return [(h.label, h.frame, h.confirmed, round(h.score, 9)) for h in hits], calls
+
+    pruned, pruned_calls = heard(True)
+    full, full_calls = heard(False)
+    assert pruned == full and len(full) >= 3
+    assert pruned_calls < full_calls / 3
+
+
 def test_each_bar_judges_its_own_chain() -> None:
     """A confirmed hit pays for foreign frames between the tokens, each token on one frame
     (the shipped config's gap weight); a hit at a floor (the closing's) pays for them too,
