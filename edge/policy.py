@@ -60,7 +60,7 @@ class Polite:
 @dataclass(frozen=True)
 class Forbidden:
     enabled: bool = doc(True, "Raise forbidden_phrase (N4)")
-    keywords: list[str] = doc(["不知道", "没办法", "没关系"], "Service taboo phrases (N4)")
+    keywords: list[str] = doc(["不知道", "没办法", "没关系", "不归我管"], "Service taboo phrases (N4)")
     min_score: float = doc(0.995, "A taboo phrase needs at least this smoothed score, even where the "
                            "model's calibrated threshold is lower: a false taboo alert on an innocent "
                            "agent is the costliest error, and the calibration speech is short (score)",

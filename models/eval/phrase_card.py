@@ -51,6 +51,8 @@ BEGIN, END = "<!-- phrase-card:begin -->", "<!-- phrase-card:end -->"
 PHRASES: dict[str, tuple[str, str]] = {
     "taboo_yu_wo_mei_guanxi": ("与我没关系", "不得随意回答“不知道”，“与我没关系”等消极话语"),
     "taboo_jishu_bumen": ("这是技术部门的事", "不能说“这是技术部门的事，我们也没有办法”"),
+    # NORMS.md's fourth taboo (N4), one of the document's "等消极话语"
+    "taboo_bu_gui_wo_guan": ("不归我管", "不得随意回答“不知道”，“与我没关系”等消极话语"),
     "hold_qing_zai_shaodeng": ("请再稍等一下", "则每15秒需向客户回应“对不起，请再稍等一下”"),
     # "您好，这里是XXXX服务热线" with the document's own hotline; 12333 is said 幺二三三三,
     # and digits have no pinyin (they would be dropped silently), so it is entered in Han
@@ -66,6 +68,8 @@ CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
                                ("那张发票开错了也", "啊")),
     "taboo_jishu_bumen": (("网页一直打不开，", ""), ("", "，我这边处理不了"),
                           ("密码重置不成功，", "，您明天再试试")),
+    "taboo_bu_gui_wo_guan": (("小区停水的事", ""), ("", "，你去找物业公司问"),
+                             ("发票丢了那个", "呀")),
     "hold_qing_zai_shaodeng": (("系统还在查询您的记录，", ""), ("", "，资料马上就调出来"),
                                ("先生，", "，我核对一下您的账户")),
     "greeting_12333": (("您好，", "，请讲"), ("", "人社服务热线，八号为您服务"),

@@ -277,6 +277,18 @@ def train(seeds: list[int], minutes: float, batch: int, resume: bool = False, lr
 CANDIDATE = WORK / "candidate"
 
 
+# N4's taboo phrases that no training sentence says (NORMS.md: 不归我管): heard as text, as
+# design E promises, and calibrated with the model's own labels (the taboo rule)
+TEXT_ONLY_TABOO: dict[str, tuple[str, ...]] = {"不归我管": ("不归我管",)}
+
+
+def phrase_table() -> dict[str, list[str]]:
+    """The config's phrases: the corpus's keywords with their spoken forms, then the text-only taboos."""
+    from seatwatch.edge.callbench.keywords import spoken_forms
+
+    return {label: list(forms) for label, forms in {**spoken_forms(), **TEXT_ONLY_TABOO}.items()}
+
+
 def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> Path:
     """model.keras -> CANDIDATE/subword.tflite (int8, logits out) + subword.json with the
     corpus's keywords as phrases, and the shipped fixed-class models beside it."""
@@ -284,7 +296,6 @@ def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> P
 
     import tensorflow as tf
 
-    from seatwatch.edge.callbench.keywords import spoken_forms
     from seatwatch.edge.models.keywords import MODEL_DIR
     from seatwatch.models.train.convert import to_int8_tflite
 
@@ -301,7 +312,7 @@ def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> P
            "gap_weight": gap_weight, "gap_floor": 0.01,
            "default_threshold": default_threshold, "long_phrase_tokens": 10, "long_phrase_threshold": 0.2,
            "thresholds": {},
-           "phrases": {label: list(forms) for label, forms in spoken_forms().items()}}
+           "phrases": phrase_table()}
     (CANDIDATE / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                            encoding="utf-8")
     for name in ("kws.tflite", "kws.json", "rate.tflite", "rate.json"):
@@ -448,7 +459,8 @@ def calibrate(minutes: float) -> dict[str, Any]:
         return next((t for t in STEPS if sum(false_alarms(c, t, refractory) for c in columns) <= allowed),
                     STEPS[-1])
 
-    thresholds = {label: lowest(label, FA_PER_HOUR_FORBIDDEN if label in FORBIDDEN else FA_PER_HOUR_MAX)
+    taboo = (*FORBIDDEN, *TEXT_ONLY_TABOO)
+    thresholds = {label: lowest(label, FA_PER_HOUR_FORBIDDEN if label in taboo else FA_PER_HOUR_MAX)
                   for label in labels}
     # where a keyword is expected the rules accept a lower floor: FLOOR_FA_PER_HOUR false
     # alarms on keyword-free speech, on the strict score (the closing's last turns), and on
