@@ -282,11 +282,20 @@ CANDIDATE = WORK / "candidate"
 TEXT_ONLY_TABOO: dict[str, tuple[str, ...]] = {"不归我管": ("不归我管",)}
 
 
+# Readings the model hears beside the dictionary's, measured on held-out voices: the neural
+# voice's light-toned 法 in 没办法 (bàn·fa) has a plosive onset to the model (@d a or @b a in
+# 8 of 12 utterances, models/experiments/README.md); the readings' false scores on the
+# calibration streams stay under the label's threshold, which they share.
+HEARD_AS: dict[str, tuple[str, ...]] = {"没办法": ("没办法|mei ban da", "没办法|mei ban ba")}
+
+
 def phrase_table() -> dict[str, list[str]]:
-    """The config's phrases: the corpus's keywords with their spoken forms, then the text-only taboos."""
+    """The config's phrases: the corpus's keywords with their spoken forms and the readings
+    heard as well, then the text-only taboos."""
     from seatwatch.edge.callbench.keywords import spoken_forms
 
-    return {label: list(forms) for label, forms in {**spoken_forms(), **TEXT_ONLY_TABOO}.items()}
+    table = {label: [*forms, *HEARD_AS.get(label, ())] for label, forms in spoken_forms().items()}
+    return {**table, **{label: list(forms) for label, forms in TEXT_ONLY_TABOO.items()}}
 
 
 def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> Path:
