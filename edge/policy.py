@@ -44,8 +44,9 @@ class Greeting:
     within_s: float = doc(5.0, "The greeting must be heard this soon after off-hook, or after the "
                           "caller's speech when the caller (or a transfer) speaks first, or in the "
                           "agent turn going on then: 接起的第一时间 (s)", lo=1, hi=60)
-    keywords: list[str] = doc(["您好"], "Any of these in the agent's opening turn is the greeting "
-                              "(keyword labels)")
+    keywords: list[str] = doc(["您好", "早上好", "中午好", "下午好", "晚上好"],
+                              "Any of these in the agent's opening turn is the greeting (keyword "
+                              "labels; the norms allow a greeting by the time of the call)")
     min_score: float = doc(0.5, "A greeting keyword counts from this smoothed score, below its "
                            "calibrated threshold (a greeting is expected; 你好 heard as 您好 is one)",
                            lo=0.05, hi=1.0)

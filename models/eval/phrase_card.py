@@ -81,7 +81,8 @@ CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
 # The spotter's own keywords (label -> the rule that hears it), in carriers written for
 # this card: what the model card's keyword figures are for the labels the sub-word model owns
 KEYWORDS: dict[str, str] = {"您好": "greeting", "再见": "closing", "久等": "check-in",
-                            "不知道": "taboo", "没办法": "taboo", "没关系": "taboo"}
+                            "不知道": "taboo", "没办法": "taboo", "没关系": "taboo",
+                            "早上好": "greeting", "下午好": "greeting"}
 KEYWORD_CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
     "您好": (("", "，请问您要办理什么"), ("", "，客服二十号为您服务"), ("喂，", "，这里是热线"), ("", "")),
     "再见": (("好的，祝您生活愉快，", ""), ("那就先这样，", ""), ("", "，感谢您的来电"), ("", "")),
@@ -92,6 +93,9 @@ KEYWORD_CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
             ("我也", "啊")),
     "没关系": (("", "，您慢慢说"), ("迟到几分钟", "的"), ("那张表填错了也", "，重新打印一份"),
             ("这跟我们", "")),
+    "早上好": (("", "，这里是供热服务热线"), ("王先生，", "，我是回访专员"), ("", "，请问有什么需要"),
+            ("", "")),
+    "下午好": (("", "，物业客服为您服务"), ("李女士，", "，您的快递到了"), ("", "，请讲"), ("", "")),
 }
 
 # (family, babble SNR in dB or None) per condition of the positives

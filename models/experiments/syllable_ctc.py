@@ -280,6 +280,9 @@ CANDIDATE = WORK / "candidate"
 # N4's taboo phrases that no training sentence says (NORMS.md: 不归我管): heard as text, as
 # design E promises, and calibrated with the model's own labels (the taboo rule)
 TEXT_ONLY_TABOO: dict[str, tuple[str, ...]] = {"不归我管": ("不归我管",)}
+# N2's greetings by the time of the call, which the norms document allows beside 您好
+# (首问语的灵活使用: "早上好!"、"中午好!"...): heard as text too
+TEXT_ONLY_GREETINGS: dict[str, tuple[str, ...]] = {g: (g,) for g in ("早上好", "中午好", "下午好", "晚上好")}
 
 
 # Readings the model hears beside the dictionary's, measured on held-out voices: the neural
@@ -291,11 +294,12 @@ HEARD_AS: dict[str, tuple[str, ...]] = {"没办法": ("没办法|mei ban da", "�
 
 def phrase_table() -> dict[str, list[str]]:
     """The config's phrases: the corpus's keywords with their spoken forms and the readings
-    heard as well, then the text-only taboos."""
+    heard as well, then the text-only taboos and greetings."""
     from seatwatch.edge.callbench.keywords import spoken_forms
 
     table = {label: [*forms, *HEARD_AS.get(label, ())] for label, forms in spoken_forms().items()}
-    return {**table, **{label: list(forms) for label, forms in TEXT_ONLY_TABOO.items()}}
+    text_only = {**TEXT_ONLY_TABOO, **TEXT_ONLY_GREETINGS}
+    return {**table, **{label: list(forms) for label, forms in text_only.items()}}
 
 
 def export(default_threshold: float, max_gap: int, gap_weight: float = 1.0) -> Path:
@@ -474,6 +478,8 @@ def calibrate(minutes: float) -> dict[str, Any]:
     # where a keyword is expected the rules accept a lower floor: FLOOR_FA_PER_HOUR false
     # alarms on keyword-free speech, on the strict score (the closing's last turns), and on
     # the plain chain for the greeting's one first turn of a few seconds, which allows more
+    # for 您好 (the time-of-day greetings keep 5/h: four more at 100/h would often hear a
+    # greeting in a first turn without one)
     floors = {label: lowest(label, FLOOR_FA_PER_HOUR, floor_tracks) for label in labels}
     plain_floors = {label: lowest(label, GREETING_FLOOR_FA_PER_HOUR if label == "您好" else FLOOR_FA_PER_HOUR,
                                   plain_tracks) for label in labels}

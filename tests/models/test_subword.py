@@ -176,6 +176,30 @@ def test_a_policy_phrase_is_heard_without_retraining() -> None:
     assert peak("您好，我的工号是三十五号。", "own") < 0.3
 
 
+def test_the_norms_text_only_phrases_are_heard_with_the_default_policy() -> None:
+    """不归我管 (N4) and the greetings by the time of the call (N2: 早上好, 下午好...) are
+    phrases no training sentence says: with the default policy each is heard where a
+    held-out voice says it, at its bar (the taboo's threshold, the greeting's plain floor),
+    and not in a sentence without it."""
+    from seatwatch.edge.policy import load_policy
+    from seatwatch.edge.rules.keywords import configure_spotter
+
+    policy = load_policy()
+    assert "不归我管" in policy.forbidden.keywords and {"早上好", "下午好"} <= set(policy.greeting.keywords)
+
+    def heard(text: str) -> dict[str, bool]:
+        spotter = PhraseSpotter(MODEL)
+        configure_spotter(spotter, policy)
+        feats = logmel(_said(text, "m6"))
+        return {h.label: h.confirmed for h in spotter.push(feats) + spotter.flush()}
+
+    assert heard("这个问题不归我管，你找物业吧。").get("不归我管") is True
+    assert heard("早上好，这里是供热服务热线。").get("早上好") is not None
+    assert heard("下午好，请问有什么可以帮您？").get("下午好") is not None
+    quiet = heard("这个问题我来帮您问一下物业，请您稍等。")
+    assert not {"不归我管", "早上好", "中午好", "下午好", "晚上好"} & set(quiet)
+
+
 def test_a_policy_phrase_the_model_cannot_spell_is_refused_by_name() -> None:
     from seatwatch.edge.policy import PolicyError, parse_policy
 
