@@ -83,8 +83,9 @@ class SubwordConfig:
             thresholds = {label: float(doc["thresholds"].get(
                 label, long_threshold if min(len(f) for f in forms[label]) >= long_tokens else default))
                 for label in table}
-            floors = {label: min(float(doc.get("floors", {}).get(label, thresholds[label])),
-                                 thresholds[label]) for label in table}
+            # a label without a calibrated floor is heard at its threshold only
+            floors = {label: min(float(v), thresholds[label]) for label, v in doc.get("floors", {}).items()
+                      if label in table}
             plain_floors = {label: float(v) for label, v in doc.get("plain_floors", {}).items()
                             if label in table}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),

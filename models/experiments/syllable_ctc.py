@@ -483,6 +483,11 @@ def calibrate(minutes: float) -> dict[str, Any]:
     floors = {label: lowest(label, FLOOR_FA_PER_HOUR, floor_tracks) for label in labels}
     plain_floors = {label: lowest(label, GREETING_FLOOR_FA_PER_HOUR if label == "您好" else FLOOR_FA_PER_HOUR,
                                   plain_tracks) for label in labels}
+    # a time-of-day greeting is heard at its threshold only: on the looser chains 中午好 is
+    # heard in 我的工号 (工号 ~ 午好, the agent's usual first words; seed 13's c0195)
+    for label in TEXT_ONLY_GREETINGS:
+        floors.pop(label, None)
+        plain_floors.pop(label, None)
     fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
                  for i, label in enumerate(labels)}
           for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}
