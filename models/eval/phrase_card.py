@@ -242,6 +242,17 @@ def babble_pool(family: str, count: int, seed: int) -> list[np.ndarray]:
     return [render(*voice_job(cfg, rng, u, "test", family)).audio for u in utts]
 
 
+def in_babble(job: Job, audio: np.ndarray, pool: list[np.ndarray], snr: float | None,
+              seed: int) -> np.ndarray:
+    """The utterance alone (snr None) or in office babble at `snr` dB, the babble drawn from
+    the utterance's own seed: a row's figures do not move when rows are added."""
+    from seatwatch.models.synth.augment import babble, mix_at_snr
+
+    if snr is None:
+        return audio
+    return mix_at_snr(audio, babble(pool, np.random.default_rng((seed, job.seed)), len(audio)), snr)
+
+
 def with_flush(feats: np.ndarray, margin_frames: int) -> np.ndarray:
     """The spotter's flush(): silence after the last frame, so a phrase at the end of an
     utterance reaches a chunk's centre."""
@@ -274,7 +285,6 @@ def keyword_rows(model: Path, utterances: dict[str, list[tuple[Job, np.ndarray, 
     on the card's own carriers; false alarms/h at the threshold."""
     from seatwatch.edge.dsp.features import logmel
     from seatwatch.edge.models.subword import PhraseSpotter
-    from seatwatch.models.synth.augment import babble, mix_at_snr
 
     spotter = PhraseSpotter(model)
     cfg, labels = spotter.cfg, spotter.cfg.labels
@@ -282,12 +292,11 @@ def keyword_rows(model: Path, utterances: dict[str, list[tuple[Job, np.ndarray, 
     refractory = cfg.refractory_frames // cfg.stride
     peaks: dict[str, dict[str, list[tuple[float, float]]]] = {c: {k: [] for k in KEYWORDS}
                                                               for c in CONDITIONS}
-    nrng = np.random.default_rng(seed + 1)
     for condition, (family, snr) in CONDITIONS.items():
         for job, audio, span in utterances[family]:
             if job.label not in KEYWORDS:
                 continue
-            y = audio if snr is None else mix_at_snr(audio, babble(pools[family], nrng, len(audio)), snr)
+            y = in_babble(job, audio, pools[family], snr, seed + 1)
             feats = with_flush(logmel(y), margin)
             i = labels.index(job.label)
             at, strict = spotter.frame_scores(feats)
@@ -324,7 +333,6 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL, per_keyword: int =
     from seatwatch.edge.models.subword import PhraseSpotter
     from seatwatch.models.eval.evaluate import FA_PER_HOUR_FORBIDDEN
     from seatwatch.models.experiments import syllable_ctc
-    from seatwatch.models.synth.augment import babble, mix_at_snr
 
     started = time.time()
     problems = check_phrases(seed_document().read_text(encoding="utf-8"))
@@ -358,12 +366,11 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL, per_keyword: int =
     labels = spotter.cfg.labels
     margin = spotter.cfg.window - spotter.cfg.margin
     peaks: dict[str, dict[str, list[float]]] = {c: {label: [] for label in labels} for c in CONDITIONS}
-    nrng = np.random.default_rng(seed)
     for condition, (family, snr) in CONDITIONS.items():
         for job, audio, span in utterances[family]:
             if job.label not in PHRASES:
                 continue
-            y = audio if snr is None else mix_at_snr(audio, babble(pools[family], nrng, len(audio)), snr)
+            y = in_babble(job, audio, pools[family], snr, seed)
             at, scores = spotter.frame_scores(with_flush(logmel(y), margin))
             peaks[condition][job.label].append(peak_in_span(at, scores[:, labels.index(job.label)], span))
 
