@@ -181,7 +181,7 @@ class AgentChannel:
         speech = np.asarray(speech, bool)
         n = len(speech)
         since = self._since(speech)
-        active = since < ACTIVE_AFTER_SPEECH
+        active = self._fixed_active(since)
         phrase_frames = self._phrase_needed(since)
         if self.embedder is not None:
             # the rate model reads the speech frames' log-mel, the spotter embeddings
@@ -203,6 +203,11 @@ class AgentChannel:
         self._since_speech = int(since[-1]) if n else self._since_speech
         return since
 
+    def _fixed_active(self, since: np.ndarray) -> np.ndarray:
+        """Where the fixed-class spotter infers: near agent speech, and only while it still
+        hears a label (the sub-word model may own them all: then it costs nothing)."""
+        return (since < ACTIVE_AFTER_SPEECH) & bool(self.spotter.thresholds)
+
     def _phrase_needed(self, since: np.ndarray) -> np.ndarray:
         if self.phrases is None:
             return np.zeros(len(since), bool)
@@ -216,7 +221,7 @@ class AgentChannel:
                 ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
         first = self.spotter.frames_seen + 1
         hits = [(hit.frame - first, hit)
-                for hit in self.spotter.push(feats, active=since < ACTIVE_AFTER_SPEECH)]
+                for hit in self.spotter.push(feats, active=self._fixed_active(since))]
         hits += self._spot_phrases(feats, since)
         return sorted(hits, key=lambda h: h[0]), self._rate(feats, speech)
 

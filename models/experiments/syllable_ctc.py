@@ -554,7 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--gap-weight", type=float, default=1.0,
                    help="cost of a foreign frame between a phrase's tokens (edge/models/phrases.py)")
     a = sub.add_parser("adopt")
-    a.add_argument("--keep-fixed", nargs="*", default=["谢谢"],
+    # 谢谢 moved to the sub-word model on 2026-12-03: seed 13 calls identical, seed 14
+    # espeak-ng 58 -> 59 of 60 exact (a closing the fixed-class 谢谢 heard in babble)
+    a.add_argument("--keep-fixed", nargs="*", default=[],
                    help="labels the fixed-class spotter keeps (measured better there)")
     k = sub.add_parser("calibrate")
     k.add_argument("--minutes", type=float, default=12.0)

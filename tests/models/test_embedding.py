@@ -120,18 +120,19 @@ def test_agent_channel_spots_the_same_whatever_the_block_size_and_gating() -> No
 def test_a_candidate_keyword_model_runs_a_whole_call_through_analyze(tmp_path: Path) -> None:
     """`--models` with a folder holding the keyword model alone: the shipped rate model and
     front end complete it, and the scripted compliant call raises no norm alert. It has no
-    sub-word model, so the default policy's text-only taboo (不归我管) is refused by name;
-    a policy naming its own labels runs."""
+    sub-word model, so the default policy's text-only phrases (早上好, 不归我管 ...) are
+    refused by name; a policy naming its own labels runs."""
     from seatwatch.edge.analyze import analyze
     from seatwatch.edge.models.keywords import MODEL_DIR
     from seatwatch.edge.policy import PolicyError
 
     assert CANDIDATE.rate == MODEL_DIR / "rate.tflite" and CANDIDATE.front_end == MODEL_DIR / "front_end"
     rendered = HERE.parents[1] / "scenarios" / "rendered"
-    with pytest.raises(PolicyError, match="不归我管"):
+    with pytest.raises(PolicyError, match="has no label 早上好"):
         analyze(rendered / "compliant.ogg", rendered / "compliant.json", None, "T01", models=CANDIDATE.folder)
     policy = tmp_path / "fixed.toml"
-    policy.write_text('[forbidden]\nkeywords = ["不知道", "没办法", "没关系"]\n', encoding="utf-8")
+    policy.write_text('[greeting]\nkeywords = ["您好"]\n'
+                      '[forbidden]\nkeywords = ["不知道", "没办法", "没关系"]\n', encoding="utf-8")
     events = analyze(rendered / "compliant.ogg", rendered / "compliant.json", policy, "T01",
                      models=CANDIDATE.folder)
     kinds = [e.type for e in events]
