@@ -181,11 +181,10 @@ class Closing:
     handover_keywords: list[str] = doc(["请稍等"], "One of these in the agent's last turn ends the call "
                                        "as a handover (我把电话给您转到…，请稍等: a transfer, or the "
                                        "caller left during a hold): no closing verdict")
-    min_score: float = doc(0.99, "A closing keyword of a fixed-class model counts from this smoothed "
-                           "score in the judged turns, below its calibrated threshold: a closing is "
-                           "expected there (score; the shipped sub-word model brings its own floors; "
-                           "with the fixed-class 谢谢 at 0.5, 12-16 % of agent sentences without it "
-                           "reached it on the benchmark's calls, at 0.99 <= 0.5 %)",
+    min_score: float = doc(0.99, "A closing keyword of the fixed-class spotter (谢谢) counts from this "
+                           "smoothed score in the judged turns, below its calibrated threshold: a "
+                           "closing is expected there (score; at 0.5, 12-16 % of agent sentences "
+                           "without 谢谢 reached it on the benchmark's calls, at 0.99 <= 0.5 %)",
                            lo=0.05, hi=1.0)
 
 

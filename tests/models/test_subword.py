@@ -260,7 +260,7 @@ def test_each_phrase_has_its_own_sensitivity_in_the_policy() -> None:
     assert default.phrases is not None
     # five syllables (10 tokens) start lower than three: a long chain scores lower, true or not
     assert default.phrases.thresholds["与我没关系"] == 0.2 and default.phrases.thresholds["别问我"] == 0.5
-    for bad, why in (('"滚" = 0.5', "phrase_scores.滚.*not a phrase"),
+    for bad, why in (('"谢谢" = 0.5', "phrase_scores.谢谢.*not a phrase"),
                      ('"再见" = 1.5', "phrase_scores.再见.*outside 0..1")):
         with pytest.raises(PolicyError, match=why):
             AgentChannel(ModelPaths()).add_phrases(parse_policy(f"[phrase_scores]\n{bad}\n"))
