@@ -426,6 +426,14 @@ STEPS = tuple([round(0.2 + 0.01 * i, 2) for i in range(80)] + [round(1 - 10 ** (
                                                               for k in range(41, 101)])
 FLOOR_FA_PER_HOUR = 5.0                # the closing's last ~10 s: ~1.4 % chance if it were random speech
 GREETING_FLOOR_FA_PER_HOUR = 100.0     # a 4 s first turn: ~11 % chance if it were random speech
+# real text as well (models/eval/real_text.py): minutes per espeak-ng and per neural condition
+REAL_TEXT_FIT_MINUTES, REAL_TEXT_FIT_SEED = (180.0, 30.0), 22
+# A taboo threshold the rule would set where the phrase is no longer heard. 不知道: the real
+# text's worst innocent score is 0.72 (不知当代, 直到: 不知道 less one syllable), but the neural
+# voice's 不知道 in the benchmark's calls peaks at 0.48-0.58 and on the card's carriers in
+# babble 0.33 are heard at 0.73 against 0.67 at 0.45; at 0.45 the real text's false alarms
+# fall from 1.6 to 1.0 per hour (half "eval"). Measured trade-off: models/experiments/README.md
+TABOO_CAPS = {"不知道": 0.45}
 CONDITIONS = {"clean": ("espeak", None), "babble10": ("espeak", 10.0),
               "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
 
@@ -445,15 +453,21 @@ def _stream_job(job: tuple[str, float]) -> str:
 
 def calibrate(minutes: float) -> dict[str, Any]:
     """Thresholds per keyword on held-out keyword-free speech of held-out voices of both
-    families, clean and in 10 dB babble, by the shipped model's rule (<= 0.5 false
+    families, clean and in 10 dB babble (the corpus's sentences, and real written Chinese:
+    half "fit" of models/eval/real_text.py's clauses), by the shipped model's rule (<= 0.5 false
     alarms/hour, 0.1 for the taboo phrases): written into the candidate's subword.json."""
     import multiprocessing
 
     from seatwatch.edge.models.subword import PhraseSpotter
+    from seatwatch.models.eval import real_text
     from seatwatch.models.eval.evaluate import FA_PER_HOUR_FORBIDDEN, FA_PER_HOUR_MAX, FORBIDDEN, false_alarms
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         paths = list(pool.map(_stream_job, [(name, minutes) for name in CONDITIONS]))
+    # and real written Chinese (half "fit" of real_text's clauses; its half "eval" is the test)
+    fit, _ = real_text.stream_paths("fit", *REAL_TEXT_FIT_MINUTES, seed=REAL_TEXT_FIT_SEED)
+    names = [*CONDITIONS, *(f"real_{name}" for name in fit)]
+    paths += [str(path) for path in fit.values()]
     spotter = PhraseSpotter(CANDIDATE / "subword.tflite")
     refractory = spotter.cfg.refractory_frames // spotter.cfg.stride
     tracks, floor_tracks, plain_tracks = [], [], []     # each bar on its own chain (PhraseSpotter._chain)
@@ -462,19 +476,26 @@ def calibrate(minutes: float) -> dict[str, Any]:
         tracks.append((spotter.frame_scores(feats)[1], len(feats) / 100 / 3600))
         floor_tracks.append(spotter.frame_scores(feats, "floor")[1])
         plain_tracks.append(spotter.frame_scores(feats, "plain")[1])
-    hours = sum(h for _, h in tracks)
+    corpus = len(CONDITIONS)        # the first streams: the corpus's sentences
     labels = spotter.cfg.labels
 
-    def lowest(label: str, per_hour: float, chain: list[np.ndarray] | None = None) -> float:
-        """The lowest step whose false alarms over all streams stay <= per_hour."""
-        allowed = int(np.floor(per_hour * hours))
-        columns = [scores[:, labels.index(label)] for scores in (chain or [t for t, _ in tracks])]
+    def lowest(label: str, per_hour: float, chain: list[np.ndarray] | None = None,
+               real: bool = False) -> float:
+        """The lowest step whose false alarms over the streams (the corpus's; with `real`
+        the real text's too) stay <= per_hour."""
+        used = slice(None) if real else slice(0, corpus)
+        allowed = int(np.floor(per_hour * sum(h for _, h in tracks[used])))
+        columns = [scores[:, labels.index(label)] for scores in (chain or [t for t, _ in tracks])[used]]
         return next((t for t in STEPS if sum(false_alarms(c, t, refractory) for c in columns) <= allowed),
                     STEPS[-1])
 
+    # The taboo phrases answer to the real text as well: a false taboo alert on an innocent
+    # agent is the costliest error. The other labels and every floor keep the corpus's
+    # streams (measured with all on the real text too: 8 h let 请稍等 fall to 0.2 and 再见
+    # to 0.61, and seed 14's neural calls gained a false hold_checkin_missed)
     taboo = (*FORBIDDEN, *TEXT_ONLY_TABOO)
-    thresholds = {label: lowest(label, FA_PER_HOUR_FORBIDDEN if label in taboo else FA_PER_HOUR_MAX)
-                  for label in labels}
+    thresholds = {label: min(lowest(label, FA_PER_HOUR_FORBIDDEN, real=True), TABOO_CAPS.get(label, 1.0))
+                  if label in taboo else lowest(label, FA_PER_HOUR_MAX) for label in labels}
     # where a keyword is expected the rules accept a lower floor: FLOOR_FA_PER_HOUR false
     # alarms on keyword-free speech, on the strict score (the closing's last turns), and on
     # the plain chain for the greeting's one first turn of a few seconds, which allows more
@@ -490,16 +511,17 @@ def calibrate(minutes: float) -> dict[str, Any]:
         plain_floors.pop(label, None)
     fa = {name: {label: false_alarms(scores[:, i], thresholds[label], refractory)
                  for i, label in enumerate(labels)}
-          for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}
+          for name, (scores, _) in zip(names, tracks, strict=True)}
     doc_path = CANDIDATE / "subword.json"
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     doc["thresholds"], doc["floors"], doc["plain_floors"] = thresholds, floors, plain_floors
     doc_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors, "hours": round(hours, 3),
+    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors,
+           "hours": round(sum(h for _, h in tracks), 3),
            "false_alarms": fa,
            "top_scores": {name: {label: round(float(scores[:, i].max()), 4)
                                  for i, label in enumerate(labels)}
-                          for name, (scores, _) in zip(CONDITIONS, tracks, strict=True)}}
+                          for name, (scores, _) in zip(names, tracks, strict=True)}}
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return out
 
