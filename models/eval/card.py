@@ -101,10 +101,21 @@ def write_card(report: dict[str, Any], path: Path) -> None:
               "- The rate model assumes one speaker's speech frames; it is not a transcript count.",
               ""]
     card = "\n".join(lines)
-    # the phrase card (seatwatch.models.eval.phrase_card) writes its own section: keep it
-    from seatwatch.models.eval.phrase_card import BEGIN, END, replace_section
+    # the phrase card and the real-text study write their own sections: keep them
+    from seatwatch.models.eval import phrase_card, real_text
 
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in old and END in old:
-        card = replace_section(card, old[old.find(BEGIN) + len(BEGIN):old.find(END)])
+    for begin, end in ((phrase_card.BEGIN, phrase_card.END), (real_text.BEGIN, real_text.END)):
+        if begin in old and end in old:
+            card = replace_section(card, old[old.find(begin) + len(begin):old.find(end)], begin, end)
     path.write_text(card, encoding="utf-8")
+
+
+def replace_section(card: str, body: str, begin: str, end: str) -> str:
+    """The card with `body` between the markers (appended at the end when absent); the
+    rest of the card is kept byte for byte, and writing the same body twice changes nothing."""
+    block = f"{begin}\n{body.strip()}\n{end}"
+    start, stop = card.find(begin), card.find(end)
+    if start >= 0 and stop > start:
+        return card[:start] + block + card[stop + len(end):]
+    return card.rstrip("\n") + "\n\n" + block + "\n"

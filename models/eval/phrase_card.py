@@ -426,13 +426,10 @@ def run(per_phrase: int, seed: int = 16, model: Path = MODEL, per_keyword: int =
 # --- the card ---------------------------------------------------------------------------
 
 def replace_section(card: str, body: str) -> str:
-    """The card with `body` between the markers (appended at the end when absent); the
-    rest of the card is kept byte for byte, and writing the same body twice changes nothing."""
-    block = f"{BEGIN}\n{body.strip()}\n{END}"
-    start, end = card.find(BEGIN), card.find(END)
-    if start >= 0 and end > start:
-        return card[:start] + block + card[end + len(END):]
-    return card.rstrip("\n") + "\n\n" + block + "\n"
+    """The card with `body` between the phrase card's markers (card.replace_section)."""
+    from seatwatch.models.eval.card import replace_section as between
+
+    return between(card, body, BEGIN, END)
 
 
 def _cells(values: dict[str, float]) -> str:

@@ -312,11 +312,10 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def replace_section(card: str, body: str) -> str:
-    section = f"{BEGIN}\n{body}{END}"
-    if BEGIN in card and END in card:
-        head, rest = card.split(BEGIN, 1)
-        return head + section + rest.split(END, 1)[1]
-    return card.rstrip("\n") + "\n\n" + section + "\n"
+    """The card with `body` between the real-text markers (card.replace_section)."""
+    from seatwatch.models.eval.card import replace_section as between
+
+    return between(card, body, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
