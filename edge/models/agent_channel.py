@@ -15,7 +15,7 @@ frames, which the next block's windows may reach back to), the same bits for tho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,9 @@ def frame_end_s(spotter: KeywordSpotter, counts: np.ndarray) -> np.ndarray:
 # on pauses and listening, same detections (bench_latency's calls: identical with the
 # gate off).
 ACTIVE_AFTER_SPEECH = 120           # frames (1.2 s)
+# The fixed-class spotter's second opinion counts this far before the phrase spotter's hit:
+# that one reports up to ~2 s after the phrase ends, the fixed-class one within ~1 s
+AGREE_WITHIN = 400                  # frames (4 s)
 
 
 def phrase_active_after(spotter: PhraseSpotter) -> int:
@@ -101,6 +104,15 @@ class AgentChannel:
             self.phrases = PhraseSpotter(paths.subword, thresholds=thresholds)
             for label in self.phrases.cfg.labels:
                 self.spotter.thresholds.pop(label, None)
+        # a phrase under its threshold is still heard where the fixed-class model agrees
+        # (SubwordConfig.agree): both models' scores are on the same frame counts only
+        # with the log-mel front end
+        self._witnessed: dict[str, int] = {}     # label -> frame count of the last second opinion
+        if self.phrases is not None and self.spotter.cfg.front_end == "logmel":
+            for label, (own, fixed) in self.phrases.cfg.agree.items():
+                if label in self.spotter.cfg.labels and label not in self.spotter.thresholds:
+                    self.phrases.second_opinion[label] = own
+                    self.spotter.witness[label] = fixed
         self.rate = RateEstimator(paths.rate)
         self._logmel = StreamingLogMel()
         self._since_speech = 1 << 30        # frames since the last agent speech frame
@@ -141,7 +153,7 @@ class AgentChannel:
         reports up to 2 s late), before the rules judge the call."""
         if self.phrases is None or self._since_speech >= phrase_active_after(self.phrases):
             return []                   # every speech frame has been in a chunk's centre
-        return self.phrases.flush()
+        return [self._with_opinion(hit) for hit in self.phrases.flush()]
 
     @property
     def spotters(self) -> list[KeywordSpotter | PhraseSpotter]:
@@ -159,6 +171,7 @@ class AgentChannel:
         self.spotter.reset()
         if self.phrases is not None:
             self.phrases.reset()
+        self._witnessed.clear()
         self.rate.reset()
         self._since_speech = 1 << 30
 
@@ -206,7 +219,7 @@ class AgentChannel:
     def _fixed_active(self, since: np.ndarray) -> np.ndarray:
         """Where the fixed-class spotter infers: near agent speech, and only while it still
         hears a label (the sub-word model may own them all: then it costs nothing)."""
-        return (since < ACTIVE_AFTER_SPEECH) & bool(self.spotter.thresholds)
+        return (since < ACTIVE_AFTER_SPEECH) & bool(self.spotter.thresholds or self.spotter.witness)
 
     def _phrase_needed(self, since: np.ndarray) -> np.ndarray:
         if self.phrases is None:
@@ -221,7 +234,7 @@ class AgentChannel:
                 ) -> tuple[list[tuple[int, KeywordHit]], list[tuple[int, RateEstimate]]]:
         first = self.spotter.frames_seen + 1
         hits = [(hit.frame - first, hit)
-                for hit in self.spotter.push(feats, active=self._fixed_active(since))]
+                for hit in self._opinions(self.spotter.push(feats, active=self._fixed_active(since)))]
         hits += self._spot_phrases(feats, since)
         return sorted(hits, key=lambda h: h[0]), self._rate(feats, speech)
 
@@ -230,7 +243,25 @@ class AgentChannel:
             return []
         first = self.phrases.frames_seen + 1
         active = since < phrase_active_after(self.phrases)
-        return [(hit.frame - first, hit) for hit in self.phrases.push(feats, active=active)]
+        return [(hit.frame - first, self._with_opinion(hit))
+                for hit in self.phrases.push(feats, active=active)]
+
+    def _opinions(self, hits: list[KeywordHit]) -> list[KeywordHit]:
+        """The fixed-class spotter's hits: second opinions are remembered, not reported."""
+        for hit in hits:
+            if not hit.confirmed and hit.label in self.spotter.witness:
+                self._witnessed[hit.label] = hit.frame
+        return [hit for hit in hits if hit.confirmed or hit.label not in self.spotter.witness]
+
+    def _with_opinion(self, hit: KeywordHit) -> KeywordHit:
+        """A phrase hit under its threshold, confirmed where the fixed-class spotter agreed
+        within AGREE_WITHIN frames before it."""
+        if hit.confirmed or self.phrases is None or hit.label not in self.phrases.second_opinion:
+            return hit
+        seen = self._witnessed.get(hit.label)
+        if seen is None or not hit.frame - AGREE_WITHIN <= seen <= hit.frame:
+            return hit
+        return replace(hit, confirmed=True)
 
     def _rate(self, feats: np.ndarray, speech: np.ndarray) -> list[tuple[int, RateEstimate]]:
         where = np.flatnonzero(speech)

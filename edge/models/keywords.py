@@ -98,6 +98,9 @@ class KeywordSpotter:
         # Per label, a score below its threshold from which a hit is still reported, as
         # unconfirmed, for the one rule that asks (the greeting, where the word is expected)
         self.floors: dict[str, float] = {}
+        # Per label, a score from which a hit is reported unconfirmed as a second opinion
+        # for another spotter's label (AgentChannel), whether or not this one hears it
+        self.witness: dict[str, float] = {}
         self._quiet_floor_until: dict[str, int] = {}
         self._tail = np.zeros((0, 0), np.float32)   # the last window-1 frames seen
         # the last `smooth` posteriors since an inactive window (None: left out, see above)
@@ -195,6 +198,7 @@ class KeywordSpotter:
             threshold = self.thresholds.get(label)
             if threshold is not None:
                 bars[index] = min(threshold, self.floors.get(label, threshold))
+            bars[index] = min(bars[index], self.witness.get(label, np.inf))
         return bars
 
     def _could_matter(self, i: int, posts: list[np.ndarray | None], on: list[bool],
@@ -256,6 +260,11 @@ class KeywordSpotter:
         for index, label in enumerate(self.cfg.labels):
             threshold = self.thresholds.get(label)
             if threshold is None:
+                score = float(smoothed[index])
+                if label in self.witness and score >= self.witness[label] \
+                        and count >= self._quiet_floor_until.get(label, 0):
+                    self._quiet_floor_until[label] = count + self.cfg.refractory_frames
+                    hits.append(KeywordHit(label, score, count, confirmed=False))
                 continue
             score = float(smoothed[index])
             if score >= threshold:

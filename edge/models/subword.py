@@ -61,6 +61,10 @@ class SubwordConfig:
     # floors on the plain chain (gaps free), for a phrase all but certain where it is judged
     # (the greeting's first turn: a slow talker's 您...好 may carry a stray token between)
     plain_floors: dict[str, float] = field(default_factory=dict)
+    # label -> (its score on the threshold chain, the fixed-class spotter's smoothed score):
+    # under its threshold a phrase is still heard where both reach these, within seconds
+    # (AgentChannel): two models of other designs rarely err on the same sound
+    agree: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def default_for(self, forms: tuple[tuple[int, ...], ...]) -> float:
         """The threshold of a phrase the calibration never saw, by its shortest form."""
@@ -88,6 +92,8 @@ class SubwordConfig:
                       if label in table}
             plain_floors = {label: float(v) for label, v in doc.get("plain_floors", {}).items()
                             if label in table}
+            agree = {label: (float(own), float(fixed)) for label, (own, fixed) in doc.get("agree", {}).items()
+                     if label in table and 0 < float(own) <= thresholds[label] and 0 < float(fixed) <= 1}
             return cls(tuple(table), forms, thresholds, floors, int(doc["window"]), int(doc["hop"]),
                        int(doc["stride"]), int(doc["margin"]), int(doc["max_gap"]),
                        int(doc.get("spread", 1)), float(doc.get("gap_weight", 0.0)),
@@ -95,7 +101,7 @@ class SubwordConfig:
                        default_threshold=default,
                        phrase_text={label: tuple(spoken) for label, spoken in table.items()},
                        long_phrase_tokens=long_tokens, long_phrase_threshold=long_threshold,
-                       plain_floors=plain_floors)
+                       plain_floors=plain_floors, agree=agree)
         except FileNotFoundError:
             raise ModelError(f"sub-word config {path} is missing") from None
         except (ValueError, KeyError, TypeError, phrases.PhraseError) as exc:
@@ -150,6 +156,9 @@ class PhraseSpotter:
         self.thresholds = {**self.cfg.thresholds, **(thresholds or {})}
         self.floors: dict[str, float] = {}         # set by the rules (configure_spotter)
         self.plain_floors: dict[str, float] = {}
+        # label -> a bar on the threshold chain from which a hit is reported unconfirmed, for
+        # a second opinion (AgentChannel; cfg.agree)
+        self.second_opinion: dict[str, float] = {}
         self.inferences = 0
         self.reset()
 
@@ -250,8 +259,8 @@ class PhraseSpotter:
             if count < self._quiet_floor_until.get(label, 0):
                 continue
             heard = None
-            bars: tuple[tuple[ChainKind, dict[str, float]], ...] = (("floor", self.floors),
-                                                                    ("plain", self.plain_floors))
+            bars: tuple[tuple[ChainKind, dict[str, float]], ...] = (
+                ("threshold", self.second_opinion), ("floor", self.floors), ("plain", self.plain_floors))
             for kind, floors in bars:
                 if heard is None and label in floors:
                     value = self._chain(emit, label, kind)[-new:].max()
@@ -266,7 +275,8 @@ class PhraseSpotter:
         at most the mean of its tokens' best peak mass where the chain can lie (gaps only
         cost), so a label whose bound is under its lowest bar is skipped, exactly: most
         of running speech, at a fraction of the chains' cost."""
-        bar = min(self.thresholds[label], self.floors.get(label, 1.0), self.plain_floors.get(label, 1.0))
+        bar = min(self.thresholds[label], self.floors.get(label, 1.0), self.plain_floors.get(label, 1.0),
+                  self.second_opinion.get(label, 1.0))
         if bar <= 0:
             return True
         for ids in self.cfg.forms[label]:

@@ -428,12 +428,13 @@ FLOOR_FA_PER_HOUR = 5.0                # the closing's last ~10 s: ~1.4 % chance
 GREETING_FLOOR_FA_PER_HOUR = 100.0     # a 4 s first turn: ~11 % chance if it were random speech
 # real text as well (models/eval/real_text.py): minutes per espeak-ng and per neural condition
 REAL_TEXT_FIT_MINUTES, REAL_TEXT_FIT_SEED = (180.0, 30.0), 22
-# A taboo threshold the rule would set where the phrase is no longer heard. 不知道: the real
-# text's worst innocent score is 0.72 (不知当代, 直到: 不知道 less one syllable), but the neural
-# voice's 不知道 in the benchmark's calls peaks at 0.48-0.58 and on the card's carriers in
-# babble 0.33 are heard at 0.73 against 0.67 at 0.45; at 0.45 the real text's false alarms
-# fall from 1.6 to 1.0 per hour (half "eval"). Measured trade-off: models/experiments/README.md
-TABOO_CAPS = {"不知道": 0.45}
+# label -> the fixed-class spotter's smoothed score that confirms a taboo phrase under its
+# threshold (SubwordConfig.agree; the phrase's own bar there: its threshold on the corpus's
+# streams alone). 不知道: the real text takes its threshold to 0.73 (不知当代, 直到: 不知道 less a
+# syllable, at 0.72), where the neural voice's 不知道 in babble is heard 0.33; the fixed-class
+# model scores 0.2 or less on most of those near-misses and >= 0.9 on most true 不知道
+# (models/experiments/README.md, eighth session)
+SECOND_OPINION = {"不知道": 0.5}
 CONDITIONS = {"clean": ("espeak", None), "babble10": ("espeak", 10.0),
               "neural_clean": ("neural", None), "neural_babble10": ("neural", 10.0)}
 
@@ -494,8 +495,10 @@ def calibrate(minutes: float) -> dict[str, Any]:
     # streams (measured with all on the real text too: 8 h let 请稍等 fall to 0.2 and 再见
     # to 0.61, and seed 14's neural calls gained a false hold_checkin_missed)
     taboo = (*FORBIDDEN, *TEXT_ONLY_TABOO)
-    thresholds = {label: min(lowest(label, FA_PER_HOUR_FORBIDDEN, real=True), TABOO_CAPS.get(label, 1.0))
-                  if label in taboo else lowest(label, FA_PER_HOUR_MAX) for label in labels}
+    thresholds = {label: lowest(label, FA_PER_HOUR_FORBIDDEN, real=True) if label in taboo
+                  else lowest(label, FA_PER_HOUR_MAX) for label in labels}
+    agree = {label: [min(lowest(label, FA_PER_HOUR_FORBIDDEN), thresholds[label]), fixed]
+             for label, fixed in SECOND_OPINION.items() if label in labels}
     # where a keyword is expected the rules accept a lower floor: FLOOR_FA_PER_HOUR false
     # alarms on keyword-free speech, on the strict score (the closing's last turns), and on
     # the plain chain for the greeting's one first turn of a few seconds, which allows more
@@ -515,8 +518,9 @@ def calibrate(minutes: float) -> dict[str, Any]:
     doc_path = CANDIDATE / "subword.json"
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     doc["thresholds"], doc["floors"], doc["plain_floors"] = thresholds, floors, plain_floors
+    doc["agree"] = agree
     doc_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors,
+    out = {"thresholds": thresholds, "floors": floors, "plain_floors": plain_floors, "agree": agree,
            "hours": round(sum(h for _, h in tracks), 3),
            "false_alarms": fa,
            "top_scores": {name: {label: round(float(scores[:, i].max()), 4)
@@ -536,8 +540,8 @@ def adopt(keep_fixed: list[str]) -> None:
     from seatwatch.edge.models.keywords import MODEL_DIR
 
     doc = json.loads((CANDIDATE / "subword.json").read_text(encoding="utf-8"))
-    for key in ("phrases", "thresholds", "floors", "plain_floors"):
-        doc[key] = {label: v for label, v in doc[key].items() if label not in keep_fixed}
+    for key in ("phrases", "thresholds", "floors", "plain_floors", "agree"):
+        doc[key] = {label: v for label, v in doc.get(key, {}).items() if label not in keep_fixed}
     shutil.copy(CANDIDATE / "subword.tflite", MODEL_DIR / "subword.tflite")
     (MODEL_DIR / "subword.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                             encoding="utf-8")

@@ -282,3 +282,39 @@ def test_a_phrase_inside_a_longer_one_heard_with_it_is_one_hit() -> None:
     # an expected phrase heard only at its floor does not hide a confirmed one
     hits = [KeywordHit("没关系", 0.95, 900), KeywordHit("与我没关系", 0.25, 900, confirmed=False)]
     assert [h.label for h in spotter._longest(hits)] == ["没关系", "与我没关系"]
+
+
+def test_a_taboo_phrase_under_its_threshold_needs_the_fixed_class_models_second_opinion() -> None:
+    """不知道 is confirmed from its own bar in cfg.agree only where the fixed-class spotter's
+    smoothed score reached its bar within AGREE_WITHIN frames before; otherwise it stays an
+    unconfirmed hit, which no taboo rule hears."""
+    import numpy as np
+
+    from seatwatch.edge.models.agent_channel import AGREE_WITHIN, AgentChannel
+    from seatwatch.edge.models.keywords import KeywordHit
+
+    channel = AgentChannel()
+    assert channel.phrases is not None
+    own, fixed = channel.phrases.cfg.agree["不知道"]
+    assert own < channel.phrases.thresholds["不知道"]
+    assert channel.phrases.second_opinion == {"不知道": own}
+    assert channel.spotter.witness == {"不知道": fixed} and "不知道" not in channel.spotter.thresholds
+
+    # the fixed-class spotter reports its opinion unconfirmed, though it has no threshold for it
+    labels = channel.spotter.cfg.labels
+    row = np.zeros(len(labels))
+    row[labels.index("不知道")] = fixed + 0.01
+    opinion = channel.spotter._judge(row, 1000)
+    assert [(h.label, h.confirmed) for h in opinion] == [("不知道", False)]
+    row[labels.index("不知道")] = fixed - 0.01
+    channel.spotter.reset()
+    assert channel.spotter._judge(row, 5000) == []
+
+    candidate = KeywordHit("不知道", own + 0.05, 1200, confirmed=False)
+    assert not channel._with_opinion(candidate).confirmed            # nobody agreed
+    assert channel._opinions(opinion) == []                          # remembered, not reported
+    assert channel._with_opinion(candidate).confirmed
+    late = KeywordHit("不知道", own + 0.05, 1000 + AGREE_WITHIN + 1, confirmed=False)
+    assert not channel._with_opinion(late).confirmed                 # too long ago
+    channel.reset()
+    assert not channel._with_opinion(candidate).confirmed            # a new call forgets
