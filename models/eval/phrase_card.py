@@ -312,6 +312,7 @@ def keyword_rows(model: Path, utterances: dict[str, list[tuple[Job, np.ndarray, 
                               "closing": (cfg.floors.get(label), None)}.get(role, (None, None))
         columns = [t[:, labels.index(label)] for t in tracks]
         row: dict[str, Any] = {"role": role, "threshold": threshold, "recall": {}, "n": {},
+                               "agree": list(cfg.agree[label]) if label in cfg.agree else None,
                                "floor": floor if floor is not None else plain_floor,
                                "floor_on": "plain" if plain_floor is not None else "floor chain",
                                "recall_at_floor": {},
@@ -491,6 +492,12 @@ def markdown(report: dict[str, Any]) -> str:
             floor = f"{r['floor']} ({r['floor_on']})" if r["recall_at_floor"] else "-"
             lines.append(f"| {label} | {r['role']} | {r['threshold']} | {_cells(r['recall'])} | "
                          f"{r['fa_per_hour']} | {floor} | {at_floor} |")
+        agreed = [f"{label} from {r['agree'][0]} where the fixed-class model's smoothed score reaches "
+                  f"{r['agree'][1]}" for label, r in keywords.items() if r.get("agree")]
+        if agreed:
+            lines += ["", "These are the sub-word model alone. Under its threshold the edge also confirms "
+                      + "; ".join(agreed) + " within 4 s before (a second opinion, SubwordConfig.agree;",
+                      "its false alarms on real text: the real-text section; models/experiments/README.md)."]
     shared = [f"{label} {r['stream_overlap']['longest_shared_run']} of {r['stream_overlap']['syllables']}"
               for label, r in rows.items()]
     whole = [label for label, r in rows.items()
