@@ -19,7 +19,7 @@ DEBIAN_PKGS := mosquitto espeak-ng sox tmux
 ALSA_DEV_PKGS := libasound2-dev
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint bench chaos eval system-deps alsa-headers venv dist deps-check clean
+.PHONY: help demo test lint bench chaos eval voices system-deps alsa-headers venv dist deps-check clean
 
 help:
 	@echo "make demo   run a simulated call-center floor and the supervisors' console"
@@ -29,6 +29,7 @@ help:
 	@echo "make chaos  fault-injection suite (broker restarts, serial yanks, kill -9, ...)"
 	@echo "make dist   sdist + wheel -> dist/ (docs/packaging.md)"
 	@echo "make deps-check  runtime dependencies resolve for Python 3.11 on aarch64 (needs PyPI)"
+	@echo "make voices the Mellotron training voices' own environment (PyTorch; models/synth/mellotron.py)"
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "seatwatch needs Python >= 3.11 (python3.11 preferred)"; exit 1; }
@@ -90,6 +91,16 @@ chaos: system-deps $(DEV_STAMP)
 # call-level alert benchmark: 200 generated calls with known truth (docs/eval.md)
 eval: system-deps $(DEV_STAMP)
 	$(VENV)/bin/seatwatch eval $(EVAL_ARGS)
+
+# The Mellotron voices (ttskit's weights) for training and evaluation speech only: PyTorch
+# and ttskit's old pins in an environment of their own, never in .venv or CI.
+VOICES_VENV ?= $(HOME)/.cache/seatwatch/voices-venv
+voices:
+	$(PYTHON) -m venv $(VOICES_VENV)
+	$(VOICES_VENV)/bin/pip -q install "torch==2.13.0+cpu" || $(VOICES_VENV)/bin/pip -q install torch
+	$(VOICES_VENV)/bin/pip -q install numpy scipy librosa phkit aukit pydub unidecode pypinyin \
+		webrtcvad-wheels setproctitle pyyaml requests tqdm jieba
+	$(VOICES_VENV)/bin/pip -q install --no-deps ttskit==0.3.8
 
 # sdist and wheel (the wheel is built from the sdist, so both are checked)
 dist: $(DEV_STAMP)

@@ -1,6 +1,6 @@
 """`seatwatch eval`: render the benchmark calls (cached), run `analyze` on each, score.
 
-    seatwatch eval [--calls N] [--seed S] [--family espeak|neural|all] [--out FILE] [--jobs 2]
+    seatwatch eval [--calls N] [--seed S] [--family espeak|neural|mellotron|all] [--out FILE] [--jobs 2]
 
 Rendering happens once per generator version and seed (the cache dir, see
 seatwatch.models.synth.speech.cache_dir); the analysis runs every time, in `--jobs` processes, with
@@ -18,19 +18,21 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from seatwatch.edge.callbench.generator import GENERATOR_VERSION, VIOLATIONS, CallPlan, generate
+from seatwatch.edge.callbench.generator import FAMILIES, GENERATOR_VERSION, VIOLATIONS, CallPlan, generate
 from seatwatch.edge.callbench.scoring import CallResult, alert_events, alert_types, report, table
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "bench" / "calls_report.json"
 DEFAULT_KEYWORDS_OUT = ROOT / "bench" / "calls_keywords.json"
+RENDER_COST = {"espeak": 1, "neural": 3, "mellotron": 3}     # render time per second of call, relative
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=200, help="number of calls (default 200)")
     parser.add_argument("--seed", type=int, default=13, help="generator seed (default 13)")
-    parser.add_argument("--family", choices=("all", "espeak", "neural"), default="all",
-                        help="the agents' voice family (default: both, alternating)")
+    parser.add_argument("--family", choices=("all", *FAMILIES), default="all",
+                        help="the agents' voice family (default all: espeak and neural alternating; "
+                             "mellotron, held-out speakers only, is played only when named)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="JSON report (default bench/calls_report.json)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
@@ -105,8 +107,8 @@ def render_all(plans: list[CallPlan], root: Path, jobs: int) -> dict[str, Any]:
     todo = [p for p in plans
             if not (paths_for(p, root).truth.exists() and paths_for(p, root).audio.exists())]
     began = time.monotonic()
-    # the longest calls first, so the last worker does not finish alone
-    todo.sort(key=lambda p: -p.estimate.get("duration_s", 0.0) * (3 if p.family == "neural" else 1))
+    # the longest calls first (a neural voice's about 3x as costly), so the last worker does not finish alone
+    todo.sort(key=lambda p: -p.estimate.get("duration_s", 0.0) * RENDER_COST.get(p.family, 1))
     _map(_render_job, [(p.to_json(), str(root)) for p in todo], jobs, "rendered")
     return {"rendered_now": len(todo), "render_s": round(time.monotonic() - began, 1)}
 

@@ -52,7 +52,10 @@ DRAWS = 1                      # seeds the random draws: bump only to draw diffe
 VIOLATIONS = ("answer_late", "greeting_missing", "forbidden_phrase", "speech_rate_high",
               "speech_rate_low", "agent_volume_high", "agent_volume_low", "hold_checkin_missed",
               "overtalk", "dead_air", "call_too_long", "closing_missing", "agent_hung_up_first")
-FAMILIES = ("espeak", "neural")
+FAMILIES = ("espeak", "neural", "mellotron")
+# `--family all` alternates these two; the Mellotron voices are a held-out family of their
+# own (`--family mellotron`), so the plans of `all` stay what they were before it existed
+ALL_FAMILIES = ("espeak", "neural")
 NOISES = ("none", "steady", "babble")
 CHANNELS = ("clean", "reverb", "narrowband")
 SECOND_VIOLATION_P = 0.15
@@ -107,6 +110,9 @@ COMPLIANT_CPM = (112.0, 138.0)
 FAST_CPM = (182.0, 240.0)
 SLOW_CPM_ESPEAK = (70.0, 82.0)
 SLOW_CPM_NEURAL = (72.0, 82.0)
+SLOW_CPM_MELLOTRON = (76.0, 82.0)     # stretch <= 300/76 = 3.95, inside MELLOTRON_STRETCH
+SLOW_CPM = {"espeak": SLOW_CPM_ESPEAK, "neural": SLOW_CPM_NEURAL, "mellotron": SLOW_CPM_MELLOTRON}
+MELLOTRON_STRETCH = (0.8, 4.0)        # how far render.py may re-tune a Mellotron voice
 # what the agent's measured rate (characters over VAD speech seconds, whole call) must be
 RATE_BANDS = {"speech_rate_high": (175.0, 400.0), "speech_rate_low": (0.0, 85.0), "": (105.0, 145.0)}
 NORMAL_LEVEL = (-34.0, -22.0)
@@ -122,8 +128,8 @@ UTTERANCE_EDGES_S = 0.6       # the silence a synthesizer leaves around an utter
 
 @dataclass(frozen=True)
 class Voice:
-    family: str                 # espeak | neural
-    name: str                   # espeak-ng variant, or NeuralVoice.name()
+    family: str                 # espeak | neural | mellotron
+    name: str                   # espeak-ng variant, NeuralVoice.name() or MellotronVoice.name()
     speed: int = 0              # espeak-ng -s
     gap: int = 0                # espeak-ng -g (10 ms units between syllables)
     pitch: int = 50             # espeak-ng -p
@@ -207,6 +213,15 @@ def retune(voice: Voice, measured_cpm: float) -> Voice:
         nv = NeuralVoice.parse(voice.name)
         duration = round(min(6.0, max(0.8, nv.duration / ratio)), 3)
         return replace(voice, name=NeuralVoice(duration, nv.f0, nv.energy, nv.warp).name())
+    if voice.family == "mellotron":
+        from seatwatch.models.synth.mellotron import MellotronVoice, parse
+
+        mv = parse(voice.name)
+        lo, hi = MELLOTRON_STRETCH
+        stretch = round(min(hi, max(lo, mv.stretch / ratio)), 2)
+        if stretch == round(mv.stretch, 2):         # one 0.02 step at least (within the bounds)
+            stretch = round(min(hi, max(lo, mv.stretch + (-0.02 if ratio > 1 else 0.02))), 2)
+        return replace(voice, name=MellotronVoice(mv.speaker, stretch).name())
     speed, gap = espeak_setting(espeak_cpm(voice.speed, voice.gap, voice.name) * ratio, voice.name)
     if (speed, gap) == (voice.speed, voice.gap):     # the grid is coarse: one step at least
         if ratio > 1:
@@ -259,7 +274,17 @@ def _neural_voice(rng: random.Random, cpm: float, held_out: bool) -> Voice:
     return Voice("neural", name, cpm=round(cpm, 1), held_out=held_out)
 
 
+def _mellotron_voice(rng: random.Random, cpm: float) -> Voice:
+    """A held-out Mellotron speaker (always: the family is held out), stretched to `cpm`."""
+    from seatwatch.models.synth.mellotron import test_voice
+
+    return Voice("mellotron", test_voice(rng, cpm), cpm=round(cpm, 1), held_out=True)
+
+
 def make_voice(rng: random.Random, family: str, cpm: float, held_out: bool, *, agent: bool = True) -> Voice:
+    """`held_out` is ignored for the Mellotron family (only its TEST_SPEAKERS play)."""
+    if family == "mellotron":
+        return _mellotron_voice(rng, cpm)
     return _neural_voice(rng, cpm, held_out) if family == "neural" else \
         _espeak_voice(rng, cpm, held_out, agent)
 
@@ -568,11 +593,11 @@ def _draw(rng: random.Random, seed: int, index: int, violations: tuple[str, ...]
     if "speech_rate_high" in vset:
         cpm = rng.uniform(*FAST_CPM)
     elif "speech_rate_low" in vset:
-        cpm = rng.uniform(*(SLOW_CPM_NEURAL if family == "neural" else SLOW_CPM_ESPEAK))
+        cpm = rng.uniform(*SLOW_CPM[family])
     else:
         cpm = rng.uniform(*COMPLIANT_CPM)
     agent = make_voice(rng, family, cpm, held_out)
-    caller_family = "neural" if rng.random() < 0.2 else "espeak"
+    caller_family = "neural" if rng.random() < 0.2 else "espeak"      # for every agent family
     caller = make_voice(rng, caller_family, rng.uniform(112.0, 150.0), rng.random() < 0.5, agent=False)
     base, gain, volume_how = _level(rng, vset, c)
     snr = round(rng.uniform(24.0, 30.0) if "agent_volume_low" in vset else rng.uniform(10.0, 30.0), 1)
@@ -643,8 +668,9 @@ def _draw(rng: random.Random, seed: int, index: int, violations: tuple[str, ...]
 
 def _schedule(seed: int, count: int, family: str) -> list[tuple[tuple[str, ...], str, str]]:
     """(violations, family, noise) per call: even indices compliant, odd ones cycling
-    through a seeded order of the rules; families alternate so each rule is heard in
-    both; noise kinds are dealt from a shuffled deck (a third each)."""
+    through a seeded order of the rules; for `all`, espeak and neural alternate so each
+    rule is heard in both (any other `family` plays every call); noise kinds are dealt
+    from a shuffled deck (a third each)."""
     rng = random.Random(f"callbench-schedule-{DRAWS}-{seed}")
     order = list(VIOLATIONS)
     rng.shuffle(order)
@@ -654,11 +680,11 @@ def _schedule(seed: int, count: int, family: str) -> list[tuple[tuple[str, ...],
     for index in range(count):
         j = index // 2
         if index % 2 == 0:
-            fam = FAMILIES[j % 2]
+            fam = ALL_FAMILIES[j % 2]
             out.append(((), family if family != "all" else fam, deck[index]))
             continue
         first = order[j % len(order)]
-        fam = FAMILIES[(j % len(order) + j // len(order)) % 2]
+        fam = ALL_FAMILIES[(j % len(order) + j // len(order)) % 2]
         chosen = [first]
         if rng.random() < SECOND_VIOLATION_P:
             others = [v for v in VIOLATIONS if v != first
@@ -670,9 +696,10 @@ def _schedule(seed: int, count: int, family: str) -> list[tuple[tuple[str, ...],
 
 def generate(seed: int = 13, count: int = 200, family: str = "all", *,
              seed_path: Path = SEED_SCRIPTS) -> list[CallPlan]:
-    """`count` call plans, reproducible from `seed`; `family` espeak | neural | all."""
+    """`count` call plans, reproducible from `seed`; `family` espeak | neural | mellotron |
+    all (espeak and neural alternating; mellotron agents only when asked for by name)."""
     if family not in ("all", *FAMILIES):
-        raise ValueError(f"family must be all, espeak or neural (got {family!r})")
+        raise ValueError(f"family must be all, {', '.join(FAMILIES)} (got {family!r})")
     return [plan_call(seed, index, violations, fam, noise, seed_path=seed_path)
             for index, (violations, fam, noise) in enumerate(_schedule(seed, count, family))]
 

@@ -4,7 +4,8 @@
                                                   .control.json  {"events": [{"t", "type"}, ...]}
                                                   .truth.json    the plan, the expected alerts, timings
 
-Speech comes from either voice family (espeak-ng variants, the neural voice); each
+Speech comes from a voice family (espeak-ng variants, the neural voice, or the held-out
+Mellotron speakers, `--family mellotron`); each
 utterance goes through the call's channel (mild reverb, or a narrowband telephone path
 on the agent mic; the earpiece is always a band-limited phone line, sometimes mu-law) and
 is scaled to its active speech level (the mean power of the frames within 30 dB of the
@@ -192,7 +193,25 @@ def _next_pause(track: _Track, after: float) -> float | None:
 
 
 # --- speech ------------------------------------------------------------------------------
+MELLOTRON_RETRY_STRETCH = 0.03    # a clause the Mellotron decoder fails: once more, this much slower
+
+
+def _speak_mellotron(name: str, text: str) -> np.ndarray:
+    """Tacotron's decoder fails some clauses at some stretches (stops early or babbles on):
+    one retry at a nudged stretch (another render), then the SynthError surfaces."""
+    from seatwatch.models.synth.mellotron import MellotronVoice, parse, speak_mellotron
+    from seatwatch.models.synth.speech import SynthError
+
+    try:
+        return speak_mellotron(text, name)
+    except SynthError:
+        mv = parse(name)
+        return speak_mellotron(text, MellotronVoice(mv.speaker, mv.stretch + MELLOTRON_RETRY_STRETCH).name())
+
+
 def synthesize(voice: Voice, text: str) -> np.ndarray:
+    if voice.family == "mellotron":
+        return _speak_mellotron(voice.name, text)
     if voice.family == "neural":
         from seatwatch.models.synth.neural import speak_neural
 

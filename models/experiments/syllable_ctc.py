@@ -35,7 +35,7 @@ import numpy as np
 from seatwatch.edge.dsp.features import logmel
 from seatwatch.edge.models import phrases
 from seatwatch.edge.models.subword import normalise
-from seatwatch.models.synth import augment, corpus
+from seatwatch.models.synth import augment, corpus, mellotron
 from seatwatch.models.synth.dataset import NEURAL_TRAIN_WARPS, RATE, TRAIN_VOICES
 from seatwatch.models.synth.neural import NeuralVoice, speak_neural
 from seatwatch.models.synth.speech import cache_dir, speak
@@ -82,6 +82,7 @@ def _dictionary_words() -> list[str]:
 
 NEURAL_CPM = {"normal": (90.0, 280.0), "slow": (55.0, 95.0)}     # --tempo
 ESPEAK_SPEED = {"normal": (85, 230), "slow": (55, 90)}
+MELLOTRON_WARPS = (0.92, 1.08)
 
 
 def _voice_audio(text: str, rng: random.Random, neural: bool, warp: bool = False,
@@ -113,10 +114,38 @@ def _job(args: tuple[int, str, bool, int, bool, str]) -> tuple[np.ndarray, np.nd
     return np.concatenate([lead, audio, tail]), np.array(phrases.token_ids(text), np.int16)
 
 
+def _mellotron_utterances(jobs: list[tuple[str, int]], tempo: str,
+                          workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The Mellotron family's training speakers (models/synth/mellotron.py): paced like the
+    Baker voice's utterances by stretching the mel frames, half of them formant-warped."""
+    voices, warps = [], []
+    for _, seed in jobs:
+        rng = random.Random(seed)
+        cpm = rng.uniform(*NEURAL_CPM[tempo])
+        warps.append(rng.uniform(*MELLOTRON_WARPS) if rng.random() < 0.5 else 1.0)
+        stretch = round(max(0.9, mellotron.NATURAL_CPM / cpm) * warps[-1], 2)
+        voices.append(mellotron.MellotronVoice(rng.choice(mellotron.TRAIN_SPEAKERS), stretch))
+    started = time.time()
+    rendered = mellotron.render_many([(text, voice) for (text, _), voice in zip(jobs, voices, strict=True)],
+                                     workers)
+    out = []
+    for (text, seed), audio, factor in zip(jobs, rendered, warps, strict=True):
+        if audio is None:
+            continue
+        rng = random.Random(seed + 1)
+        audio = audio if factor == 1.0 else _formant_warp(audio, factor)
+        lead = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
+        tail = np.zeros(int(rng.uniform(0.1, 0.5) * RATE), np.float32)
+        out.append((np.concatenate([lead, audio, tail]), np.array(phrases.token_ids(text), np.int16)))
+    print(f"Mellotron: {len(out)} of {len(jobs)} utterances kept in {time.time() - started:.0f} s")
+    return out
+
+
 def synth(count: int, neural_share: float, seed: int, workers: int, words_share: float = 0.0,
-          warp: bool = False, tempo: str = "normal") -> None:
+          warp: bool = False, tempo: str = "normal", mellotron_share: float = 0.0) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    ms_jobs: list[tuple[str, int]] = []
     sentences = corpus.rate_sentences(held_out=False)
     forms = [form for forms in corpus.KEYWORDS.values() for form in forms]
     jobs = []
@@ -131,10 +160,14 @@ def synth(count: int, neural_share: float, seed: int, workers: int, words_share:
             text = rng.choice(sentences) + "，" + rng.choice(sentences)
         else:
             text = rng.choice(sentences)
-        jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30), warp, tempo))
+        if rng.random() < mellotron_share:
+            ms_jobs.append((text, rng.randrange(1 << 30)))
+        else:
+            jobs.append((index, text, rng.random() < neural_share, rng.randrange(1 << 30), warp, tempo))
     started = time.time()
     with ProcessPoolExecutor(workers) as pool:
         spoken = [r for r in pool.map(_job, jobs, chunksize=8) if r is not None]
+    spoken += _mellotron_utterances(ms_jobs, tempo, workers)
     print(f"rendered {len(spoken)} utterances in {time.time() - started:.0f} s")
     nrng = np.random.default_rng(seed)
     pool_audio = [a for a, _ in spoken[:200]]
@@ -562,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--warp", action="store_true", help="formant-warp 70 %% of the espeak-ng voices")
     s.add_argument("--tempo", choices=sorted(NEURAL_CPM), default="normal",
                    help="slow: 55-95 cpm neural, espeak-ng -s 55-90 (slow agents, the rate norm's low side)")
+    s.add_argument("--mellotron-share", type=float, default=0.0,
+                   help="share of utterances by the Mellotron family's training speakers (make voices)")
     t = sub.add_parser("train")
     t.add_argument("--seeds", type=int, nargs="+", default=[1])
     t.add_argument("--minutes", type=float, default=40.0)
@@ -590,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "synth":
         synth(args.count, args.neural_share, args.seed, args.workers, args.words_share, args.warp,
-              args.tempo)
+              args.tempo, args.mellotron_share)
     elif args.cmd == "train":
         train(args.seeds, args.minutes, args.batch, args.resume, args.lr)
     elif args.cmd == "calls":

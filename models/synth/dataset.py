@@ -26,6 +26,7 @@ from tqdm import tqdm
 from seatwatch.edge.dsp.features import logmel
 from seatwatch.models.synth import corpus
 from seatwatch.models.synth.augment import babble, channel, mix_at_snr
+from seatwatch.models.synth.mellotron import is_mellotron, speak_mellotron
 from seatwatch.models.synth.neural import NeuralVoice, is_neural, speak_neural
 from seatwatch.models.synth.speech import VARIANTS, cache_dir, speak, syllables
 
@@ -90,6 +91,8 @@ def _say(segments: Iterable[str], voice: str, speed: int, pitch: int, rng: rando
     for text in segments:
         if is_neural(voice):
             parts.append(speak_neural(text, voice))
+        elif is_mellotron(voice):
+            parts.append(speak_mellotron(text, voice))
         else:
             parts.append(speak(text, voice=voice, speed=speed, pitch=pitch, gap=gap))
         gaps.append(int(rng.uniform(0.0, 0.08) * RATE))

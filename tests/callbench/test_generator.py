@@ -16,6 +16,7 @@ from seatwatch.edge.callbench.generator import (
     espeak_setting,
     generate,
     neural_duration,
+    retune,
 )
 from seatwatch.edge.callbench.sentences import FORBIDDEN_FORMS, SEED_SCRIPTS, pools, seed_lines
 
@@ -110,3 +111,42 @@ def test_without_the_seed_scripts_the_held_out_corpus_suffices(tmp_path: Path) -
     assert text.seed_lines == 0 and text.greetings and text.closing_ask and text.transfer
     plans = generate(13, 26, seed_path=missing)
     assert all(p.sources == "corpus" and not check_plan(p) for p in plans)
+
+
+def test_mellotron_is_a_held_out_family_of_its_own() -> None:
+    from seatwatch.models.synth.mellotron import TEST_SPEAKERS, is_mellotron, parse
+
+    plans = generate(15, 26, "mellotron")
+    assert {p.family for p in plans} == {"mellotron"}
+    assert not [problem for p in plans for problem in check_plan(p)]
+    for p in plans:
+        assert p.agent.held_out and is_mellotron(p.agent.name)
+        voice = parse(p.agent.name)
+        assert voice.speaker in TEST_SPEAKERS and voice.name() == p.agent.name
+        assert 0.9 <= voice.stretch <= 4.0
+        assert p.caller.family in ("espeak", "neural")       # callers are what they were
+    assert len({parse(p.agent.name).speaker for p in plans}) > 1
+    # the same schedule (truth and noise) as the other families; `all` never plays it
+    espeak = generate(15, 26, "espeak")
+    assert [(p.expect, p.noise) for p in plans] == [(p.expect, p.noise) for p in espeak]
+    assert {p.family for p in generate(15, 26)} == {"espeak", "neural"}
+    slow = [p for p in plans if "speech_rate_low" in p.expect]
+    assert all(parse(p.agent.name).stretch <= 4.0 and p.agent.cpm <= 85 for p in slow)
+    with pytest.raises(ValueError):
+        generate(15, 2, "melotron")
+
+
+def test_mellotron_retune() -> None:
+    from seatwatch.models.synth.mellotron import parse
+
+    voice = generate(15, 1, "mellotron")[0].agent
+    stretch = parse(voice.name).stretch
+    slower = parse(retune(voice, voice.cpm * 1.2).name)      # measured too fast: stretch more
+    assert slower.speaker == parse(voice.name).speaker
+    assert abs(slower.stretch - round(stretch * 1.2, 2)) < 1e-9
+    assert parse(retune(voice, voice.cpm / 1.2).name).stretch < stretch
+    # rounding alone would not move it: one 0.02 step at least
+    assert parse(retune(voice, voice.cpm * 1.001).name).stretch == round(stretch + 0.02, 2)
+    assert parse(retune(voice, voice.cpm * 0.999).name).stretch == round(stretch - 0.02, 2)
+    assert parse(retune(voice, voice.cpm * 10).name).stretch == 4.0
+    assert parse(retune(voice, voice.cpm / 10).name).stretch == 0.8

@@ -124,3 +124,31 @@ def test_call_too_long_follows_the_rendered_length(planned: bool, duration: floa
              "measured": {"duration_s": duration}}
     got = expected_alerts(truth)
     assert ("call_too_long" in got) == expected and "closing_missing" in got
+
+
+def test_mellotron_clause_retried_once_at_a_nudged_stretch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No audio: the voices' own environment is not in CI."""
+    from seatwatch.edge.callbench.render import synthesize
+    from seatwatch.models.synth import mellotron
+    from seatwatch.models.synth.speech import SynthError
+
+    agent = generate(15, 1, "mellotron")[0].agent
+    asked: list[str] = []
+
+    def speak(text: str, name: str) -> np.ndarray:
+        asked.append(name)
+        if len(asked) == 1 or fail_again:
+            raise SynthError(f"{name} failed")
+        return np.ones(160, np.float32)
+
+    monkeypatch.setattr(mellotron, "speak_mellotron", speak)
+    fail_again = False
+    assert len(synthesize(agent, "您好。")) == 160
+    stretch = mellotron.parse(agent.name).stretch
+    assert asked == [agent.name, mellotron.MellotronVoice(mellotron.parse(agent.name).speaker,
+                                                          stretch + 0.03).name()]
+    asked.clear()
+    fail_again = True
+    with pytest.raises(SynthError):
+        synthesize(agent, "您好。")
+    assert len(asked) == 2

@@ -94,14 +94,17 @@ def _report() -> dict[str, Any]:
 
 def test_card_section_between_markers_is_idempotent_and_keeps_the_card() -> None:
     body = pc.markdown(_report())
-    row = ("| taboo_yu_wo_mei_guanxi | 与我没关系 | 10 | 0.2 (floor) | 0.92 | 0.92 | 0.92 | 0.92 | 0.0 "
-           "| 0.19 |")
+    n = len(pc.CONDITIONS)
+
+    def cells(value: str) -> str:
+        return " | ".join([value] * n)
+
+    row = f"| taboo_yu_wo_mei_guanxi | 与我没关系 | 10 | 0.2 (floor) | {cells('0.92')} | 0.0 | 0.19 |"
     assert row in body
-    assert "| taboo_yu_wo_mei_guanxi | 0.3 | 0.75 | 0.75 | 0.75 | 0.75 | 1.25 |" in body
+    assert f"| taboo_yu_wo_mei_guanxi | 0.3 | {cells('0.75')} | 1.25 |" in body
     assert "12/12 only says recall > 0.757" in body
-    assert ("| 您好 | greeting | 0.95 | 0.50 | 0.50 | 0.50 | 0.50 | 0.0 | 0.2 (plain) | 1.00 | 1.00 | 1.00 "
-            "| 1.00 |") in body
-    assert "| 没关系 | taboo | 0.93 | 0.75 | 0.75 | 0.75 | 0.75 | 0.0 | - | - | - | - | - |" in body
+    assert f"| 您好 | greeting | 0.95 | {cells('0.50')} | 0.0 | 0.2 (plain) | {cells('1.00')} |" in body
+    assert f"| 没关系 | taboo | 0.93 | {cells('0.75')} | 0.0 | - | {cells('-')} |" in body
     card = "# card\n\n## Limits\n- synthetic\n"
     once = pc.replace_section(card, body)
     assert once.startswith(card.rstrip("\n"))
