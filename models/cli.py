@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--quick", action="store_true", help="tiny configuration (minutes)")
         p.add_argument("--seed", type=int, default=1234)
         p.add_argument("--out", type=Path, help="model folder (default: models/, or the cache with --quick)")
-        if name == "train":
-            p.add_argument("--only", choices=("kws", "rate"), help="train one model (default: both)")
+        p.add_argument("--only", choices=("kws", "rate") if name == "train" else ("rate",),
+                       help="one model (default: both); `rate` builds, trains or evaluates the "
+                            "rate model's sets alone")
 
 
 def model_dir(args: argparse.Namespace) -> Path:
@@ -128,11 +129,28 @@ def evaluate(args: argparse.Namespace, data: Path, out: Path) -> dict:  # type: 
     return report
 
 
+def evaluate_rate(data: Path, out: Path) -> dict:  # type: ignore[type-arg]
+    """The rate model alone: its parts of the report and the card, the rest kept."""
+    from seatwatch.models.eval.card import write_card
+    from seatwatch.models.eval.evaluate import rate_report, write_report
+
+    path = out / "eval_report.json"
+    if not path.exists():
+        raise SystemExit(f"seatwatch models eval --only rate: {path} is missing (run a full eval first)")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    for key, part in rate_report(data, out).items():
+        report[key] = part if key == "rate" else {**report.get(key, {}), **part}
+    write_report(report, path)
+    write_card(report, out / "MODEL_CARD.md")
+    return report
+
+
 def run(args: argparse.Namespace) -> int:
-    from seatwatch.models.synth.dataset import synth_all
+    from seatwatch.models.synth.dataset import synth_all, synth_rate
 
     try:
-        data = synth_all(synth_config(args))
+        only_rate = getattr(args, "only", None) == "rate"
+        data = (synth_rate if only_rate else synth_all)(synth_config(args))
     except SynthError as exc:
         print(f"seatwatch models: {exc}", file=sys.stderr)
         return 2
@@ -144,7 +162,11 @@ def run(args: argparse.Namespace) -> int:
         train(args, data, out)
         print(f"models written to {out}")
         return 0
-    report = evaluate(args, data, out)
+    if only_rate:
+        report = evaluate_rate(data, out)
+        report["keywords"]["conditions"] = []      # printed below: the rate rows alone
+    else:
+        report = evaluate(args, data, out)
     for condition in report["keywords"]["conditions"]:
         row = report["keywords"][condition]
         print(f"keywords {condition}: mean recall {row['mean_recall']} (min {row['min_recall']}) at "

@@ -21,7 +21,7 @@ from seatwatch.edge.models.keywords import KeywordSpotter
 from seatwatch.edge.models.rate import RateEstimator
 from seatwatch.edge.models.rate_baseline import rate_cpm
 from seatwatch.models.synth import corpus
-from seatwatch.models.synth.dataset import FAMILIES, RATE_NOISE
+from seatwatch.models.synth.dataset import RATE_FAMILIES, RATE_NOISE
 
 KEYWORDS = tuple(corpus.KEYWORDS)
 FA_PER_HOUR_MAX = 0.5
@@ -153,27 +153,35 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
                         "fa_per_hour": round(fas / hours, 2)})
         report["keywords"][condition]["det"] = det
 
-    rate = RateEstimator(model_dir / "rate.tflite")
-    for family in FAMILIES:                 # the sets synth_all builds (rate_test_sets)
-        for condition in RATE_NOISE:
-            path = data / f"rate2_test_{family}_{condition}.npz"
-            if path.exists():
-                name = family if condition == "clean" else f"{family}_{condition}"
-                report["rate"][name] = rate_figures(rate, np.load(path))
+    for key, part in rate_report(data, model_dir).items():
+        report[key].update(part)
     report["vad"] = vad_figures()
-    for name in ("kws", "rate"):
-        report["size_bytes"][name] = (model_dir / f"{name}.tflite").stat().st_size
+    report["size_bytes"]["kws"] = (model_dir / "kws.tflite").stat().st_size
     window = np.zeros(spotter.model.input_shape[1:], np.float32)
     began = time.perf_counter()
     for _ in range(200):
         spotter.posteriors(window)
     report["speed_ms"]["kws_per_window"] = round((time.perf_counter() - began) / 200 * 1000, 3)
+    report["backend"] = spotter.model.backend
+    return report
+
+
+def rate_report(data: Path, model_dir: Path) -> dict[str, dict[str, Any]]:
+    """The rate model's parts of the report: figures per held-out family and condition,
+    size, time per window."""
+    rate = RateEstimator(model_dir / "rate.tflite")
+    rows = {}
+    for family in RATE_FAMILIES:            # the sets synth_all builds (rate_test_sets)
+        for condition in RATE_NOISE:
+            path = data / f"rate2_test_{family}_{condition}.npz"
+            if path.exists():
+                name = family if condition == "clean" else f"{family}_{condition}"
+                rows[name] = rate_figures(rate, np.load(path))
     began = time.perf_counter()
     for _ in range(50):
         rate.estimate(np.zeros((rate.window, 40), np.float32))
-    report["speed_ms"]["rate_per_window"] = round((time.perf_counter() - began) / 50 * 1000, 3)
-    report["backend"] = spotter.model.backend
-    return report
+    return {"rate": rows, "size_bytes": {"rate": (model_dir / "rate.tflite").stat().st_size},
+            "speed_ms": {"rate_per_window": round((time.perf_counter() - began) / 50 * 1000, 3)}}
 
 
 def vad_figures(seed: int = 2) -> dict[str, Any]:

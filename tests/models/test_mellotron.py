@@ -44,3 +44,21 @@ def test_a_missing_voice_environment_says_how_to_build_it(monkeypatch: pytest.Mo
     monkeypatch.setenv("SEATWATCH_CACHE", str(tmp_path))
     with pytest.raises(SynthError, match="make voices"):
         ms.render_many([("您好", ms.MellotronVoice("Aida"))])
+
+
+def test_rate_windows_leave_out_the_sentences_a_speaker_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seatwatch.models.synth import dataset
+
+    failed = {"坏句一", "坏句二"}
+    monkeypatch.setattr(ms, "render_many", lambda jobs, workers=2: [
+        None if text in failed else np.zeros(10, np.float32) for text, _voice in jobs])
+    rng = random.Random(3)
+    train = dataset.mellotron_voice(rng, 100.0, "train")
+    test = dataset.mellotron_voice(rng, 100.0, "test")
+    assert ms.parse(train).speaker in ms.TRAIN_SPEAKERS and ms.parse(test).speaker in ms.TEST_SPEAKERS
+    assert ms.parse(train).stretch == pytest.approx(3.0)
+    plans = [("m3", 120, 50, ["坏句一", "好句"], 1, 0),          # espeak-ng: never rendered here
+             (train, 0, 0, ["好句", "坏句一", "另一句"], 2, 0),
+             (test, 0, 0, ["坏句一", "坏句二", "好句"], 3, 0)]
+    kept = dataset.without_failed_renders(plans, workers=1)
+    assert kept == [plans[0], (train, 0, 0, ["好句", "另一句"], 2, 0)]
