@@ -193,20 +193,24 @@ def _next_pause(track: _Track, after: float) -> float | None:
 
 
 # --- speech ------------------------------------------------------------------------------
-MELLOTRON_RETRY_STRETCH = 0.03    # a clause the Mellotron decoder fails: once more, this much slower
+# a clause the Mellotron decoder fails: again at these nudged stretches (each another,
+# differently seeded render: its prenet's dropout is on at inference)
+MELLOTRON_RETRY_STRETCHES = (0.03, -0.03, 0.06, -0.06)
 
 
 def _speak_mellotron(name: str, text: str) -> np.ndarray:
-    """Tacotron's decoder fails some clauses at some stretches (stops early or babbles on):
-    one retry at a nudged stretch (another render), then the SynthError surfaces."""
+    """Tacotron's decoder fails some clauses on some renders (stops early or babbles on):
+    retries at nudged stretches, then the SynthError surfaces."""
     from seatwatch.models.synth.mellotron import MellotronVoice, parse, speak_mellotron
     from seatwatch.models.synth.speech import SynthError
 
-    try:
-        return speak_mellotron(text, name)
-    except SynthError:
-        mv = parse(name)
-        return speak_mellotron(text, MellotronVoice(mv.speaker, mv.stretch + MELLOTRON_RETRY_STRETCH).name())
+    mv = parse(name)
+    for nudge in (0.0, *MELLOTRON_RETRY_STRETCHES):
+        try:
+            return speak_mellotron(text, MellotronVoice(mv.speaker, round(mv.stretch + nudge, 2)).name())
+        except SynthError as exc:
+            failure = exc
+    raise failure
 
 
 def synthesize(voice: Voice, text: str) -> np.ndarray:

@@ -41,7 +41,9 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         f"{', '.join(corpus.LABELS)}; 2 s of 40-band log-mel, every 100 ms, posteriors",
         "  averaged over 3 inferences, per-keyword thresholds, 1.5 s refractory time.",
         f"- `rate.tflite` ({report['size_bytes']['rate'] / 1024:.0f} KiB, int8): 15 s of the agent's",
-        "  speech frames (VAD-gated) -> characters per minute.",
+        "  speech frames (VAD-gated) -> characters per minute; trained on espeak-ng, the neural",
+        "  voice and the Mellotron family's 15 training speakers (two networks averaged), linear",
+        "  calibration fitted on calls the benchmark does not score (`rate.json`).",
         f"- Inference on the evaluation machine ({report.get('backend')}): "
         f"{report['speed_ms']['kws_per_window']} ms per keyword window, "
         f"{report['speed_ms']['rate_per_window']} ms per rate window.",
@@ -72,7 +74,8 @@ def write_card(report: dict[str, Any], path: Path) -> None:
     lines += [f"| {row['threshold']} | {row['miss_rate']} | {row['fa_per_hour']} |"
               for row in kw["clean"]["det"]]
     lines += ["", "## Rate results (15 s windows of held-out voices and sentences)", "",
-              "Each window's sentences said one after another; `_steady15`: the same speech in steady",
+              "Each window's sentences said one after another; `mellotron`: the Mellotron family's",
+              "seven held-out speakers (models/synth/mellotron.py); `_steady15`: the same speech in steady",
               "room noise of a random colour (hum, fan) at 12-20 dB SNR. Truth: characters over the",
               "seconds the VAD calls speech in the clean sentences.", ""]
     lines += ["| family | windows | truth cpm | MAE | bias | MAE 70-220 | bias 70-220 | r | baseline MAE | "

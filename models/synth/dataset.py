@@ -465,8 +465,8 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
     both families, as many again by espeak-ng voices alone from another seed (cheap to
     synthesize; neural speech costs ~1 s of CPU per sentence), neural-only windows from a
     third seed, Mellotron-only windows (its training speakers) from a fourth, and a second
-    noise-and-channel pass over the base windows (the quick configuration: its base
-    windows only)."""
+    noise-and-channel pass over all but the espeak-only ones (the quick configuration:
+    its base windows only)."""
     from dataclasses import replace
 
     sources = [("rate2_train", cfg)]
@@ -474,13 +474,15 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
         sources += [("rate2_train_espeak", replace(cfg, seed=cfg.seed + 3087, rate_windows=700,
                                                    families=("espeak",))),
                     ("rate2_train_neural", replace(cfg, seed=cfg.seed + 5011,
-                                                   rate_windows=cfg.rate_windows // 2, families=("neural",))),
+                                                   rate_windows=cfg.rate_windows, families=("neural",))),
                     ("rate2_train_mellotron", replace(cfg, seed=cfg.seed + 6173,
                                                       rate_windows=cfg.rate_windows,
                                                       families=("mellotron",)))]
     paths = []
     for name, source_cfg in sources:
-        passes = (0, 1) if name == "rate2_train" and len(sources) > 1 else (0,)
+        # the neural families' windows twice, with other noise and channels (their
+        # speech is the costly part: the second pass reuses it)
+        passes = (0, 1) if name != "rate2_train_espeak" and len(sources) > 1 else (0,)
         for aug_pass in passes:
             path = out / f"{name}{f'_pass{aug_pass}' if aug_pass else ''}.npz"
             if not path.exists():

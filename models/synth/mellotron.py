@@ -104,7 +104,9 @@ class _Worker:
         assert self.proc.stdin is not None
         with self.lock:
             for text, voice, path in jobs:
-                job = {"text": text, "speaker": voice.speaker, "stretch": voice.stretch, "out": str(path)}
+                # seeded by the cache key: a render is the same on every run of one machine
+                job = {"text": text, "speaker": voice.speaker, "stretch": voice.stretch, "out": str(path),
+                       "seed": int(path.stem[:8], 16)}
                 self.proc.stdin.write(json.dumps(job, ensure_ascii=False) + "\n")
                 self.proc.stdin.flush()
                 if not self._line():

@@ -47,6 +47,8 @@ def main() -> int:
         try:
             text, style, speaker, f0, _ = sdk_api.transform_mellotron_input_data(
                 sdk_api._dataloader, job["text"], speaker=job["speaker"], audio="_", device="cpu")
+            if "seed" in job:       # Tacotron's prenet drops out at inference too: seed it
+                torch.manual_seed(int(job["seed"]))
             _, mel, gates, _ = mellotron.generate_mel(text, style, speaker, f0)
             gate = gates.numpy()[0]            # generate_mel returns the gate's sigmoid
             end = int(np.argmax(gate > 0.8)) or int(np.argmax(gate)) or gate.shape[0]

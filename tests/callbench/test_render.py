@@ -126,9 +126,9 @@ def test_call_too_long_follows_the_rendered_length(planned: bool, duration: floa
     assert ("call_too_long" in got) == expected and "closing_missing" in got
 
 
-def test_mellotron_clause_retried_once_at_a_nudged_stretch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mellotron_clause_retried_at_nudged_stretches(monkeypatch: pytest.MonkeyPatch) -> None:
     """No audio: the voices' own environment is not in CI."""
-    from seatwatch.edge.callbench.render import synthesize
+    from seatwatch.edge.callbench.render import MELLOTRON_RETRY_STRETCHES, synthesize
     from seatwatch.models.synth import mellotron
     from seatwatch.models.synth.speech import SynthError
 
@@ -137,18 +137,19 @@ def test_mellotron_clause_retried_once_at_a_nudged_stretch(monkeypatch: pytest.M
 
     def speak(text: str, name: str) -> np.ndarray:
         asked.append(name)
-        if len(asked) == 1 or fail_again:
+        if len(asked) <= 2 or fail_again:
             raise SynthError(f"{name} failed")
         return np.ones(160, np.float32)
 
     monkeypatch.setattr(mellotron, "speak_mellotron", speak)
     fail_again = False
     assert len(synthesize(agent, "您好。")) == 160
-    stretch = mellotron.parse(agent.name).stretch
-    assert asked == [agent.name, mellotron.MellotronVoice(mellotron.parse(agent.name).speaker,
-                                                          stretch + 0.03).name()]
+    voice = mellotron.parse(agent.name)
+    nudged = [mellotron.MellotronVoice(voice.speaker, round(voice.stretch + nudge, 2)).name()
+              for nudge in MELLOTRON_RETRY_STRETCHES[:2]]
+    assert asked == [agent.name, *nudged]
     asked.clear()
     fail_again = True
     with pytest.raises(SynthError):
         synthesize(agent, "您好。")
-    assert len(asked) == 2
+    assert len(asked) == 1 + len(MELLOTRON_RETRY_STRETCHES)
