@@ -139,7 +139,7 @@ def evaluate_rate(data: Path, out: Path) -> dict:  # type: ignore[type-arg]
         raise SystemExit(f"seatwatch models eval --only rate: {path} is missing (run a full eval first)")
     report = json.loads(path.read_text(encoding="utf-8"))
     for key, part in rate_report(data, out).items():
-        report[key] = part if key == "rate" else {**report.get(key, {}), **part}
+        report[key] = part if key.startswith("rate") else {**report.get(key, {}), **part}
     write_report(report, path)
     write_card(report, out / "MODEL_CARD.md")
     return report
@@ -171,8 +171,10 @@ def run(args: argparse.Namespace) -> int:
         row = report["keywords"][condition]
         print(f"keywords {condition}: mean recall {row['mean_recall']} (min {row['min_recall']}) at "
               f"{row['fa_per_hour_total']} false alarms/hour in total")
-    for family, rate in report["rate"].items():
-        print(f"rate {family}: MAE {rate['mae_cpm']} cpm, bias {rate['bias_cpm']} "
-              f"(baseline {rate['baseline_mae_cpm']}), corr {rate['corr']}")
+    for unit, rows in (("15 s", report["rate"]), ("60 s", report.get("rate_60s", {}))):
+        for family, rate in rows.items():
+            print(f"rate {family} ({unit}): MAE {rate['mae_cpm']} cpm, bias {rate['bias_cpm']}, "
+                  f"70-220 {rate['mae_70_220_cpm']} / {rate['bias_70_220_cpm']} "
+                  f"(baseline {rate['baseline_mae_cpm']}), corr {rate['corr']}")
     print(f"report in {out / 'eval_report.json'}")
     return 0

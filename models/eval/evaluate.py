@@ -21,7 +21,7 @@ from seatwatch.edge.models.keywords import KeywordSpotter
 from seatwatch.edge.models.rate import RateEstimator
 from seatwatch.edge.models.rate_baseline import rate_cpm
 from seatwatch.models.synth import corpus
-from seatwatch.models.synth.dataset import RATE_FAMILIES, RATE_NOISE
+from seatwatch.models.synth.dataset import RATE_FAMILIES, RATE_NOISE, VERDICT_SUFFIX
 
 KEYWORDS = tuple(corpus.KEYWORDS)
 FA_PER_HOUR_MAX = 0.5
@@ -154,7 +154,7 @@ def evaluate(data: Path, model_dir: Path) -> dict[str, Any]:
         report["keywords"][condition]["det"] = det
 
     for key, part in rate_report(data, model_dir).items():
-        report[key].update(part)
+        report.setdefault(key, {}).update(part)
     report["vad"] = vad_figures()
     report["size_bytes"]["kws"] = (model_dir / "kws.tflite").stat().st_size
     window = np.zeros(spotter.model.input_shape[1:], np.float32)
@@ -170,18 +170,44 @@ def rate_report(data: Path, model_dir: Path) -> dict[str, dict[str, Any]]:
     """The rate model's parts of the report: figures per held-out family and condition,
     size, time per window."""
     rate = RateEstimator(model_dir / "rate.tflite")
-    rows = {}
+    rows, verdicts = {}, {}
     for family in RATE_FAMILIES:            # the sets synth_all builds (rate_test_sets)
         for condition in RATE_NOISE:
+            name = family if condition == "clean" else f"{family}_{condition}"
             path = data / f"rate2_test_{family}_{condition}.npz"
             if path.exists():
-                name = family if condition == "clean" else f"{family}_{condition}"
                 rows[name] = rate_figures(rate, np.load(path))
+            path = data / f"rate2_test_{family}_{condition}{VERDICT_SUFFIX}.npz"
+            if path.exists():
+                verdicts[name] = rate_figures(rate, np.load(path), verdict=True)
     began = time.perf_counter()
     for _ in range(50):
         rate.estimate(np.zeros((rate.window, 40), np.float32))
-    return {"rate": rows, "size_bytes": {"rate": (model_dir / "rate.tflite").stat().st_size},
+    out: dict[str, Any] = {"rate": rows}
+    if verdicts:
+        out["rate_60s"] = verdicts
+    return {**out, "size_bytes": {"rate": (model_dir / "rate.tflite").stat().st_size},
             "speed_ms": {"rate_per_window": round((time.perf_counter() - began) / 50 * 1000, 3)}}
+
+
+def verdict_cpm(rate: RateEstimator, frames: np.ndarray) -> float:
+    """The rate rule's verdict on 60 s of agent speech frames: the estimator's readings
+    (one per new second of speech once 15 s are in) weighed by the rule itself."""
+    from seatwatch.edge.policy import SpeechRate
+    from seatwatch.edge.rules.base import RateReading
+    from seatwatch.edge.rules.rate import SpeechRateRule
+
+    if len(frames) < rate.window:
+        raise ValueError(f"a verdict needs at least {rate.window} speech frames, got {len(frames)}")
+    rule = SpeechRateRule(lambda *_: None, SpeechRate(judge_speech_s=len(frames) / 100.0))
+    rate.reset()
+    for _, estimate in rate.push(frames):
+        rule.rate(RateReading(estimate.cpm, estimate.window_s, estimate.frame * 160))
+    card: dict[str, Any] = {}
+    rule.call_ended(len(frames) * 160, card)
+    if card["rate_judged_min_cpm"] != card["rate_judged_max_cpm"]:
+        raise AssertionError(f"one verdict expected over {len(frames)} frames, got {card}")
+    return float(card["rate_judged_min_cpm"])
 
 
 def vad_figures(seed: int = 2) -> dict[str, Any]:
@@ -206,10 +232,12 @@ def vad_figures(seed: int = 2) -> dict[str, Any]:
     return rows
 
 
-def rate_figures(rate: RateEstimator, test: Any) -> dict[str, Any]:
-    """MAE, bias and correlation of 15 s windows, beside the syllable-nuclei baseline,
-    over all windows and over 70-220 cpm (the band the norm is judged in)."""
-    model_cpm = np.array([rate.estimate(x) for x in test["x"].astype(np.float32)])
+def rate_figures(rate: RateEstimator, test: Any, *, verdict: bool = False) -> dict[str, Any]:
+    """MAE, bias and correlation of 15 s windows (`verdict`: of the rule's verdicts on 60 s
+    windows), beside the syllable-nuclei baseline, over all windows and over 70-220 cpm
+    (the band the norm is judged in)."""
+    read = (lambda x: verdict_cpm(rate, x)) if verdict else rate.estimate
+    model_cpm = np.array([read(x) for x in test["x"].astype(np.float32)])
     base_cpm = np.array([rate_cpm(z) for z in test["z"]])
     truth = test["y"]
     band = (truth >= 70) & (truth <= 220)

@@ -344,23 +344,31 @@ class RateSet:
     z: np.ndarray      # (n, RATE_WINDOW) float32 frame level in dBFS (for the baseline)
 
 
-def speech_frames(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of frames the label VAD calls speech (the edge VAD as the labels were made), and
-    every frame's RMS level (dBFS)."""
+def speech_frames(audio: np.ndarray, *, edge: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of frames the label VAD calls speech (the edge VAD as the labels were made;
+    `edge`: the pipeline's VAD today, which picks the frames the rate model reads on the
+    device), and every frame's RMS level (dBFS)."""
     from seatwatch.edge.dsp.levels import frame_levels
-    from seatwatch.edge.dsp.vad import label_vad
+    from seatwatch.edge.dsp.vad import NoiseVad, label_vad
+    from seatwatch.edge.policy import Vad
 
     pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)[:, None]
     rms, _ = frame_levels(np.repeat(pcm, 2, axis=1))
-    speech = label_vad().process(pcm[: len(rms) * HOP, 0].reshape(-1, HOP))
+    vad = NoiseVad(Vad()) if edge else label_vad()
+    speech = vad.process(pcm[: len(rms) * HOP, 0].reshape(-1, HOP))
     return np.flatnonzero(speech).astype(np.int64), rms[:, 0]
 
 
 RATE_NOISE = {"clean": None, "steady15": (12.0, 20.0)}   # test conditions: steady noise SNR (dB)
+# The norm's unit (N5: characters per minute): 60 s of agent speech, as the rate rule judges
+# it (policy.speech_rate.judge_speech_s); test sets only, in the edge's own frames and levels
+VERDICT_WINDOW = 4 * RATE_WINDOW
+VERDICT_LEVELS_DBFS = (-40.0, -20.0)
+VERDICT_SUFFIX = "_60s"
 
 
 def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_pass: int = 0,
-               condition: str = "clean") -> RateSet:
+               condition: str = "clean", window: int = RATE_WINDOW) -> RateSet:
     """15 s windows of speech frames with their rate (characters per minute of speech).
 
     A window's sentences are said one after another into one stream, as on a call: room
@@ -369,11 +377,18 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
     speech frames from it, and the model sees their log-mel. The label is the characters
     over the seconds the VAD calls speech in the *clean* sentences, the unit the
     call benchmark's truth and the rate rule use, so noise that hides or adds frames
-    cannot move it. `aug_pass` > 0 draws other noise and channels for the same speech."""
+    cannot move it. `aug_pass` > 0 draws other noise and channels for the same speech.
+
+    `window` = VERDICT_WINDOW (test sets): 60 s windows as the device judges them: four
+    times the sentences, the stream at a level of VERDICT_LEVELS_DBFS, the frames the
+    pipeline's VAD picks (not the label VAD's); the truth keeps the label VAD's unit."""
     from seatwatch.models.synth.augment import steady_noise
 
     train = split == "train"
-    rng = random.Random(f"{cfg.seed}-rate-{split}" + (f"-{family}" if family and family != "espeak" else ""))
+    verdict = window > RATE_WINDOW
+    rng = random.Random(f"{cfg.seed}-rate-{split}" + (f"-{family}" if family and family != "espeak" else "")
+                        + ("-verdict" if verdict else ""))
+    scale = window // RATE_WINDOW           # sentences per window, relative to 15 s
     voices = TRAIN_VOICES if train else TEST_VOICES
     sentences = [s for s in corpus.rate_sentences(held_out=not train)]
     count = cfg.rate_windows if train else cfg.rate_test_windows
@@ -384,13 +399,13 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
         speed, gap = rng.choice(RATE_SPEAKERS)
         voice, pitch = rng.choice(voices), rng.randint(30, 70)
         speed += rng.randint(-3, 3) if speed > 83 else 0
-        texts = rng.sample(sentences, 6)
+        texts = rng.sample(sentences, 6 * scale)
         chosen = pick_family(cfg, rng, split, family)
         if chosen in ("neural", "mellotron"):   # 62-270 cpm, log-uniform
             cpm = math.exp(rng.uniform(math.log(62), math.log(270)))
             voice = neural_voice(rng, cpm, split) if chosen == "neural" else mellotron_voice(rng, cpm, split)
-            # neural speech costs ~0.3 s of CPU per second: say only about what fills 15 s
-            texts = texts[:max(2, min(6, round(cpm / 4 / 15) + 2))]
+            # neural speech costs ~0.3 s of CPU per second: say only about what fills the window
+            texts = texts[:max(2, min(6 * scale, round(scale * cpm / 4 / 15) + 2 * scale))]
         plans.append((voice, speed, pitch, texts, rng.randrange(1 << 30), gap))
     plans = without_failed_renders(plans, cfg.workers)
     jobs = [(corpus.Utterance((text,), None, corpus.FILLER), v, s, p, seed, g)
@@ -418,11 +433,14 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
         elif RATE_NOISE[condition] is not None:
             snr = float(nrng.uniform(*RATE_NOISE[condition]))
             stream = mix_at_snr(stream, steady_noise(nrng, len(stream)), snr)
+        if verdict:
+            from seatwatch.edge.callbench.render import set_level
+            stream = set_level(stream, float(nrng.uniform(*VERDICT_LEVELS_DBFS)))
         recent = (recent + [item.audio for item in items])[-60:]
-        idx, rms = speech_frames(stream)
-        if len(idx) < RATE_WINDOW * 0.6:
+        idx, rms = speech_frames(stream, edge=verdict)
+        if len(idx) < window * (0.95 if verdict else 0.6):
             continue
-        taken = idx[:RATE_WINDOW]
+        taken = idx[:window]
         chars = speech = 0.0
         for item, (first, last), frames in zip(items, spans, clean_frames, strict=True):
             kept = np.count_nonzero((idx >= first) & (idx < last))
@@ -432,11 +450,11 @@ def build_rate(cfg: SynthConfig, split: str, family: str | None = None, *, aug_p
             share = np.count_nonzero((taken >= first) & (taken < last)) / kept
             chars += item.chars * share
             speech += frames * share
-        if speech < RATE_WINDOW * 0.3:
+        if speech < window * 0.3:
             continue
         x = logmel(stream)[taken]
         z = rms[taken]
-        pad = RATE_WINDOW - len(x)
+        pad = window - len(x)
         x = np.concatenate([x, np.full((pad, x.shape[1]), np.log(1e-6), np.float32)])
         z = np.concatenate([z, np.full(pad, -120.0, np.float32)])
         xs.append(x.astype(np.float16))
@@ -493,18 +511,21 @@ def rate_train_sets(cfg: SynthConfig, out: Path) -> list[Path]:
 
 
 def rate_test_sets(cfg: SynthConfig, out: Path) -> dict[tuple[str, str], Path]:
-    """Held-out rate windows per (family, condition): clean and in steady noise (the
-    Mellotron family's with the full configuration only: the quick one trains without it,
-    and its voices need their own environment, `make voices`)."""
+    """Held-out rate windows per (family, condition): clean and in steady noise, 15 s (the
+    model's input) and 60 s (the rule's verdict) (the Mellotron family's and the 60 s ones
+    with the full configuration only: the quick one trains without Mellotron, its voices
+    need their own environment, `make voices`, and CI has no time for 60 s of neural speech)."""
     paths = {}
     full = cfg.rate_windows >= FULL_RATE_WINDOWS
+    windows = (("", RATE_WINDOW), (VERDICT_SUFFIX, VERDICT_WINDOW)) if full else (("", RATE_WINDOW),)
     for family in RATE_FAMILIES if full else FAMILIES:
         for condition in RATE_NOISE:
-            path = out / f"rate2_test_{family}_{condition}.npz"
-            if not path.exists():
-                rate = build_rate(cfg, "test", family, condition=condition)
-                save(path, x=rate.x, y=rate.y, z=rate.z)
-            paths[(family, condition)] = path
+            for suffix, window in windows:
+                path = out / f"rate2_test_{family}_{condition}{suffix}.npz"
+                if not path.exists():
+                    rate = build_rate(cfg, "test", family, condition=condition, window=window)
+                    save(path, x=rate.x, y=rate.y, z=rate.z)
+                paths[(family, condition + suffix)] = path
     return paths
 
 
