@@ -24,6 +24,13 @@ class RateTrainConfig:
     # one's bias on a held-out family swung by 5 cpm from seed to seed (4.5-10.6 cpm MAE
     # on 70-220 cpm windows of one family); two average out a part of it at 2x ~0.5 ms
     members: int = 2
+    # spectral augmentation while training (off: 0): a random warp of the mel axis by a
+    # factor 1 +- warp (a vocal tract or a voice the model never heard), a random spectral
+    # tilt of +- tilt log units across the band (a microphone, a channel), one band of up
+    # to mask_bins bins masked (SpecAugment)
+    warp: float = 0.0
+    tilt: float = 0.0
+    mask_bins: int = 0
 
     @classmethod
     def quick(cls) -> RateTrainConfig:
@@ -58,15 +65,49 @@ def train(x: np.ndarray, y: np.ndarray, cfg: RateTrainConfig) -> object:
     return tf.keras.Model(inputs, outputs, name="seatwatch_rate_ensemble")
 
 
+def spectral_augment(cfg: RateTrainConfig) -> object:
+    """A layer that, while training only, warps the mel axis, tilts and masks the spectrum
+    of each window (one draw per window); identity otherwise, and never exported."""
+    import tensorflow as tf
+
+    class SpectralAugment(tf.keras.layers.Layer):  # type: ignore[misc,name-defined]
+        def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+            if not training:
+                return x
+            batch, mels = tf.shape(x)[0], N_MELS
+            bins = tf.range(mels, dtype=tf.float32)[None, :]
+            scale = tf.random.uniform([batch, 1], 1.0 - cfg.warp, 1.0 + cfg.warp)
+            pos = tf.clip_by_value(bins * scale, 0.0, mels - 1.0)
+            lo = tf.cast(tf.floor(pos), tf.int32)
+            hi = tf.minimum(lo + 1, mels - 1)
+            frac = (pos - tf.floor(pos))[:, None, :]
+            x = (tf.gather(x, lo, axis=2, batch_dims=1) * (1.0 - frac)
+                 + tf.gather(x, hi, axis=2, batch_dims=1) * frac)
+            slope = tf.random.uniform([batch, 1, 1], -cfg.tilt, cfg.tilt)
+            x = x + slope * (bins[:, None, :] / (mels - 1) - 0.5)
+            if cfg.mask_bins:
+                width = tf.random.uniform([batch, 1, 1], 0, cfg.mask_bins + 1, tf.int32)
+                start = tf.random.uniform([batch, 1, 1], 0, mels - cfg.mask_bins, tf.int32)
+                at = tf.range(mels)[None, None, :]
+                x = tf.where((at >= start) & (at < start + width), 0.0, x)
+            return x - tf.reduce_mean(x, axis=[1, 2], keepdims=True)   # the input normalisation
+
+    return SpectralAugment(name="spectral_augment")
+
+
 def train_member(x: np.ndarray, y: np.ndarray, cfg: RateTrainConfig, seed: int) -> object:
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
     model = build_model(cfg.width, f"seatwatch_rate_seed{seed}")
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
+    fitted = model
+    if cfg.warp or cfg.tilt or cfg.mask_bins:
+        inputs = tf.keras.Input((RATE_WINDOW, N_MELS), name="speech_logmel")
+        fitted = tf.keras.Model(inputs, model(spectral_augment(cfg)(inputs)))  # type: ignore[operator]
+    fitted.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
                   loss="huber", metrics=["mae"])
     order = np.random.default_rng(seed).permutation(len(y))   # validation_split takes the tail
-    model.fit(normalise(x[order]), y[order] / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
+    fitted.fit(normalise(x[order]), y[order] / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
               validation_split=0.1, verbose=2,
               callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=3, factor=0.5)])
     return model
