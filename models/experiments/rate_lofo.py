@@ -98,9 +98,10 @@ def main() -> None:
     parser.add_argument("--warp", type=float, default=0.0, help="RateTrainConfig.warp")
     parser.add_argument("--tilt", type=float, default=0.0, help="RateTrainConfig.tilt")
     parser.add_argument("--mask-bins", type=int, default=0, help="RateTrainConfig.mask_bins")
+    parser.add_argument("--tempo", type=float, default=0.0, help="RateTrainConfig.tempo")
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args()
-    recipe = {"warp": args.warp, "tilt": args.tilt, "mask_bins": args.mask_bins}
+    recipe = {"warp": args.warp, "tilt": args.tilt, "mask_bins": args.mask_bins, "tempo": args.tempo}
     for family in args.without:
         if args.step == "train":
             (WORK / f"without_{family}.json").write_text(json.dumps(train(family, recipe)) + "\n",
@@ -111,6 +112,7 @@ def main() -> None:
                 subprocess.run([sys.executable, "-m", __spec__.name if __spec__ else "rate_lofo",
                                 "--without", family, "--step", step, "--warp", str(args.warp),
                                 "--tilt", str(args.tilt), "--mask-bins", str(args.mask_bins),
+                                "--tempo", str(args.tempo),
                                 "--report", str(args.report)], check=True)
             continue
         report = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}

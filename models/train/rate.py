@@ -31,6 +31,10 @@ class RateTrainConfig:
     warp: float = 0.0
     tilt: float = 0.0
     mask_bins: int = 0
+    # tempo augmentation (off: 0): half the windows slowed by a factor 1..1 + tempo (the
+    # first 1/factor of the window stretched over all of it, the label divided by the
+    # factor): rates a voice was never heard at
+    tempo: float = 0.0
 
     @classmethod
     def quick(cls) -> RateTrainConfig:
@@ -107,7 +111,35 @@ def train_member(x: np.ndarray, y: np.ndarray, cfg: RateTrainConfig, seed: int) 
     fitted.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),  # type: ignore[attr-defined]
                   loss="huber", metrics=["mae"])
     order = np.random.default_rng(seed).permutation(len(y))   # validation_split takes the tail
-    fitted.fit(normalise(x[order]), y[order] / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
-              validation_split=0.1, verbose=2,
-              callbacks=[tf.keras.callbacks.ReduceLROnPlateau(patience=3, factor=0.5)])
+    callbacks = [tf.keras.callbacks.ReduceLROnPlateau(patience=3, factor=0.5)]
+    if not cfg.tempo:
+        fitted.fit(normalise(x[order]), y[order] / SCALE, batch_size=cfg.batch, epochs=cfg.epochs,  # type: ignore[attr-defined]
+                   validation_split=0.1, verbose=2, callbacks=callbacks)
+        return model
+    cut = int(len(order) * 0.9)
+    train_idx, val_idx = order[:cut], order[cut:]
+    labels = (y[train_idx] / SCALE).astype(np.float32)
+    data = (tf.data.Dataset.from_tensor_slices((normalise(x[train_idx]), labels))
+            .shuffle(cut, seed=seed, reshuffle_each_iteration=True).batch(cfg.batch)
+            .map(lambda xb, yb: slowed(xb, yb, cfg.tempo)).prefetch(2))
+    fitted.fit(data, validation_data=(normalise(x[val_idx]), y[val_idx] / SCALE), epochs=cfg.epochs,  # type: ignore[attr-defined]
+               verbose=2, callbacks=callbacks)
     return model
+
+
+def slowed(x: object, y: object, tempo: float) -> tuple[object, object]:
+    """A batch with half its windows slowed by 1..1 + tempo: frame t of the result is frame
+    t / factor of the input (linear interpolation), so the rate reads 1 / factor of it."""
+    import tensorflow as tf
+
+    batch, frames = tf.shape(x)[0], RATE_WINDOW  # type: ignore[index]
+    factor = tf.where(tf.random.uniform([batch, 1]) < 0.5,
+                      tf.random.uniform([batch, 1], 1.0, 1.0 + tempo), 1.0)
+    pos = tf.range(frames, dtype=tf.float32)[None, :] / factor
+    lo = tf.cast(tf.floor(pos), tf.int32)
+    hi = tf.minimum(lo + 1, frames - 1)
+    frac = (pos - tf.floor(pos))[:, :, None]
+    out = (tf.gather(x, lo, axis=1, batch_dims=1) * (1.0 - frac)
+           + tf.gather(x, hi, axis=1, batch_dims=1) * frac)
+    out = out - tf.reduce_mean(out, axis=[1, 2], keepdims=True)
+    return out, y / factor[:, 0]  # type: ignore[operator]

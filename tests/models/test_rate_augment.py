@@ -40,3 +40,29 @@ def test_spectral_augment_is_identity_at_inference_and_varies_each_window_in_tra
     assert got["changed"] > 0.05                     # warped, tilted, masked
     assert got["mean"] < 1e-4                        # still the models' input normalisation
     assert got["per_window_differs"]                 # one draw per window
+
+
+SLOWED = r"""
+import json
+import numpy as np
+import tensorflow as tf
+from seatwatch.models.train.rate import slowed
+
+ramp = np.tile(np.arange(1500, dtype=np.float32)[None, :, None], (64, 1, 40))   # frame t holds t
+y = np.full(64, 1.2, np.float32)
+out, y2 = slowed(tf.constant(ramp), tf.constant(y), 0.5)
+out, y2 = out.numpy(), y2.numpy()
+slope = (out[:, 1000, 0] - out[:, 0, 0]) / 1000.0          # frames of input per frame of output
+print(json.dumps({"ratio": (y2 / y).tolist(), "slope": slope.tolist()}))
+"""
+
+
+def test_slowed_windows_stretch_time_and_their_labels_follow() -> None:
+    done = subprocess.run([sys.executable, "-c", SLOWED], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio, slope = got["ratio"], got["slope"]
+    assert all(1 / 1.5 - 1e-6 <= r <= 1.0 + 1e-6 for r in ratio)
+    assert 10 <= sum(r < 0.999 for r in ratio) <= 54       # about half the windows slowed
+    # the window's content runs 1/factor as fast: exactly what its label now says
+    assert all(abs(s - r) < 1e-3 for s, r in zip(slope, ratio, strict=True))
