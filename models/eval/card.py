@@ -42,8 +42,9 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         "  averaged over 3 inferences, per-keyword thresholds, 1.5 s refractory time.",
         f"- `rate.tflite` ({report['size_bytes']['rate'] / 1024:.0f} KiB, int8): 15 s of the agent's",
         "  speech frames (VAD-gated) -> characters per minute; trained on espeak-ng, the neural",
-        "  voice and the Mellotron family's 15 training speakers (two networks averaged), linear",
-        "  calibration fitted on calls the benchmark does not score (`rate.json`).",
+        "  voice and the Mellotron family's 15 training speakers, spectra warped, tilted and",
+        "  masked at random while training (two networks averaged), linear calibration fitted on",
+        "  calls the benchmark does not score (`rate.json`).",
         f"- Inference on the evaluation machine ({report.get('backend')}): "
         f"{report['speed_ms']['kws_per_window']} ms per keyword window, "
         f"{report['speed_ms']['rate_per_window']} ms per rate window.",
