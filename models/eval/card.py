@@ -107,6 +107,9 @@ def write_card(report: dict[str, Any], path: Path) -> None:
               "- Recall counts utterances the streaming spotter caught, without the edge's VAD gate",
               "  (which only skips windows with no agent speech).",
               "- The rate model assumes one speaker's speech frames; it is not a transcript count.",
+              "- A voice family the rate model never trained on is read further off than the rows",
+              "  above: 60 s verdicts 7-14 cpm off in leave-one-family-out runs (9.7 cpm mean MAE with",
+              "  the shipped recipe's augmentation; models/experiments/rate_lofo*.json).",
               ""]
     card = "\n".join(lines)
     # the phrase card and the real-text study write their own sections: keep them
